@@ -1,0 +1,38 @@
+"""Exceptions of kb. Each carries a one-line message fit to show a user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class KbError(Exception):
+    """Base of every error kb reports to a user without a traceback."""
+
+
+class ExtractError(KbError):
+    """A file could not be extracted; names the file and the cause."""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class UnsupportedFormat(ExtractError):
+    """The file's format is not one kb reads."""
+
+
+class FileTooLarge(ExtractError):
+    """The file (or its unpacked content) exceeds the configured limit."""
+
+
+class MissingTool(ExtractError):
+    """An external program needed for the format is not installed."""
+
+
+class IndexLocked(KbError):
+    """Another process is writing the index."""
+
+
+class QueryError(KbError):
+    """The query cannot be run (malformed, too long, too broad)."""

@@ -1,0 +1,78 @@
+"""The result of extraction: clean text by page, metadata and warnings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class RawText:
+    """What a format reader returns; the dispatcher adds file metadata."""
+
+    pages: list[str]
+    title: str = ""
+    warnings: list[str] = field(default_factory=list)
+    # 1-based numbers of pages that have no usable text layer.
+    needs_ocr: list[int] = field(default_factory=list)
+    # Headings found by the reader (DOCX styles, HTML h1-h6), in order.
+    headings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Document:
+    path: Path
+    format: str
+    title: str
+    pages: list[str]
+    size: int
+    sha256: str
+    mtime: float
+    dates: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    needs_ocr: list[int] = field(default_factory=list)
+    headings: list[str] = field(default_factory=list)
+
+    @property
+    def page_count(self) -> int:
+        return len(self.pages)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.pages)
+
+    def to_json(self) -> dict:
+        """The `kb extract --json` contract, plus metadata."""
+        return {
+            "path": str(self.path),
+            "format": self.format,
+            "title": self.title,
+            "pages": self.pages,
+            "warnings": self.warnings,
+            "metadata": {
+                "page_count": self.page_count,
+                "size": self.size,
+                "sha256": self.sha256,
+                "dates": self.dates,
+                "needs_ocr": self.needs_ocr,
+                "mtime": self.mtime,
+                "headings": self.headings,
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Document":
+        meta = data.get("metadata", {})
+        return cls(
+            path=Path(data["path"]),
+            format=data["format"],
+            title=data.get("title", ""),
+            pages=list(data["pages"]),
+            size=meta.get("size", 0),
+            sha256=meta.get("sha256", ""),
+            mtime=meta.get("mtime", 0.0),
+            dates=list(meta.get("dates", [])),
+            warnings=list(data.get("warnings", [])),
+            needs_ocr=list(meta.get("needs_ocr", [])),
+            headings=list(meta.get("headings", [])),
+        )
