@@ -1,0 +1,29 @@
+"""kb.analysis: text -> tokens -> index terms. Pure Python, no search-engine imports.
+
+    tokenize(text) -> [Token(surface, norm, start, end, pos), ...]
+    terms(token.norm) -> terms for the lemma field (cached per form)
+    surface_term(token.norm) -> term for the exact-form field
+
+The same functions serve indexing and queries.  See docs/analysis.md for the
+policy and the measurements behind it.
+"""
+
+from __future__ import annotations
+
+from ._normal import normalize
+from ._terms import POLICY, surface_term, terms
+from ._tokens import Token, is_compound, tokenize
+
+# Bump whenever the output of tokenize() or terms() changes: the index stage
+# rebuilds the index when it differs from the one stored with it.
+ANALYZER_VERSION = f"1-{POLICY}"
+
+__all__ = [
+    "ANALYZER_VERSION",
+    "Token",
+    "normalize",
+    "tokenize",
+    "terms",
+    "surface_term",
+    "is_compound",
+]
