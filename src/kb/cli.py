@@ -64,6 +64,60 @@ def cmd_extract(args) -> int:
     return 0
 
 
+# --- index / search / eval ---------------------------------------------------
+
+def cmd_index(args) -> int:
+    from kb.index import update_index
+
+    report = update_index(_corpus(args), _index(args), workers=args.workers,
+                          show_progress=not args.quiet)
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        for line in report.lines():
+            print(line)
+    return 1 if report.failed and args.strict else 0
+
+
+def cmd_search(args) -> int:
+    from kb.search import Filters, search
+
+    filters = Filters(doc_type=args.type or [], year=args.year or [])
+    res = search(_index(args), args.query, per_page=args.limit, page=args.page, filters=filters,
+                 sort=args.sort)
+    if args.json:
+        _print_json(res.to_json()["hits"] if not args.full else res.to_json())
+        return 0
+    if res.suggestion:
+        print(f"Возможно, вы имели в виду: {res.suggestion}")
+    print(f"Найдено документов: {res.total_docs}, фрагментов: {res.total_hits} ({res.took_ms:.0f} мс)")
+    import html
+    import re
+
+    for n, g in enumerate(res.groups, start=(res.page - 1) * res.per_page + 1):
+        print(f"\n{n}. {g.title}  [{g.doc_type}{', ' + str(g.year) if g.year else ''}]  {g.path}")
+        for h in g.hits:
+            where = ", ".join(x for x in (f"стр. {h.page}" if h.page else "",
+                                          f"ст. {h.article}" if h.article else "") if x)
+            text = html.unescape(re.sub(r"</?mark>", "**", h.snippet))
+            print(f"   {('(' + where + ') ') if where else ''}{text}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from kb.evaluation import evaluate
+
+    res = evaluate(Path(args.beir_dir))
+    if args.json:
+        _print_json(res)
+    else:
+        for k in ("ndcg@10", "recall@10", "recall@100", "mrr@10"):
+            print(f"{k:<12} {res[k]:.4f}")
+        print(f"{'median ms':<12} {res['median_query_ms']:.2f}")
+        print(f"{'queries':<12} {res['queries']}")
+    return 0
+
+
 # --- parser ------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,6 +136,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="число процессов для папки (по умолчанию 1)")
     p.set_defaults(func=cmd_extract)
 
+    p = sub.add_parser("index", help="построить или обновить индекс папки документов",
+                       description="Build or update the index of the corpus folder: only new and changed "
+                                   "files are read; reports what was added, updated, removed, failed.")
+    _add_paths(p)
+    p.add_argument("--workers", type=int, default=None, help="процессов для извлечения текста (по умолчанию все ядра)")
+    p.add_argument("--json", action="store_true", help="отчёт в JSON")
+    p.add_argument("--quiet", action="store_true", help="без индикатора прогресса")
+    p.add_argument("--strict", action="store_true", help="код возврата 1, если какой-то файл не прочитан")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("search", help="искать в индексе",
+                       description="Search the index. Syntax: words in any form, \"phrase\", !exact, "
+                                   "prefix*, -exclude, ИЛИ/OR, И/AND, тип:, год:, title: (docs/query-syntax.md).")
+    _add_paths(p)
+    p.add_argument("query", help="поисковый запрос")
+    p.add_argument("--limit", type=int, default=10, help="документов на странице (по умолчанию 10)")
+    p.add_argument("--page", type=int, default=1, help="номер страницы результатов")
+    p.add_argument("--type", action="append", help="только документы этого типа (можно несколько)")
+    p.add_argument("--year", action="append", help="только документы этого года (можно несколько)")
+    p.add_argument("--sort", choices=["relevance", "date"], default="relevance", help="порядок")
+    p.add_argument("--json", action="store_true", help="список найденных фрагментов в JSON")
+    p.add_argument("--full", action="store_true", help="с --json: весь ответ (фасеты, документы, страницы)")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("eval", help="оценить качество поиска на наборе BEIR",
+                       description="Build a throwaway index from BEIR_DIR/corpus.jsonl, run queries.jsonl and "
+                                   "score against qrels/test.tsv: nDCG@10, Recall@10, Recall@100, MRR@10, "
+                                   "median query time.")
+    p.add_argument("beir_dir", help="папка с corpus.jsonl, queries.jsonl, qrels/test.tsv")
+    p.add_argument("--json", action="store_true", help="результат одним объектом JSON")
+    p.set_defaults(func=cmd_eval)
     return parser
 
 

@@ -1,0 +1,70 @@
+"""The index stage: the only place that knows whoosh.
+
+Public face:
+    update_index(corpus, index_dir)  -> Report       (`kb index`)
+    write_passages(index_dir, recs)                   (throwaway indexes: `kb eval`)
+    reader(index_dir)                -> Reader        (search, passages of a document, spelling)
+    Manifest                                          (what is indexed, with metadata)
+    querymodel                                        (the engine-neutral query the search stage builds)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from kb.index import querymodel
+from kb.index._engine import RawHit, RawResults, Reader, exists, forget_readers, reader
+from kb.index.build import ExtractCache, Report, update_index
+from kb.index.manifest import Entry, Manifest
+
+__all__ = [
+    "update_index", "write_passages", "reader", "Reader", "RawHit", "RawResults", "Report",
+    "Manifest", "Entry", "ExtractCache", "querymodel", "exists", "forget_readers", "is_stale",
+]
+
+
+def write_passages(index_dir: Path, records: Iterable[dict]) -> int:
+    """Create a fresh index holding exactly these passage records (keys as in the schema)."""
+    from kb.index import _engine
+
+    ix = _engine.create(Path(index_dir))
+    w = _engine.Writer(ix)
+    n = 0
+    try:
+        for rec in records:
+            rec = dict(rec)
+            rec.setdefault("exact", rec.get("body", ""))
+            rec.setdefault("pid", f"{rec.get('doc_id', '')}:{rec.get('ordinal', n)}")
+            w.add_passage(rec)
+            n += 1
+        w.commit()
+    except BaseException:
+        w.cancel()
+        raise
+    forget_readers()
+    return n
+
+
+def is_stale(corpus: Path, index_dir: Path) -> bool:
+    """True when the index is missing, of another version, or the corpus has changed files."""
+    from kb.extract import iter_files
+    from kb.index._schema import version
+
+    if not exists(Path(index_dir)):
+        return True
+    man = Manifest.load(Path(index_dir))
+    if man.version != version():
+        return True
+    corpus = Path(corpus)
+    current = {p.relative_to(corpus).as_posix(): p for p in iter_files(corpus)}
+    if set(current) != set(man.files) - set():
+        # Files that failed stay out of the manifest: only count them stale if new.
+        extra = set(current) - set(man.files) - set(man.failed)
+        if extra or set(man.files) - set(current):
+            return True
+    for rel, e in man.files.items():
+        st = current[rel].stat()
+        if st.st_size != e.size or st.st_mtime != e.mtime:
+            return True
+    return False

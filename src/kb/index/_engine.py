@@ -1,0 +1,254 @@
+"""Whoosh, and only here: open, write and query the passage index."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from whoosh import index as windex
+from whoosh import query as wq
+from whoosh import scoring
+from whoosh.index import LockError
+
+from kb import analysis
+from kb.errors import IndexLocked, QueryError
+from kb.index import querymodel as qm
+from kb.index._schema import make_schema
+
+INDEX_NAME = "passages"
+MAX_PREFIX_TERMS = 2000   # a wildcard matching more forms than this is refused
+
+# Ranking chosen by `kb eval` on the dev sets (docs/ranking.md).
+K1 = 1.2
+B = 0.75
+TITLE_BOOST = 2.0
+HEADING_BOOST = 1.5
+
+
+def exists(index_dir: Path) -> bool:
+    return windex.exists_in(str(index_dir), indexname=INDEX_NAME)
+
+
+def create(index_dir: Path):
+    index_dir.mkdir(parents=True, exist_ok=True)
+    return windex.create_in(str(index_dir), make_schema(), indexname=INDEX_NAME)
+
+
+def open_dir(index_dir: Path):
+    return windex.open_dir(str(index_dir), indexname=INDEX_NAME)
+
+
+class Writer:
+    """One whoosh writer; a second one at the same time raises IndexLocked at once."""
+
+    def __init__(self, ix):
+        try:
+            self._w = ix.writer(limitmb=256)
+        except LockError:
+            raise IndexLocked("индекс сейчас обновляет другой процесс (index is locked by another writer)") from None
+
+    def delete_doc(self, doc_id: str) -> None:
+        self._w.delete_by_term("doc_id", doc_id)
+
+    def add_passage(self, rec: dict) -> None:
+        self._w.add_document(**rec)
+
+    def commit(self, optimize: bool = False) -> None:
+        self._w.commit(optimize=optimize)
+
+    def cancel(self) -> None:
+        self._w.cancel()
+
+
+def weighting():
+    return scoring.BM25F(B=B, K1=K1)
+
+
+# --- query translation -------------------------------------------------------
+
+def _lemma_terms(word: str) -> list[list[str]]:
+    """Index terms per token of a query word (a compound gives several tokens)."""
+    toks = analysis.tokenize(word)
+    parts = [t for t in toks if not analysis.is_compound(t)] if len(toks) > 1 else toks
+    return [list(analysis.terms(t.norm)) for t in parts]
+
+
+def _surfaces(word: str) -> list[str]:
+    toks = analysis.tokenize(word)
+    parts = [t for t in toks if not analysis.is_compound(t)] if len(toks) > 1 else toks
+    return [analysis.surface_term(t.norm) for t in parts]
+
+
+def _terms_query(field: str, per_token: list[list[str]], boost: float = 1.0):
+    alts = [wq.Or([wq.Term(field, t) for t in terms]) if len(terms) > 1 else wq.Term(field, terms[0])
+            for terms in per_token if terms]
+    if not alts:
+        return wq.NullQuery
+    if len(alts) == 1:
+        q = alts[0]
+    else:
+        q = wq.Sequence(alts, slop=1)
+    if boost != 1.0:
+        q.boost = boost
+    return q
+
+
+class Translator:
+    def __init__(self, reader):
+        self.reader = reader
+
+    def __call__(self, node):
+        return self.tr(node)
+
+    def tr(self, node):
+        if isinstance(node, qm.Word):
+            return self.word(node)
+        if isinstance(node, qm.Phrase):
+            return self.phrase(node)
+        if isinstance(node, qm.FieldMatch):
+            return self.field(node)
+        if isinstance(node, qm.Not):
+            return wq.Not(self.tr(node.node))
+        if isinstance(node, qm.All):
+            pos = [self.tr(n) for n in node.nodes if not isinstance(n, qm.Not)]
+            neg = [self.tr(n.node) for n in node.nodes if isinstance(n, qm.Not)]
+            base = wq.And(pos) if len(pos) > 1 else (pos[0] if pos else wq.Every())
+            if neg:
+                return wq.AndNot(base, wq.Or(neg) if len(neg) > 1 else neg[0])
+            return base
+        if isinstance(node, qm.Any):
+            subs = [self.tr(n) for n in node.nodes]
+            return wq.Or(subs, scale=node.coord or None) if len(subs) > 1 else subs[0]
+        raise TypeError(node)
+
+    def word(self, w: qm.Word):
+        if w.mode == "prefix":
+            prefix = analysis.normalize(w.text)
+            n = 0
+            for _ in self.reader.expand_prefix("exact", prefix):
+                n += 1
+                if n > MAX_PREFIX_TERMS:
+                    raise QueryError(f"шаблон «{w.text}*» слишком общий: больше {MAX_PREFIX_TERMS} "
+                                     "словоформ (wildcard too broad)")
+            return wq.Prefix("exact", prefix)
+        if w.mode == "exact":
+            return _terms_query("exact", [[s] for s in _surfaces(w.text)])
+        per = _lemma_terms(w.text)
+        return wq.Or([
+            _terms_query("body", per),
+            _terms_query("title", per, TITLE_BOOST),
+            _terms_query("heading", per, HEADING_BOOST),
+        ])
+
+    def phrase(self, p: qm.Phrase):
+        if p.exact:
+            per = [[s] for word in p.words for s in _surfaces(word)]
+            field = "exact"
+        else:
+            per = [terms for word in p.words for terms in _lemma_terms(word)]
+            field = "body"
+        alts = [wq.Or([wq.Term(field, t) for t in terms]) if len(terms) > 1 else wq.Term(field, terms[0])
+                for terms in per if terms]
+        if not alts:
+            return wq.NullQuery
+        if all(isinstance(a, wq.Term) for a in alts):
+            return wq.Phrase(field, [a.text for a in alts], slop=p.slop)
+        return wq.Sequence(alts, slop=p.slop)
+
+    def field(self, f: qm.FieldMatch):
+        if f.name == "title":
+            return _terms_query("title", _lemma_terms(f.value))
+        if f.name in ("doc_type", "year", "article", "path", "cites", "doc_id"):
+            return wq.Term(f.name, f.value)
+        raise QueryError(f"неизвестное поле «{f.name}» (unknown field)")
+
+
+def filter_query(filters: qm.Filters | None):
+    if filters is None:
+        return None, None
+    parts = []
+    for name in ("doc_type", "year", "cites", "doc_id"):
+        vals = getattr(filters, name)
+        if vals:
+            parts.append(wq.Or([wq.Term(name, v) for v in vals]))
+    mask = None
+    if filters.exclude_doc_id:
+        mask = wq.Or([wq.Term("doc_id", v) for v in filters.exclude_doc_id])
+    return (wq.And(parts) if parts else None), mask
+
+
+@dataclass
+class RawHit:
+    fields: dict
+    score: float
+
+
+@dataclass
+class RawResults:
+    hits: list[RawHit]                 # best passages first (up to the limit)
+    doc_counts: dict[str, int]         # every matching document -> matching passages
+    total: int                         # matching passages
+
+
+class Reader:
+    """An open searcher, refreshed when the index has changed; shared by threads."""
+
+    def __init__(self, index_dir: Path):
+        self.index_dir = index_dir
+        self._ix = open_dir(index_dir)
+        self._searcher = self._ix.searcher(weighting=weighting())
+        self._lock = threading.Lock()
+
+    def searcher(self):
+        with self._lock:
+            if not self._searcher.up_to_date():
+                self._searcher = self._searcher.refresh()
+            return self._searcher
+
+    def search(self, node, filters: qm.Filters | None = None, limit: int = 200) -> RawResults:
+        s = self.searcher()
+        q = Translator(s.reader())(node)
+        flt, mask = filter_query(filters)
+        res = s.search(q, limit=limit, filter=flt, mask=mask, groupedby="doc_id", terms=False)
+        groups = res.groups("doc_id")
+        hits = [RawHit(dict(h.fields()), h.score) for h in res]
+        return RawResults(hits=hits, doc_counts={k: len(v) for k, v in groups.items()},
+                          total=res.scored_length() if not groups else sum(len(v) for v in groups.values()))
+
+    def doc_passages(self, doc_id: str) -> list[dict]:
+        s = self.searcher()
+        docnums = list(s.document_numbers(doc_id=doc_id))
+        out = [s.stored_fields(n) for n in docnums]
+        return sorted(out, key=lambda f: f.get("ordinal", 0))
+
+    def known_form(self, norm: str) -> bool:
+        return self.searcher().reader().doc_frequency("exact", norm) > 0
+
+    def suggest(self, norm: str) -> str | None:
+        corr = self.searcher().corrector("exact")
+        found = corr.suggest(norm, limit=1, maxdist=2)
+        return found[0] if found else None
+
+    def doc_count(self) -> int:
+        return self.searcher().doc_count()
+
+
+_readers: dict[str, Reader] = {}
+_readers_lock = threading.Lock()
+
+
+def reader(index_dir: Path) -> Reader:
+    key = str(Path(index_dir).resolve())
+    with _readers_lock:
+        r = _readers.get(key)
+        if r is None:
+            r = _readers[key] = Reader(Path(index_dir))
+        return r
+
+
+def forget_readers() -> None:
+    with _readers_lock:
+        for r in _readers.values():
+            r._searcher.close()
+        _readers.clear()

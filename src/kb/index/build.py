@@ -1,0 +1,227 @@
+"""`kb index`: bring the index in line with the corpus, touching only what changed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kb.errors import ExtractError
+from kb.extract import Document, extract_many, iter_files
+from kb.index import _engine as engine
+from kb.index._schema import version as schema_version
+from kb.index.lock import WriteLock
+from kb.index.manifest import Entry, Manifest
+from kb.index.records import doc_id_for, enrich_document, passage_records
+from kb.progress import Progress, Silent
+from kb.segment import segment
+
+# Bump when extraction output changes, so cached extractions are not reused.
+EXTRACT_CACHE = "extract-v1"
+
+
+@dataclass
+class Report:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    unchanged: int = 0
+    passages: int = 0
+    rebuilt: str | None = None      # why the whole index was rebuilt, if it was
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.renamed)
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.rebuilt:
+            out.append(f"Полная перестройка индекса: {self.rebuilt}")
+        for p in self.added:
+            out.append(f"добавлен: {p}")
+        for p in self.updated:
+            out.append(f"обновлён: {p}")
+        for old, new in self.renamed:
+            out.append(f"переименован: {old} -> {new}")
+        for p in self.removed:
+            out.append(f"удалён: {p}")
+        for p, why in self.failed:
+            out.append(f"ошибка: {p}: {why}")
+        out.append(
+            f"Итого: добавлено {len(self.added)}, обновлено {len(self.updated)}, "
+            f"переименовано {len(self.renamed)}, удалено {len(self.removed)}, "
+            f"без изменений {self.unchanged}, ошибок {len(self.failed)}; "
+            f"фрагментов записано {self.passages}; {self.seconds:.1f} с"
+        )
+        return out
+
+    def to_json(self) -> dict:
+        return {"added": self.added, "updated": self.updated, "removed": self.removed,
+                "renamed": [list(r) for r in self.renamed],
+                "failed": [{"path": p, "reason": r} for p, r in self.failed],
+                "unchanged": self.unchanged, "passages": self.passages,
+                "rebuilt": self.rebuilt, "seconds": round(self.seconds, 2)}
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class ExtractCache:
+    """Extraction results by content hash: a new analyzer re-indexes without re-reading PDFs."""
+
+    def __init__(self, index_dir: Path):
+        self.dir = Path(index_dir) / "cache" / EXTRACT_CACHE
+
+    def _file(self, sha: str) -> Path:
+        return self.dir / sha[:2] / f"{sha}.json"
+
+    def get(self, sha: str, path: Path) -> Document | None:
+        try:
+            data = json.loads(self._file(sha).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        doc = Document.from_json(data)
+        doc.path = path
+        return doc
+
+    def put(self, doc: Document) -> None:
+        f = self._file(doc.sha256)
+        f.parent.mkdir(parents=True, exist_ok=True)
+        tmp = f.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc.to_json(), ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, f)
+
+    def pages(self, sha: str) -> list[str] | None:
+        doc = self.get(sha, Path(""))
+        return doc.pages if doc else None
+
+
+def _rebuild_reason(index_dir: Path, man: Manifest, corpus: Path) -> str | None:
+    if not engine.exists(index_dir):
+        return "индекса ещё нет (new index)" if man.files else None
+    if man.version != schema_version():
+        was = man.version or "неизвестна"
+        return f"изменилась версия схемы или анализатора: {was} -> {schema_version()}"
+    if man.corpus and man.corpus != str(corpus.resolve()):
+        return f"другая папка документов: {man.corpus} -> {corpus.resolve()}"
+    return None
+
+
+def update_index(corpus: Path, index_dir: Path, *, workers: int | None = None,
+                 show_progress: bool = True, stream=None) -> Report:
+    """Index new and changed files of `corpus`, drop deleted ones; one writer at a time."""
+    t0 = time.monotonic()
+    corpus, index_dir = Path(corpus), Path(index_dir)
+    if not corpus.is_dir():
+        raise ExtractError(corpus, "папка документов не найдена (corpus folder not found)")
+    stream = stream or sys.stderr
+    workers = workers or os.cpu_count() or 1
+    report = Report()
+    with WriteLock(index_dir):
+        man = Manifest.load(index_dir)
+        report.rebuilt = _rebuild_reason(index_dir, man, corpus)
+        if report.rebuilt or not engine.exists(index_dir):
+            ix = engine.create(index_dir)
+            man = Manifest()
+        else:
+            ix = engine.open_dir(index_dir)
+        man.version, man.corpus = schema_version(), str(corpus.resolve())
+
+        current = {p.relative_to(corpus).as_posix(): p for p in iter_files(corpus)}
+        todo: list[tuple[str, Path, str]] = []          # rel, path, sha
+        for rel, path in current.items():
+            st = path.stat()
+            e = man.files.get(rel)
+            if e and e.size == st.st_size and e.mtime == st.st_mtime:
+                report.unchanged += 1
+                continue
+            sha = _sha256(path)
+            if e and e.sha256 == sha:
+                e.mtime = st.st_mtime
+                report.unchanged += 1
+                continue
+            todo.append((rel, path, sha))
+        gone = [rel for rel in man.files if rel not in current]
+        gone_by_sha = {man.files[rel].sha256: rel for rel in gone}
+
+        cache = ExtractCache(index_dir)
+        writer = engine.Writer(ix)
+        try:
+            for rel in gone:
+                writer.delete_doc(man.files[rel].doc_id)
+            docs: dict[str, Document] = {}
+            missing = []
+            for rel, path, sha in todo:
+                doc = cache.get(sha, path)
+                if doc is None:
+                    missing.append(path)
+                else:
+                    docs[rel] = doc
+            bar = Progress(len(todo), "Индексация", stream) if show_progress else Silent()
+            for rel in list(docs):
+                bar.step(rel)
+            by_path = {path: rel for rel, path, _ in todo}
+            for path, res in extract_many(missing, workers=min(workers, max(1, len(missing)))):
+                rel = by_path[path]
+                bar.step(rel)
+                if isinstance(res, ExtractError):
+                    report.failed.append((rel, res.reason))
+                    continue
+                cache.put(res)
+                docs[rel] = res
+            bar.close()
+            for rel, path, sha in todo:
+                doc = docs.get(rel)
+                if doc is None:
+                    continue      # failed: whatever was indexed for it stays
+                old = man.files.get(rel)
+                if old:
+                    writer.delete_doc(old.doc_id)
+                    report.updated.append(rel)
+                elif sha in gone_by_sha:
+                    report.renamed.append((gone_by_sha.pop(sha), rel))
+                else:
+                    report.added.append(rel)
+                report.passages += _add_document(writer, man, corpus, rel, doc)
+            renamed_from = {old for old, _ in report.renamed}
+            for rel in gone:
+                if rel not in renamed_from:
+                    report.removed.append(rel)
+                man.files.pop(rel, None)
+            man.failed = dict(report.failed)
+            writer.commit()
+        except BaseException:
+            writer.cancel()
+            raise
+        man.save(index_dir)
+    engine.forget_readers()
+    report.seconds = time.monotonic() - t0
+    return report
+
+
+def _add_document(writer, man: Manifest, corpus: Path, rel: str, doc: Document) -> int:
+    seg = segment(doc)
+    info = enrich_document(doc, rel, corpus, seg)
+    doc_id = doc_id_for(rel)
+    n = 0
+    for rec in passage_records(doc_id, rel, doc, seg, info):
+        writer.add_passage(rec)
+        n += 1
+    man.files[rel] = Entry(
+        doc_id=doc_id, size=doc.size, mtime=doc.mtime, sha256=doc.sha256, title=info["title"],
+        format=doc.format, doc_type=info["doc_type"], year=info["year"], pages=doc.page_count,
+        passages=n, warnings=doc.warnings, meta=info["meta"],
+    )
+    return n

@@ -1,0 +1,60 @@
+"""An engine-neutral query: what the search stage asks and the index answers.
+
+The search stage parses user syntax into these nodes; `kb.index` translates them
+for whoosh. Words are kept as typed; the index analyses them itself, so that the
+same analyzer serves documents and queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    mode: str = "lemma"      # "lemma": any inflection; "exact": this form only; "prefix": surface prefix
+
+
+@dataclass(frozen=True)
+class Phrase:
+    words: tuple[str, ...]
+    exact: bool = False      # all words in exactly these forms
+    slop: int = 1            # how far apart the words may stand
+
+
+@dataclass(frozen=True)
+class FieldMatch:
+    name: str                # "doc_type", "year", "title", "article", "path", "cites"
+    value: str
+
+
+@dataclass(frozen=True)
+class Not:
+    node: "Node"
+
+
+@dataclass(frozen=True)
+class All:
+    nodes: tuple["Node", ...]
+
+
+@dataclass(frozen=True)
+class Any:
+    nodes: tuple["Node", ...]
+    # Extra weight for passages matching more of the nodes (a coordination bonus).
+    coord: float = 0.0
+
+
+Node = Word | Phrase | FieldMatch | Not | All | Any
+
+
+@dataclass
+class Filters:
+    """Facet selections: a passage must match one value of each non-empty list."""
+
+    doc_type: list[str] = field(default_factory=list)
+    year: list[str] = field(default_factory=list)
+    cites: list[str] = field(default_factory=list)
+    doc_id: list[str] = field(default_factory=list)
+    exclude_doc_id: list[str] = field(default_factory=list)

@@ -1,0 +1,52 @@
+"""From a segmented, enriched document to the records the index stores."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from kb.enrich.describe import describe
+from kb.extract import Document
+from kb.segment import Segmented
+
+
+def doc_id_for(rel: str) -> str:
+    """A stable id from the path inside the corpus (URLs carry ids, never paths)."""
+    return hashlib.sha1(rel.encode("utf-8")).hexdigest()[:12]
+
+
+def enrich_document(doc: Document, rel: str, corpus: Path, seg: Segmented) -> dict:
+    """Title, type, year and knowledge-base metadata of a document (kb.enrich)."""
+    info = describe(doc, rel, corpus)
+    info.setdefault("meta", {})
+    info["meta"]["outline"] = [
+        {"level": o.level, "label": o.label, "ordinal": o.ordinal, "article": o.article}
+        for o in seg.outline
+    ]
+    return info
+
+
+def passage_records(doc_id: str, rel: str, doc: Document, seg: Segmented, info: dict):
+    cites = info.get("passage_cites", {})
+    for p in seg.passages:
+        rec = {
+            "pid": f"{doc_id}:{p.ordinal}",
+            "doc_id": doc_id,
+            "ordinal": p.ordinal,
+            "path": rel,
+            "title": info["title"],
+            "heading": p.heading,
+            "body": p.text,
+            "exact": p.text,
+            "doc_type": info["doc_type"],
+            "page": p.page,
+            "page_end": p.page_end,
+        }
+        if info.get("year"):
+            rec["year"] = str(info["year"])
+        if p.article:
+            rec["article"] = p.article
+        keys = cites.get(p.ordinal) or info.get("doc_cites")
+        if keys:
+            rec["cites"] = ",".join(sorted(keys))
+        yield rec

@@ -1,0 +1,184 @@
+"""The search stage: one `search()` that the CLI and the web both call; neither knows whoosh.
+
+    search(index_dir, "права инвалидов на жильё", page=1) -> SearchResult
+    documents(index_dir, doc_type=..., year=..., sort=...) -> [DocInfo]
+    document(index_dir, doc_id, query=None) -> DocView
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+from kb import analysis
+from kb.errors import KbError, QueryError
+from kb.index import querymodel as qm
+from kb.index import exists, reader
+from kb.search.catalog import Catalog, DocInfo, catalog
+from kb.search.query import Highlight, Parsed, parse
+from kb.search.results import DocGroup, FacetValue, Hit, SearchResult
+from kb.search.snippets import Matcher, highlight_all, snippet
+
+__all__ = ["search", "parse", "SearchResult", "Hit", "DocGroup", "DocInfo", "catalog",
+           "documents", "document", "Filters", "MAX_PAGE", "MAX_PER_PAGE"]
+
+Filters = qm.Filters
+MAX_PAGE = 1000
+MAX_PER_PAGE = 100
+CANDIDATES = 1000        # passages ranked to form the document groups
+PER_DOC = 3              # best passages shown per document
+
+
+def _check_index(index_dir: Path) -> None:
+    if not exists(Path(index_dir)):
+        raise KbError(f"индекс не найден в {index_dir}: сначала выполните `kb index` (no index)")
+
+
+def _suggest(rd, parsed: Parsed) -> str | None:
+    """A corrected query when some plain word is not in the index's vocabulary."""
+    changed, query_words = False, []
+    words = {w: None for w in parsed.plain_words}
+    for w in words:
+        norm = analysis.normalize(w)
+        if len(norm) < 4 or not norm.isalpha() or rd.known_form(norm):
+            continue
+        fix = rd.suggest(norm)
+        if fix and fix != norm:
+            words[w] = fix
+            changed = True
+    if not changed:
+        return None
+    for w, fix in words.items():
+        query_words.append(fix or w)
+    return " ".join(query_words) if query_words else None
+
+
+def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
+           filters: qm.Filters | None = None, sort: str = "relevance", per_doc: int = PER_DOC) -> SearchResult:
+    """Passages matching `query`, grouped by document, with facets, paging and snippets."""
+    t0 = time.perf_counter()
+    if not 1 <= page <= MAX_PAGE:
+        raise QueryError(f"номер страницы должен быть от 1 до {MAX_PAGE} (page out of range)")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise QueryError(f"на странице может быть от 1 до {MAX_PER_PAGE} результатов (per_page out of range)")
+    if sort not in ("relevance", "date"):
+        raise QueryError("сортировка: relevance или date (sort must be relevance or date)")
+    _check_index(index_dir)
+    parsed = parse(query)
+    rd = reader(Path(index_dir))
+    raw = rd.search(parsed.node, filters, limit=CANDIDATES)
+    cat = catalog(index_dir)
+
+    order: dict[str, list] = {}
+    for h in raw.hits:
+        order.setdefault(h.fields["doc_id"], []).append(h)
+    doc_ids = list(order)
+    # Documents matched only by passages beyond the candidates still count and come last.
+    doc_ids += [d for d in raw.doc_counts if d not in order]
+    if sort == "date":
+        doc_ids.sort(key=lambda d: -((cat.get(d).year or 0) if cat.get(d) else 0))
+
+    matcher = Matcher(parsed.highlight)
+    start = (page - 1) * per_page
+    groups = []
+    for d in doc_ids[start:start + per_page]:
+        info = cat.get(d)
+        hits = [_hit(h, info, matcher) for h in order.get(d, [])[:per_doc]]
+        if not hits:
+            continue
+        groups.append(DocGroup(doc_id=d, path=hits[0].path, title=hits[0].title, doc_type=hits[0].doc_type,
+                               year=hits[0].year, score=hits[0].score, hits=hits,
+                               total_hits=raw.doc_counts.get(d, len(hits))))
+    total_docs = len(raw.doc_counts) or len(order)
+    result = SearchResult(query=query, groups=groups, total_docs=total_docs, total_hits=raw.total,
+                          page=page, per_page=per_page, sort=sort,
+                          facets=_facets(cat, raw.doc_counts or {d: 1 for d in order}, filters))
+    if total_docs == 0 or parsed.plain_words:
+        result.suggestion = _suggest(rd, parsed)
+    result.took_ms = (time.perf_counter() - t0) * 1000
+    return result
+
+
+def _hit(h, info: DocInfo | None, matcher: Matcher) -> Hit:
+    f = h.fields
+    year = f.get("year")
+    return Hit(doc_id=f["doc_id"], path=f.get("path", ""), title=f.get("title", ""),
+               doc_type=f.get("doc_type", ""), year=int(year) if year else None,
+               ordinal=f.get("ordinal", 0), page=f.get("page"), article=f.get("article") or None,
+               heading=f.get("heading", ""), score=h.score, snippet=snippet(f.get("body", ""), matcher))
+
+
+def _facets(cat: Catalog, doc_counts: dict[str, int], filters: qm.Filters | None) -> dict[str, list[FacetValue]]:
+    types, years = Counter(), Counter()
+    for d in doc_counts:
+        info = cat.get(d)
+        if info is None:
+            continue
+        types[info.doc_type] += 1
+        if info.year:
+            years[str(info.year)] += 1
+    sel_t = set(filters.doc_type) if filters else set()
+    sel_y = set(filters.year) if filters else set()
+    return {
+        "doc_type": [FacetValue(v, n, v in sel_t) for v, n in types.most_common()],
+        "year": [FacetValue(v, n, v in sel_y) for v, n in sorted(years.items(), reverse=True)],
+    }
+
+
+def documents(index_dir: Path, *, doc_type: list[str] | None = None, year: list[str] | None = None,
+              sort: str = "title") -> list[DocInfo]:
+    """All indexed documents, filtered and sorted (browse page, /api/documents)."""
+    _check_index(index_dir)
+    docs = catalog(index_dir).all()
+    if doc_type:
+        docs = [d for d in docs if d.doc_type in doc_type]
+    if year:
+        docs = [d for d in docs if str(d.year) in year]
+    if sort == "date":
+        docs.sort(key=lambda d: (-(d.year or 0), d.title.lower()))
+    elif sort == "title":
+        docs.sort(key=lambda d: d.title.lower())
+    else:
+        raise QueryError("сортировка: title или date (sort must be title or date)")
+    return docs
+
+
+class DocView:
+    """A document for reading: metadata, outline, passages with matches highlighted."""
+
+    def __init__(self, info: DocInfo, passages: list[dict], query: str | None):
+        self.info = info
+        self.query = query
+        matcher = None
+        if query:
+            try:
+                matcher = Matcher(parse(query).highlight)
+            except QueryError:
+                matcher = None
+        self.passages = [
+            {"ordinal": p.get("ordinal", 0), "page": p.get("page"), "page_end": p.get("page_end"),
+             "article": p.get("article") or None, "heading": p.get("heading", ""),
+             "html": highlight_all(p.get("body", ""), matcher or _NO_MATCH),
+             "text": p.get("body", "")}
+            for p in passages
+        ]
+        self.outline = info.meta.get("outline", [])
+
+    def to_json(self) -> dict:
+        d = self.info.to_json()
+        d["meta"] = {k: v for k, v in self.info.meta.items() if k != "outline"}
+        d["outline"] = self.outline
+        d["passages"] = [{k: v for k, v in p.items() if k != "html"} for p in self.passages]
+        return d
+
+
+_NO_MATCH = Matcher(Highlight())
+
+
+def document(index_dir: Path, doc_id: str, query: str | None = None) -> DocView | None:
+    _check_index(index_dir)
+    info = catalog(index_dir).get(doc_id)
+    if info is None:
+        return None
+    return DocView(info, reader(Path(index_dir)).doc_passages(doc_id), query)

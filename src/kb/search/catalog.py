@@ -1,0 +1,67 @@
+"""What is in the index, document by document: the manifest, reloaded when it changes."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb.index import Entry, Manifest
+
+_cache: dict[str, tuple[float, "Catalog"]] = {}
+_lock = threading.Lock()
+
+
+@dataclass
+class DocInfo:
+    doc_id: str
+    path: str
+    title: str
+    doc_type: str
+    year: int | None
+    format: str
+    pages: int
+    passages: int
+    size: int
+    sha256: str
+    meta: dict
+
+    def to_json(self) -> dict:
+        return {"doc_id": self.doc_id, "path": self.path, "title": self.title, "doc_type": self.doc_type,
+                "year": self.year, "format": self.format, "pages": self.pages, "passages": self.passages,
+                "size": self.size, "sha256": self.sha256}
+
+
+class Catalog:
+    def __init__(self, man: Manifest):
+        self.docs: dict[str, DocInfo] = {}
+        for path, e in man.files.items():
+            self.docs[e.doc_id] = _info(path, e)
+
+    def get(self, doc_id: str) -> DocInfo | None:
+        return self.docs.get(doc_id)
+
+    def all(self) -> list[DocInfo]:
+        return list(self.docs.values())
+
+
+def _info(path: str, e: Entry) -> DocInfo:
+    return DocInfo(doc_id=e.doc_id, path=path, title=e.title, doc_type=e.doc_type, year=e.year,
+                   format=e.format, pages=e.pages, passages=e.passages, size=e.size, sha256=e.sha256,
+                   meta=e.meta)
+
+
+def catalog(index_dir: Path) -> Catalog:
+    f = Path(index_dir) / "manifest.json"
+    try:
+        mtime = f.stat().st_mtime
+    except FileNotFoundError:
+        mtime = -1.0
+    key = str(Path(index_dir).resolve())
+    with _lock:
+        hit = _cache.get(key)
+        if hit and hit[0] == mtime:
+            return hit[1]
+        cat = Catalog(Manifest.load(Path(index_dir)))
+        _cache[key] = (mtime, cat)
+        return cat

@@ -1,0 +1,268 @@
+"""kb's query syntax, parsed into the index's engine-neutral query model.
+
+    выселение неуплата          words, any inflection (default combination below)
+    "право на жилье"            phrase, any inflection of each word
+    !жилья   !"права граждан"   exact word form / exact phrase
+    жил*                        prefix of the word form (never lemmatized)
+    -аренда   НЕ аренда         exclude
+    a ИЛИ b   a OR b            either
+    a И b     a AND b           both
+    тип:отчёт  год:2019  title:кодекс  статья:84   fields
+    ( ... )                     grouping
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from kb.errors import QueryError
+from kb.index import querymodel as qm
+
+MAX_QUERY_CHARS = 500
+MAX_WORDS = 40
+MIN_PREFIX = 2
+
+# Plain words combine as OR with a bonus for matching more of them: chosen by `kb eval`
+# (docs/ranking.md); a natural question then still finds passages that lack its filler words.
+DEFAULT_COORD = 0.0
+
+FIELD_NAMES = {
+    "тип": "doc_type", "type": "doc_type",
+    "год": "year", "year": "year",
+    "title": "title", "заголовок": "title", "название": "title",
+    "статья": "article", "article": "article",
+    "ссылается": "cites", "cites": "cites",
+}
+_TYPE_ALIASES = {
+    "отчет": "отчёт", "отчёт": "отчёт", "report": "отчёт",
+    "акт": "нормативный акт", "закон": "нормативный акт", "нормативный акт": "нормативный акт",
+    "law": "нормативный акт", "исследование": "исследование", "study": "исследование",
+    "консультация": "консультация", "consultation": "консультация", "другое": "другое",
+}
+_OR = {"или", "or", "|"}
+_AND = {"и", "and", "&"}
+_NOT = {"не", "not"}
+
+_LEX = re.compile(
+    r'\s*(?:'
+    r'(?P<lp>\()|(?P<rp>\))'
+    r'|(?P<field>[^\W\d_]+):(?:"(?P<fq>[^"]*)"?|(?P<fv>[^\s()"]+))'
+    r'|(?P<pre>[-!]{1,2})?"(?P<phrase>[^"]*)"?'
+    r'|(?P<wpre>[-!]{1,2})?(?P<word>[^\s()"]+)'
+    r')'
+)
+
+
+@dataclass
+class Highlight:
+    """What a passage's words are checked against to mark them."""
+
+    lemma_words: list[str] = field(default_factory=list)
+    exact_words: list[str] = field(default_factory=list)
+    prefixes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Parsed:
+    node: object
+    highlight: Highlight
+    plain_words: list[str]          # candidates for "did you mean"
+
+
+@dataclass
+class _Lexeme:
+    kind: str          # word, phrase, field, lp, rp, or, and, not
+    text: str = ""
+    neg: bool = False
+    exact: bool = False
+    name: str = ""
+
+
+def _lex(q: str) -> list[_Lexeme]:
+    out: list[_Lexeme] = []
+    pos = 0
+    while pos < len(q):
+        m = _LEX.match(q, pos)
+        if not m or m.end() == pos:
+            break
+        pos = m.end()
+        if m.group("lp"):
+            out.append(_Lexeme("lp"))
+        elif m.group("rp"):
+            out.append(_Lexeme("rp"))
+        elif m.group("field") and m.group("field").lower() in FIELD_NAMES:
+            val = m.group("fq") if m.group("fq") is not None else m.group("fv")
+            out.append(_Lexeme("field", (val or "").strip(), name=FIELD_NAMES[m.group("field").lower()]))
+        elif m.group("field"):
+            # "word:thing" that is no field: treat as two words
+            for w in (m.group("field"), m.group("fq") or m.group("fv") or ""):
+                if w:
+                    out.append(_Lexeme("word", w))
+        elif m.group("phrase") is not None:
+            pre = m.group("pre") or ""
+            out.append(_Lexeme("phrase", m.group("phrase"), neg="-" in pre, exact="!" in pre))
+        else:
+            pre, word = m.group("wpre") or "", m.group("word")
+            low = word.lower()
+            if not pre and low in _OR:
+                out.append(_Lexeme("or"))
+            elif not pre and low in _AND and word.isupper() or (not pre and low in ("and", "&")):
+                out.append(_Lexeme("and"))
+            elif not pre and low in _NOT and word.isupper():
+                out.append(_Lexeme("not"))
+            else:
+                out.append(_Lexeme("word", word, neg="-" in pre, exact="!" in pre))
+    return out
+
+
+class _Parser:
+    def __init__(self, lexemes: list[_Lexeme], coord: float):
+        self.lx = lexemes
+        self.i = 0
+        self.coord = coord
+        self.hl = Highlight()
+        self.plain: list[str] = []
+
+    def peek(self) -> _Lexeme | None:
+        return self.lx[self.i] if self.i < len(self.lx) else None
+
+    def take(self) -> _Lexeme:
+        lx = self.lx[self.i]
+        self.i += 1
+        return lx
+
+    def parse(self):
+        node = self.or_expr()
+        if self.peek() is not None:
+            raise QueryError("лишняя закрывающая скобка в запросе (unbalanced parenthesis)")
+        return node
+
+    def or_expr(self):
+        parts = [self.and_expr()]
+        while self.peek() is not None and self.peek().kind == "or":
+            self.take()
+            parts.append(self.and_expr())
+        parts = [p for p in parts if p is not None]
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else qm.Any(tuple(parts))
+
+    def and_expr(self):
+        items, explicit = [], False
+        while (lx := self.peek()) is not None and lx.kind not in ("or", "rp"):
+            if lx.kind == "and":
+                self.take()
+                explicit = True
+                continue
+            item = self.unary()
+            if item is not None:
+                items.append(item)
+        if not items:
+            return None
+        if explicit:
+            return items[0] if len(items) == 1 else qm.All(tuple(items))
+        return self.combine(items)
+
+    def combine(self, items):
+        """Default combination: plain words OR'ed with a coordination bonus; the rest required."""
+        soft = [n for n in items if isinstance(n, qm.Word) and n.mode == "lemma"]
+        hard = [n for n in items if not (isinstance(n, qm.Word) and n.mode == "lemma")]
+        nodes = list(hard)
+        if soft:
+            nodes.insert(0, soft[0] if len(soft) == 1 else qm.Any(tuple(soft), coord=self.coord))
+        if len(nodes) == 1 and not isinstance(nodes[0], qm.Not):
+            return nodes[0]
+        return qm.All(tuple(nodes))
+
+    def unary(self):
+        lx = self.peek()
+        if lx.kind == "not":
+            self.take()
+            if self.peek() is None or self.peek().kind in ("or", "rp", "and"):
+                raise QueryError("после НЕ/NOT нужно слово (NOT needs a word)")
+            inner = self.unary()
+            return qm.Not(inner) if inner is not None else None
+        if lx.kind == "lp":
+            self.take()
+            inner = self.or_expr()
+            if self.peek() is None or self.peek().kind != "rp":
+                raise QueryError("не закрыта скобка в запросе (unclosed parenthesis)")
+            self.take()
+            return inner
+        if lx.kind == "rp":
+            raise QueryError("лишняя закрывающая скобка в запросе (unbalanced parenthesis)")
+        self.take()
+        if lx.kind == "field":
+            return self.field(lx)
+        if lx.kind == "phrase":
+            return self.phrase(lx)
+        return self.word(lx)
+
+    def field(self, lx: _Lexeme):
+        if not lx.text:
+            raise QueryError(f"пустое значение поля «{lx.name}:» (empty field value)")
+        value = lx.text
+        if lx.name == "doc_type":
+            value = _TYPE_ALIASES.get(value.lower().replace("_", " "), value.lower())
+        elif lx.name == "year" and not re.fullmatch(r"\d{4}", value):
+            raise QueryError(f"год должен быть из четырёх цифр: «{value}» (year must be YYYY)")
+        elif lx.name == "title":
+            self.hl.lemma_words.append(value)
+        return qm.FieldMatch(lx.name, value)
+
+    def phrase(self, lx: _Lexeme):
+        words = tuple(w for w in re.findall(r"[^\s]+", lx.text))
+        if not words:
+            return None
+        if len(words) == 1:
+            return self.word(_Lexeme("word", words[0], neg=lx.neg, exact=lx.exact))
+        node = qm.Phrase(words, exact=lx.exact)
+        if lx.neg:
+            return qm.Not(node)
+        (self.hl.exact_words if lx.exact else self.hl.lemma_words).extend(words)
+        return node
+
+    def word(self, lx: _Lexeme):
+        text = lx.text
+        if text.endswith("*"):
+            stem = text.rstrip("*")
+            if len(stem.strip("-!")) < MIN_PREFIX:
+                raise QueryError(f"шаблон «{text}» слишком короткий: нужно не меньше {MIN_PREFIX} букв "
+                                 "перед * (prefix too short)")
+            node = qm.Word(stem, "prefix")
+            if not lx.neg:
+                self.hl.prefixes.append(stem)
+        elif lx.exact:
+            node = qm.Word(text, "exact")
+            if not lx.neg:
+                self.hl.exact_words.append(text)
+        else:
+            if not any(ch.isalnum() for ch in text):
+                return None
+            node = qm.Word(text, "lemma")
+            if not lx.neg:
+                self.hl.lemma_words.append(text)
+                self.plain.append(text)
+        return qm.Not(node) if lx.neg else node
+
+
+def parse(query: str, coord: float = DEFAULT_COORD) -> Parsed:
+    """Parse a user query; raises QueryError with a message fit to show."""
+    q = (query or "").strip()
+    if not q:
+        raise QueryError("пустой запрос (empty query)")
+    if len(q) > MAX_QUERY_CHARS:
+        raise QueryError(f"запрос слишком длинный: {len(q)} символов, можно до {MAX_QUERY_CHARS} "
+                         "(query too long)")
+    lexemes = _lex(q)
+    if sum(1 for lx in lexemes if lx.kind in ("word", "phrase", "field")) > MAX_WORDS:
+        raise QueryError(f"в запросе больше {MAX_WORDS} слов (too many words)")
+    p = _Parser(lexemes, coord)
+    node = p.parse()
+    if node is None:
+        raise QueryError("в запросе нет слов для поиска (no words to search for)")
+    if isinstance(node, qm.Not) or (isinstance(node, qm.All) and all(isinstance(n, qm.Not) for n in node.nodes)):
+        raise QueryError("запрос состоит только из исключений: добавьте слово для поиска "
+                         "(query has only exclusions)")
+    return Parsed(node, p.hl, p.plain)

@@ -1,0 +1,104 @@
+"""What a search returns: passages grouped by document, facets, paging. Plain data, no engine types."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Hit:
+    """One passage that matched."""
+
+    doc_id: str
+    path: str            # relative to the corpus
+    title: str
+    doc_type: str
+    year: int | None
+    ordinal: int         # passage number inside its document (anchor `#p-<ordinal>`)
+    page: int | None     # first page of the passage, when the document has pages
+    article: str | None  # legal article number ("84", "84.1") when the passage is one
+    heading: str         # article or section heading, may be ""
+    score: float
+    snippet: str         # HTML-escaped text with <mark> around matched words
+
+    def to_json(self) -> dict:
+        """The `kb search --json` contract (design.md), plus ids for linking."""
+        d = {
+            "path": self.path,
+            "title": self.title,
+            "doc_type": self.doc_type,
+            "score": round(self.score, 4),
+            "snippet": self.snippet,
+            "doc_id": self.doc_id,
+            "passage": self.ordinal,
+            "year": self.year,
+            "heading": self.heading,
+        }
+        if self.page is not None:
+            d["page"] = self.page
+        if self.article is not None:
+            d["article"] = self.article
+        return d
+
+
+@dataclass
+class DocGroup:
+    """A document with its best passages, in rank order."""
+
+    doc_id: str
+    path: str
+    title: str
+    doc_type: str
+    year: int | None
+    score: float
+    hits: list[Hit]
+    total_hits: int      # matching passages in this document (hits holds the best few)
+
+
+@dataclass
+class FacetValue:
+    value: str
+    count: int           # documents
+    selected: bool = False
+
+
+@dataclass
+class SearchResult:
+    query: str
+    groups: list[DocGroup]          # this page of documents
+    total_docs: int                 # documents matching (before paging)
+    total_hits: int                 # passages matching
+    page: int
+    per_page: int
+    facets: dict[str, list[FacetValue]] = field(default_factory=dict)  # "doc_type", "year"
+    suggestion: str | None = None   # "did you mean": a corrected query, or None
+    took_ms: float = 0.0
+    sort: str = "relevance"         # or "date"
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total_docs // self.per_page))
+
+    def flat_hits(self) -> list[Hit]:
+        return [h for g in self.groups for h in g.hits]
+
+    def to_json(self) -> dict:
+        return {
+            "query": self.query,
+            "total_docs": self.total_docs,
+            "total_hits": self.total_hits,
+            "page": self.page,
+            "per_page": self.per_page,
+            "pages": self.pages,
+            "sort": self.sort,
+            "took_ms": round(self.took_ms, 1),
+            "suggestion": self.suggestion,
+            "facets": {k: [asdict(v) for v in vals] for k, vals in self.facets.items()},
+            "hits": [h.to_json() for h in self.flat_hits()],
+            "documents": [
+                {"doc_id": g.doc_id, "path": g.path, "title": g.title, "doc_type": g.doc_type,
+                 "year": g.year, "score": round(g.score, 4), "total_hits": g.total_hits,
+                 "hits": [h.to_json() for h in g.hits]}
+                for g in self.groups
+            ],
+        }

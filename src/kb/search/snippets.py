@@ -1,0 +1,93 @@
+"""Snippets: the part of a passage densest in matches, HTML-escaped, matches in <mark>."""
+
+from __future__ import annotations
+
+from html import escape
+
+from kb import analysis
+from kb.search.query import Highlight
+
+
+class Matcher:
+    """Decides whether a token of a passage answers the query (any inflection, exact, prefix)."""
+
+    def __init__(self, hl: Highlight):
+        self.lemma_terms: set[str] = set()
+        for w in hl.lemma_words:
+            for t in analysis.tokenize(w):
+                self.lemma_terms.update(analysis.terms(t.norm))
+        self.exact = {analysis.surface_term(t.norm) for w in hl.exact_words for t in analysis.tokenize(w)}
+        self.prefixes = tuple(analysis.normalize(p) for p in hl.prefixes)
+
+    def __bool__(self) -> bool:
+        return bool(self.lemma_terms or self.exact or self.prefixes)
+
+    def matches(self, tok) -> bool:
+        if tok.norm in self.exact:
+            return True
+        if self.prefixes and tok.norm.startswith(self.prefixes):
+            return True
+        return bool(self.lemma_terms) and not self.lemma_terms.isdisjoint(analysis.terms(tok.norm))
+
+
+def _marked_spans(text: str, matcher: Matcher) -> list[tuple[int, int]]:
+    spans = []
+    for tok in analysis.tokenize(text):
+        if matcher.matches(tok):
+            if spans and tok.start < spans[-1][1]:
+                # a compound and its parts overlap: keep the widest
+                spans[-1] = (spans[-1][0], max(spans[-1][1], tok.end))
+            else:
+                spans.append((tok.start, tok.end))
+    return spans
+
+
+def mark(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | None = None) -> str:
+    """Escape text[start:end] and wrap the given spans in <mark>."""
+    end = len(text) if end is None else end
+    out, pos = [], start
+    for s, e in spans:
+        if e <= start or s >= end:
+            continue
+        s, e = max(s, start), min(e, end)
+        out.append(escape(text[pos:s], quote=False))
+        out.append("<mark>" + escape(text[s:e], quote=False) + "</mark>")
+        pos = e
+    out.append(escape(text[pos:end], quote=False))
+    return "".join(out)
+
+
+def highlight_all(text: str, matcher: Matcher) -> str:
+    """The whole text, escaped, with every match marked (document pages)."""
+    return mark(text, _marked_spans(text, matcher) if matcher else [])
+
+
+def snippet(text: str, matcher: Matcher, width: int = 320) -> str:
+    spans = _marked_spans(text, matcher) if matcher else []
+    if len(text) <= width:
+        return mark(text, spans).replace("\n", " ")
+    best_i, best_n, j = 0, 0, 0
+    for i, (s, _) in enumerate(spans):
+        while j < len(spans) and spans[j][1] - s <= width:
+            j += 1
+        if j - i > best_n:
+            best_i, best_n = i, j - i
+    if spans:
+        first = spans[best_i][0]
+        last = spans[best_i + best_n - 1][1]
+        pad = max(0, (width - (last - first)) // 2)
+        start = max(0, first - min(pad, 80))
+    else:
+        start = 0
+    end = min(len(text), start + width)
+    if end - start < width:
+        start = max(0, end - width)
+    # Do not cut words in half.
+    if start > 0:
+        sp = text.find(" ", start, start + 30)
+        start = sp + 1 if sp != -1 else start
+    if end < len(text):
+        sp = text.rfind(" ", end - 30, end)
+        end = sp if sp != -1 else end
+    body = mark(text, spans, start, end).replace("\n", " ")
+    return ("… " if start > 0 else "") + body + (" …" if end < len(text) else "")
