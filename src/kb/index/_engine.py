@@ -24,6 +24,8 @@ K1 = 1.2
 B = 0.75
 TITLE_BOOST = 2.0
 HEADING_BOOST = 1.5
+# Words in more than this share of passages only add to scores of passages other words found.
+COMMON_SHARE = 0.05
 
 
 def exists(index_dir: Path) -> bool:
@@ -118,9 +120,34 @@ class Translator:
                 return wq.AndNot(base, wq.Or(neg) if len(neg) > 1 else neg[0])
             return base
         if isinstance(node, qm.Any):
-            subs = [self.tr(n) for n in node.nodes]
-            return wq.Or(subs, scale=node.coord or None) if len(subs) > 1 else subs[0]
+            return self.any(node)
         raise TypeError(node)
+
+    def _common(self, node) -> bool:
+        """A word found in a large share of passages (`в`, `на`, `жилье` in housing law)."""
+        if not (isinstance(node, qm.Word) and node.mode == "lemma"):
+            return False
+        n = max(1, self.reader.doc_count())
+        per = _lemma_terms(node.text)
+        if not per:
+            return False
+        df = min(max((self.reader.doc_frequency("body", t) for t in terms), default=0) for terms in per if terms)
+        return df > COMMON_SHARE * n
+
+    def any(self, node: qm.Any):
+        subs = [(self._common(n), self.tr(n)) for n in node.nodes]
+        rare = [q for common, q in subs if not common]
+        common = [q for common, q in subs if common]
+        scale = node.coord or None
+        if len(subs) == 1:
+            return subs[0][1]
+        if not rare or not common:
+            return wq.Or([q for _, q in subs], scale=scale)
+        # Common words still add to the score, but only of passages a rarer word found:
+        # they no longer drive the match, which spares scoring most of the index.
+        r = wq.Or(rare, scale=scale) if len(rare) > 1 else rare[0]
+        c = wq.Or(common) if len(common) > 1 else common[0]
+        return wq.AndMaybe(r, c)
 
     def word(self, w: qm.Word):
         if w.mode == "prefix":
@@ -138,7 +165,6 @@ class Translator:
         return wq.Or([
             _terms_query("body", per),
             _terms_query("title", per, TITLE_BOOST),
-            _terms_query("heading", per, HEADING_BOOST),
         ])
 
     def phrase(self, p: qm.Phrase):

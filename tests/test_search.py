@@ -1,0 +1,159 @@
+"""Search over a small corpus the test writes: syntax, grouping, snippets, facets, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kb.cli import main
+from kb.errors import QueryError
+from kb.index import update_index
+from kb.search import Filters, search
+
+DOCS = {
+    "acts/zhk.txt": (
+        "ЖИЛИЩНЫЙ КОДЕКС\n\n"
+        "Статья 1. Основные начала жилищного законодательства\n"
+        "Граждане имеют право на жилище. Права граждан на жилье защищаются, права на жильё гарантированы.\n\n"
+        "Статья 2. Обеспечение условий\n"
+        "Органы власти обеспечивают защиту прав инвалидов на жилье.\n\n"
+        "Статья 84. Выселение граждан\n"
+        "Выселение из жилого помещения за неуплату коммунальных услуг допускается в судебном порядке.\n"
+    ),
+    "reports/otchet.txt": (
+        "Годовой отчет 2019\n\n"
+        "Юристы центра консультировали по вопросам жилья и земли. "
+        "Социально-экономических прав касались 40 обращений. "
+        "Жилищные споры составили половину всех консультаций.\n"
+    ),
+    "reports/study.txt": (
+        "Исследование доступа к земле\n\n"
+        "Земельный участок предоставляется бесплатно многодетным семьям. "
+        "Аренда земли и правами на неё занимается айыл окмоту.\n"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("search")
+    corpus = root / "corpus"
+    for rel, text in DOCS.items():
+        p = corpus / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+    report = update_index(corpus, root / "index", show_progress=False, workers=1)
+    assert not report.failed
+    return root / "index"
+
+
+def paths(res) -> list[str]:
+    return [g.path for g in res.groups]
+
+
+def test_inflected_query_finds_other_forms_and_marks_them(index_dir):
+    res = search(index_dir, "защита прав инвалидов на жилье")
+    assert paths(res)[0] == "acts/zhk.txt"
+    top = res.groups[0].hits[0]
+    assert top.article == "2"
+    assert "<mark>защиту</mark>" in top.snippet and "<mark>инвалидов</mark>" in top.snippet
+
+
+def test_phrase_matches_any_inflection_but_keeps_order(index_dir):
+    res = search(index_dir, '"право на жилье"')
+    hits = res.flat_hits()
+    assert hits and all(h.path == "acts/zhk.txt" for h in hits)
+    assert any("<mark>права</mark>" in h.snippet.lower() or "<mark>право</mark>" in h.snippet.lower() for h in hits)
+    assert search(index_dir, '"жилье право на"').total_hits == 0
+
+
+def test_exact_form_only_that_form(index_dir):
+    assert paths(search(index_dir, "!жилья")) == ["reports/otchet.txt"]
+    # the lemma query finds both documents with жилье/жилья
+    assert set(paths(search(index_dir, "жилья"))) >= {"reports/otchet.txt", "acts/zhk.txt"}
+
+
+def test_prefix_is_not_lemmatized(index_dir):
+    res = search(index_dir, "жилищ*")
+    assert set(paths(res)) == {"acts/zhk.txt", "reports/otchet.txt"}
+    assert "<mark>Жилищные</mark>" in " ".join(h.snippet for h in res.flat_hits())
+
+
+def test_negation_and_or_and(index_dir):
+    assert "reports/study.txt" not in paths(search(index_dir, "земля -аренда"))
+    assert "reports/study.txt" not in paths(search(index_dir, "земля НЕ аренда"))
+    both = set(paths(search(index_dir, "выселение ИЛИ многодетным")))
+    assert both == {"acts/zhk.txt", "reports/study.txt"}
+    assert paths(search(index_dir, "земля И юристы")) == ["reports/otchet.txt"]
+
+
+def test_fields_filter_type_and_year(index_dir):
+    res = search(index_dir, "земля тип:отчёт")
+    assert res.groups and all(g.doc_type == "отчёт" for g in res.groups)
+    res = search(index_dir, "права", filters=Filters(doc_type=["нормативный акт"]))
+    assert paths(res) == ["acts/zhk.txt"]
+    assert search(index_dir, "статья:84 выселение").flat_hits()[0].article == "84"
+
+
+def test_compound_found_by_part_and_whole(index_dir):
+    assert paths(search(index_dir, "социально-экономических")) == ["reports/otchet.txt"]
+    assert "reports/otchet.txt" in paths(search(index_dir, "экономических"))
+
+
+def test_grouped_by_document_with_facets(index_dir):
+    res = search(index_dir, "права граждан на жилье")
+    assert len(set(paths(res))) == len(res.groups)
+    zhk = next(g for g in res.groups if g.path == "acts/zhk.txt")
+    assert zhk.total_hits >= 2 and len(zhk.hits) >= 2
+    types = {f.value: f.count for f in res.facets["doc_type"]}
+    assert types.get("нормативный акт") == 1
+
+
+def test_snippets_are_escaped(tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "x.txt").write_text("Документ <script>alert(1)</script> о жилье и правах.", encoding="utf-8")
+    update_index(corpus, tmp_path / "i", show_progress=False, workers=1)
+    snip = search(tmp_path / "i", "жилье").flat_hits()[0].snippet
+    assert "<script>" not in snip and "&lt;script&gt;" in snip and "<mark>жилье</mark>" in snip
+
+
+def test_did_you_mean(index_dir):
+    res = search(index_dir, "выселние")
+    assert res.suggestion == "выселение"
+
+
+@pytest.mark.parametrize("query", ["", "   ", '"', "(земля", "земля)", "а" * 600, "ж*", "-земля", "год:19"])
+def test_bad_queries_raise_clear_errors(index_dir, query):
+    with pytest.raises(QueryError) as e:
+        search(index_dir, query)
+    assert str(e.value)
+
+
+def test_page_bounds(index_dir):
+    with pytest.raises(QueryError):
+        search(index_dir, "земля", page=0)
+    with pytest.raises(QueryError):
+        search(index_dir, "земля", per_page=10_000)
+
+
+def test_cli_search_json_contract(index_dir, capsys):
+    assert main(["search", "--index", str(index_dir), "выселение за неуплату", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert hits and hits[0]["path"] == "acts/zhk.txt"
+    for h in hits:
+        assert {"path", "title", "doc_type", "score", "snippet"} <= set(h)
+    assert hits[0]["article"] == "84"
+
+
+def test_cli_bad_query_one_line(index_dir, capsys):
+    assert main(["search", "--index", str(index_dir), "(земля"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("kb: ошибка:") and "\n" not in err and "Traceback" not in err
+
+
+def test_cli_missing_index(tmp_path, capsys):
+    assert main(["search", "--index", str(tmp_path / "none"), "земля"]) == 1
+    assert "kb index" in capsys.readouterr().err
