@@ -118,6 +118,13 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from kb.web import serve
+
+    serve(_corpus(args), _index(args), host=args.host, port=args.port, debug=args.debug)
+    return 0
+
+
 # --- parser ------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,6 +174,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("beir_dir", help="папка с corpus.jsonl, queries.jsonl, qrels/test.tsv")
     p.add_argument("--json", action="store_true", help="результат одним объектом JSON")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("serve", help="веб-интерфейс и JSON API поиска",
+                       description="Index the corpus when the index is missing or stale, then serve the "
+                                   "web UI and the JSON API (/api/search, /api/documents) on waitress.")
+    _add_paths(p)
+    p.add_argument("--host", default="127.0.0.1", help="адрес (по умолчанию 127.0.0.1, только этот компьютер)")
+    p.add_argument("--port", type=int, default=5000, help="порт (по умолчанию 5000)")
+    p.add_argument("--debug", action="store_true", help="режим разработки: Flask с перезагрузкой при изменении кода")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

@@ -1,0 +1,44 @@
+"""The JSON API: the same data as the pages, for scripts. Errors are JSON too (see app.py)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, request
+
+from kb.search import Filters, document, documents, search
+from kb.web import params
+from kb.web.views import valid_doc_id
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.get("/search")
+def api_search():
+    p = params.search_params(request.args)
+    if not p.q:
+        raise params.ParamError("пустой запрос: укажите параметр q", "empty query: give the q parameter")
+    res = search(current_app.config["KB_INDEX"], p.q, page=p.page, per_page=p.per_page,
+                 filters=Filters(doc_type=p.types, year=p.years), sort=p.sort)
+    return res.to_json()
+
+
+@bp.get("/documents")
+def api_documents():
+    p = params.browse_params(request.args)
+    docs = documents(current_app.config["KB_INDEX"], doc_type=p.types, year=p.years, sort=p.sort)
+    return {"total": len(docs), "documents": [d.to_json() for d in docs]}
+
+
+@bp.get("/documents/<doc_id>")
+def api_document(doc_id: str):
+    q = params.query_text(request.args)
+    if not valid_doc_id(doc_id):
+        abort(404)
+    view = document(current_app.config["KB_INDEX"], doc_id, q or None)
+    if view is None:
+        abort(404)
+    return view.to_json()
+
+
+@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+def api_unknown(rest: str):
+    abort(404)

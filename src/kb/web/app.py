@@ -1,0 +1,51 @@
+"""The app factory: wires the pages, the API and one error handler that never leaks a traceback."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from kb.web import api, files, views
+from kb.web.errors import from_exception
+
+# Templates live in the repository's top-level templates/ (issue 4); static files beside this module.
+TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
+STATIC = Path(__file__).resolve().parent / "static"
+
+log = logging.getLogger("kb.web")
+
+_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+def create_app(corpus: Path, index_dir: Path) -> Flask:
+    app = Flask("kb.web", template_folder=str(TEMPLATES), static_folder=str(STATIC))
+    app.config.update(KB_CORPUS=Path(corpus), KB_INDEX=Path(index_dir),
+                      MAX_CONTENT_LENGTH=64 * 1024, JSON_AS_ASCII=False)
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(files.bp)
+    app.jinja_env.globals.update(type_label=views.type_label, format_size=views.format_size)
+
+    @app.errorhandler(Exception)
+    def handle_error(e: Exception):
+        err = from_exception(e)
+        if err.status == 500 and not isinstance(e, HTTPException):
+            log.exception("unexpected error on %s", request.path)
+        if request.path.startswith("/api/"):
+            return err.to_json(), err.status
+        return render_template("error.html", error=err), err.status
+
+    @app.after_request
+    def security_headers(resp):
+        resp.headers.setdefault("Content-Security-Policy", _CSP)
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        return resp
+
+    return app

@@ -1,0 +1,53 @@
+"""One shape for every error the web layer reports: status, Russian message, English message."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from werkzeug.exceptions import HTTPException
+
+from kb.errors import KbError, QueryError
+from kb.web.params import ParamError
+
+_HTTP_RU = {
+    400: ("Неверный запрос", "Bad request"),
+    404: ("Страница не найдена", "Not found"),
+    405: ("Метод не поддерживается", "Method not allowed"),
+    413: ("Слишком большой запрос", "Request too large"),
+    414: ("Слишком длинный адрес", "URI too long"),
+    500: ("Внутренняя ошибка сервера", "Internal server error"),
+    503: ("Поиск временно недоступен", "Search unavailable"),
+}
+# kb messages are "русский текст (english text)": split them for the two fields.
+_BILINGUAL = re.compile(r"^(?P<ru>.*\S)\s*\((?P<en>[^()]*)\)\s*$", re.S)
+
+
+@dataclass
+class WebError:
+    status: int
+    message_ru: str
+    message_en: str
+
+    def to_json(self) -> dict:
+        return {"error": {"status": self.status, "message_ru": self.message_ru, "message_en": self.message_en}}
+
+
+def split_message(msg: str) -> tuple[str, str]:
+    m = _BILINGUAL.match(msg)
+    return (m["ru"], m["en"]) if m else (msg, msg)
+
+
+def from_exception(e: Exception) -> WebError:
+    if isinstance(e, ParamError):
+        return WebError(400, e.message_ru, e.message_en)
+    if isinstance(e, QueryError):
+        return WebError(400, *split_message(str(e)))
+    if isinstance(e, KbError):
+        # No index (or it cannot be read): the server is up but cannot search yet.
+        return WebError(503, *split_message(str(e)))
+    if isinstance(e, HTTPException):
+        code = e.code or 500
+        ru, en = _HTTP_RU.get(code, (e.name, e.name))
+        return WebError(code, ru, en)
+    return WebError(500, *_HTTP_RU[500])

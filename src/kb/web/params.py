@@ -1,0 +1,127 @@
+"""Query-string parameters, validated before anything reaches kb.search.
+
+Every bad value becomes a `ParamError` (a 400 with a Russian and an English message),
+so a hand-edited URL never turns into a 500.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from kb.search import MAX_PAGE, MAX_PER_PAGE
+from kb.search.query import MAX_QUERY_CHARS
+
+MAX_FILTER_VALUES = 20
+MAX_FILTER_CHARS = 100
+_YEAR = re.compile(r"^\d{4}$")
+
+
+class ParamError(ValueError):
+    """A query-string parameter is invalid; status 400."""
+
+    def __init__(self, message_ru: str, message_en: str):
+        self.message_ru = message_ru
+        self.message_en = message_en
+        super().__init__(f"{message_ru} ({message_en})")
+
+
+@dataclass
+class SearchParams:
+    q: str = ""
+    page: int = 1
+    per_page: int = 10
+    sort: str = "relevance"
+    types: list[str] = field(default_factory=list)
+    years: list[str] = field(default_factory=list)
+
+    def url_args(self, **changes) -> dict:
+        """The parameters as URL arguments (for url_for), with some replaced; defaults left out."""
+        d = {"q": self.q, "type": self.types, "year": self.years, "sort": self.sort, "page": self.page}
+        d.update(changes)
+        if d.get("sort") == "relevance":
+            d.pop("sort")
+        if d.get("page") == 1:
+            d.pop("page")
+        return {k: v for k, v in d.items() if v not in ("", [], None)}
+
+
+@dataclass
+class BrowseParams:
+    sort: str = "title"
+    types: list[str] = field(default_factory=list)
+    years: list[str] = field(default_factory=list)
+
+    def url_args(self, **changes) -> dict:
+        d = {"type": self.types, "year": self.years, "sort": self.sort}
+        d.update(changes)
+        if d.get("sort") == "title":
+            d.pop("sort")
+        return {k: v for k, v in d.items() if v not in ("", [], None)}
+
+
+def query_text(args, name: str = "q") -> str:
+    q = args.get(name, "")
+    if "\x00" in q:
+        raise ParamError("запрос содержит недопустимый символ", "query contains a NUL character")
+    q = " ".join(q.split())
+    if len(q) > MAX_QUERY_CHARS:
+        raise ParamError(f"запрос длиннее {MAX_QUERY_CHARS} символов", f"query longer than {MAX_QUERY_CHARS} characters")
+    return q
+
+
+def integer(args, name: str, default: int, lo: int, hi: int) -> int:
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not re.fullmatch(r"\d{1,9}", raw.strip()):
+        raise ParamError(f"параметр {name} должен быть целым числом", f"{name} must be an integer")
+    n = int(raw)
+    if not lo <= n <= hi:
+        raise ParamError(f"параметр {name} должен быть от {lo} до {hi}", f"{name} must be between {lo} and {hi}")
+    return n
+
+
+def choice(args, name: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = args.get(name) or default
+    if raw not in allowed:
+        raise ParamError(f"параметр {name}: допустимо {', '.join(allowed)}", f"{name} must be one of {', '.join(allowed)}")
+    return raw
+
+
+def types(args) -> list[str]:
+    vals = _multi(args, "type")
+    for v in vals:
+        if len(v) > MAX_FILTER_CHARS or "\x00" in v:
+            raise ParamError("недопустимый тип документа", "invalid document type")
+    return vals
+
+
+def years(args) -> list[str]:
+    vals = _multi(args, "year")
+    for v in vals:
+        if not _YEAR.match(v):
+            raise ParamError("год должен быть четырехзначным числом", "year must be four digits")
+    return vals
+
+
+def _multi(args, name: str) -> list[str]:
+    vals = [v.strip() for v in args.getlist(name) if v.strip()]
+    if len(vals) > MAX_FILTER_VALUES:
+        raise ParamError(f"слишком много значений {name}", f"too many {name} values")
+    return list(dict.fromkeys(vals))
+
+
+def search_params(args, *, per_page_default: int = 10) -> SearchParams:
+    return SearchParams(
+        q=query_text(args),
+        page=integer(args, "page", 1, 1, MAX_PAGE),
+        per_page=integer(args, "per_page", per_page_default, 1, MAX_PER_PAGE),
+        sort=choice(args, "sort", "relevance", ("relevance", "date")),
+        types=types(args),
+        years=years(args),
+    )
+
+
+def browse_params(args) -> BrowseParams:
+    return BrowseParams(sort=choice(args, "sort", "title", ("title", "date")), types=types(args), years=years(args))

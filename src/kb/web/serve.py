@@ -1,0 +1,42 @@
+"""`kb serve`: bring the index up to date, then serve the app on waitress (or Flask's reloader)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from kb.errors import KbError
+
+
+def prepare_index(corpus: Path, index_dir: Path, out=sys.stderr) -> None:
+    """Index the corpus when the index is missing or stale, with progress on `out`."""
+    from kb.index import is_stale, update_index
+
+    if not Path(corpus).is_dir():
+        raise KbError(f"папка с документами не найдена: {corpus} (corpus folder not found)")
+    if not is_stale(corpus, index_dir):
+        print(f"Индекс {index_dir} актуален.", file=out)
+        return
+    print(f"Индексирую {corpus} -> {index_dir} ...", file=out)
+    report = update_index(Path(corpus), Path(index_dir), show_progress=True)
+    for line in report.lines():
+        print(line, file=out)
+
+
+def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int = 5000,
+          debug: bool = False, threads: int = 8) -> None:
+    from kb.web.app import create_app
+
+    # Under the reloader this module runs twice; the child (WERKZEUG_RUN_MAIN) skips indexing.
+    if not os.environ.get("WERKZEUG_RUN_MAIN"):
+        prepare_index(corpus, index_dir)
+    app = create_app(corpus, index_dir)
+    url = f"http://{host if ':' not in host else '[' + host + ']'}:{port}/"
+    if debug:
+        app.run(host=host, port=port, debug=True, use_reloader=True)
+        return
+    from waitress import serve as waitress_serve
+
+    print(f"kb: поиск открыт на {url} (Ctrl+C — остановить)", file=sys.stderr, flush=True)
+    waitress_serve(app, host=host, port=port, threads=threads, ident="kb")

@@ -1,0 +1,113 @@
+"""The HTML pages: home, results, document, browse. Each view validates, calls kb.search, renders."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+
+from kb.search import Filters, document, documents, search
+from kb.web import params
+
+bp = Blueprint("views", __name__)
+
+PER_PAGE = 10
+_DOC_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def valid_doc_id(doc_id: str) -> bool:
+    return bool(_DOC_ID.match(doc_id))
+
+
+def type_label(doc_type: str) -> str:
+    return (doc_type[:1].upper() + doc_type[1:]) if doc_type else "Без типа"
+
+
+def format_size(n: int) -> str:
+    for unit in ("байт", "КБ", "МБ"):
+        if n < 1024 or unit == "МБ":
+            return f"{n:.0f} {unit}" if unit == "байт" else f"{n:.1f} {unit}".replace(".", ",")
+        n /= 1024
+    return str(n)
+
+
+def _index():
+    return current_app.config["KB_INDEX"]
+
+
+def _counts(docs) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    types = Counter(d.doc_type for d in docs)
+    years = Counter(str(d.year) for d in docs if d.year)
+    return types.most_common(), sorted(years.items(), reverse=True)
+
+
+def page_window(page: int, pages: int, width: int = 2) -> list[int | None]:
+    """Page numbers to show around the current one; None marks a gap (…)."""
+    keep = {1, pages} | set(range(max(1, page - width), min(pages, page + width) + 1))
+    out: list[int | None] = []
+    for n in sorted(keep):
+        if out and n - (out[-1] or 0) > 1:
+            out.append(None)
+        out.append(n)
+    return out
+
+
+@bp.get("/")
+def home():
+    docs = documents(_index())
+    types, years = _counts(docs)
+    return render_template("home.html", docs=docs, types=types, years=years,
+                           passages=sum(d.passages for d in docs))
+
+
+@bp.get("/search")
+def results():
+    p = params.search_params(request.args)
+    p.per_page = PER_PAGE   # the page size of the UI is fixed; the API takes per_page
+    if not p.q:
+        if p.types or p.years:
+            return redirect(url_for("views.browse", type=p.types, year=p.years))
+        return redirect(url_for("views.home"))
+    res = search(_index(), p.q, page=p.page, per_page=p.per_page,
+                 filters=Filters(doc_type=p.types, year=p.years), sort=p.sort)
+    if res.groups == [] and res.total_docs and p.page > res.pages:
+        # A page past the end (an old bookmark): the last page is what the person wants.
+        return redirect(url_for("views.results", **p.url_args(page=res.pages)))
+    return render_template("results.html", res=res, p=p, window=page_window(res.page, res.pages))
+
+
+@bp.get("/doc/<doc_id>")
+def doc(doc_id: str):
+    q = params.query_text(request.args)
+    if not valid_doc_id(doc_id):
+        abort(404)
+    view = document(_index(), doc_id, q or None)
+    if view is None:
+        abort(404)
+    pages: list[tuple[int, int]] = []   # (page, first passage on it) for the contents of a paged document
+    for psg in view.passages:
+        if psg["page"] and (not pages or pages[-1][0] != psg["page"]):
+            pages.append((psg["page"], psg["ordinal"]))
+    matched = [psg for psg in view.passages if "<mark>" in psg["html"]] if q else []
+    return render_template("document.html", view=view, info=view.info, q=q, pages=pages, matched=matched,
+                           is_pdf=view.info.format == "pdf")
+
+
+@bp.get("/docs")
+def browse():
+    p = params.browse_params(request.args)
+    all_docs = documents(_index())
+    docs = documents(_index(), doc_type=p.types, year=p.years, sort=p.sort)
+    # Each facet counts documents under the other facet's filter, so the numbers say what a click gives.
+    by_year = [d for d in all_docs if not p.years or str(d.year) in p.years]
+    by_type = [d for d in all_docs if not p.types or d.doc_type in p.types]
+    types, _ = _counts(by_year)
+    _, years = _counts(by_type)
+    for t in p.types:
+        if t not in dict(types):
+            types.append((t, 0))
+    for y in p.years:
+        if y not in dict(years):
+            years.append((y, 0))
+    return render_template("browse.html", docs=docs, p=p, types=types, years=years, total=len(all_docs))
