@@ -38,7 +38,3 @@ def api_document(doc_id: str):
         abort(404)
     return view.to_json()
 
-
-@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
-def api_unknown(rest: str):
-    abort(404)

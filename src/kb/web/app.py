@@ -39,7 +39,9 @@ def create_app(corpus: Path, index_dir: Path) -> Flask:
             log.exception("unexpected error on %s", request.path)
         if request.path.startswith("/api/"):
             return err.to_json(), err.status
-        return render_template("error.html", error=err), err.status
+        # The query stays in the box so a 400 can be fixed in place.
+        q = " ".join(request.args.get("q", "").split())[:500]
+        return render_template("error.html", error=err, q=q), err.status
 
     @app.after_request
     def security_headers(resp):

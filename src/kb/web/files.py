@@ -50,8 +50,9 @@ def original(doc_id: str):
     if mime.startswith("text/"):
         # Werkzeug would claim utf-8 for any text; non-UTF-8 Russian files are nearly always cp1251.
         mime += "; charset=utf-8" if _is_utf8(path) else "; charset=windows-1251"
-    resp = send_file(path, mimetype=mime, as_attachment=ext not in _INLINE, download_name=path.name,
+    resp = send_file(path, mimetype=mime.split(";")[0], as_attachment=ext not in _INLINE, download_name=path.name,
                      conditional=True, max_age=0)
+    resp.headers["Content-Type"] = mime   # werkzeug appends its own utf-8 to any text/ type
     # A corpus HTML file may carry scripts: the sandbox keeps them away from kb's origin.
     resp.headers["Content-Security-Policy"] = "sandbox"
     return resp

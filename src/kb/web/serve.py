@@ -9,8 +9,9 @@ from pathlib import Path
 from kb.errors import KbError
 
 
-def prepare_index(corpus: Path, index_dir: Path, out=sys.stderr) -> None:
-    """Index the corpus when the index is missing or stale, with progress on `out`."""
+def prepare_index(corpus: Path, index_dir: Path, out=None) -> None:
+    """Index the corpus when the index is missing or stale, with progress on `out` (stderr)."""
+    out = out or sys.stderr
     from kb.index import is_stale, update_index
 
     if not Path(corpus).is_dir():
