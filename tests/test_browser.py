@@ -1,0 +1,184 @@
+"""The UI in a real browser: Playwright for Python driving Debian's headless chromium.
+
+The demo corpus is indexed into a temp folder and served by waitress in a thread, as `kb serve`
+would. A screenshot of the results page goes to test-artifacts/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, require_browser_or_skip
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory):
+    from waitress.server import create_server
+
+    from kb.index import update_index
+    from kb.web import create_app
+
+    tmp = tmp_path_factory.mktemp("browser")
+    corpus = tmp / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus)
+    update_index(corpus, tmp / "index", show_progress=False)
+    server = create_server(create_app(corpus, tmp / "index"), host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require_browser_or_skip("Playwright for Python is not installed (scripts/setup --test)")
+    if not CHROMIUM.exists():
+        require_browser_or_skip(f"chromium not found at {CHROMIUM} (scripts/setup --test installs it)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU", accept_downloads=True)
+    pg = ctx.new_page()
+    pg.set_default_timeout(15000)
+    yield pg
+    ctx.close()
+
+
+def search_from_home(page, base_url: str, query: str) -> None:
+    page.goto(base_url + "/")
+    page.get_by_label("Поисковый запрос").fill(query)
+    page.get_by_role("button", name="Найти").click()
+    page.wait_for_url(re.compile(r"/search\?q="))
+
+
+def test_search_other_inflection_highlight_facet_document_and_file(page, base_url):
+    search_from_home(page, base_url, "жилью")
+    marks = page.locator(".snippet mark")
+    assert marks.count() > 0
+    words = {m.lower() for m in marks.all_inner_texts()}
+    assert words & {"жилье", "жилья"}, words             # the text's own inflection, highlighted
+    bg = marks.first.evaluate("el => getComputedStyle(el).backgroundColor")
+    assert bg not in ("rgba(0, 0, 0, 0)", "transparent")
+    assert page.get_by_role("status").inner_text().startswith("Найдено документов:")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "results.png"), full_page=True)
+
+    # A facet filters, and the URL says so.
+    page.locator("a.facet-link", has_text="Нормативный акт").click()
+    page.wait_for_url(re.compile(r"type="))
+    titles = page.locator(".card h2").all_inner_texts()
+    assert titles == ["Модельный закон о праве на достойное жилье (учебный проект)"]
+    assert page.locator("a.facet-link.selected", has_text="Нормативный акт").count() == 1
+
+    # The article label opens the document scrolled to that article, matches marked.
+    label = page.locator("a.where", has_text="Статья 3").first
+    href = label.get_attribute("href")
+    ordinal = href.rsplit("#p-", 1)[1]
+    label.click()
+    page.wait_for_url(re.compile(r"/doc/\w+\?q=.*#p-\d+$"))
+    target = page.locator(f"#p-{ordinal}")
+    assert "Статья 3" in target.inner_text()
+    assert target.locator("mark").count() > 0
+    assert page.evaluate("location.hash") == f"#p-{ordinal}"
+    assert target.evaluate("el => el.matches(':target')")
+    box = target.bounding_box()
+    assert box and 0 <= box["y"] < 900                    # scrolled into view
+
+    # The original file: the DOCX downloads under its own name.
+    with page.expect_download() as dl:
+        page.get_by_role("link", name=re.compile("Открыть оригинал")).click()
+    assert dl.value.suggested_filename == "model-law-housing.docx"
+
+
+def test_report_page_and_pdf_page_link(page, base_url):
+    search_from_home(page, base_url, "общежитий тип:отчет")
+    label = page.locator("a.where", has_text="Стр. 3").first
+    label.click()
+    page.wait_for_url(re.compile(r"#p-\d+$"))
+    hash_ = page.evaluate("location.hash")
+    target = page.locator(hash_)
+    assert "стр. 3" in target.locator(".where").inner_text()
+    assert "Мониторинг общежитий" in target.inner_text()
+    pdf = target.get_by_role("link", name="в PDF")
+    assert pdf.get_attribute("href").endswith("#page=3")
+    resp = page.request.get(base_url + pdf.get_attribute("href").split("#")[0])
+    assert resp.ok and resp.headers["content-type"] == "application/pdf"
+    assert resp.body().startswith(b"%PDF")
+
+
+def test_works_without_javascript(browser, base_url):
+    ctx = browser.new_context(java_script_enabled=False)
+    page = ctx.new_page()
+    try:
+        search_from_home(page, base_url, "выселения")
+        assert page.locator(".snippet mark").count() > 0
+        page.locator("a.facet-link", has_text="2023").click()
+        page.wait_for_url(re.compile(r"year=2023"))
+        assert page.locator(".card").count() >= 1
+        page.get_by_role("link", name="по дате").click()
+        page.wait_for_url(re.compile(r"sort=date"))
+        page.locator(".card h2 a").first.click()
+        page.wait_for_url(re.compile(r"/doc/"))
+        assert page.locator(".passage mark").count() > 0
+    finally:
+        ctx.close()
+
+
+def test_readable_on_a_phone(browser, base_url):
+    ctx = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    page = ctx.new_page()
+    try:
+        for url in ("/", "/search?q=жилью", "/docs"):
+            page.goto(base_url + url)
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 1, (url, overflow)
+        page.goto(base_url + "/search?q=жилью")
+        page.screenshot(path=str(ARTIFACTS / "results-phone.png"))
+    finally:
+        ctx.close()
+
+
+def test_script_in_document_is_text(browser, tmp_path):
+    """A document that contains <script> shows it as text; nothing runs."""
+    from waitress.server import create_server
+
+    from kb.index import update_index
+    from kb.web import create_app
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "x.txt").write_text(
+        'Заметка о жилье\n\n<script>document.title="pwned"</script><img src=x onerror="document.title=\'pwned\'">\n',
+        encoding="utf-8")
+    update_index(corpus, tmp_path / "i", show_progress=False)
+    server = create_server(create_app(corpus, tmp_path / "i"), host="127.0.0.1", port=0, threads=2)
+    threading.Thread(target=server.run, daemon=True).start()
+    page = browser.new_page()
+    try:
+        page.goto(f"http://127.0.0.1:{server.effective_port}/search?q=жилье")
+        assert "<script>" in page.locator(".snippet").first.inner_text()
+        page.locator(".card h2 a").first.click()
+        page.wait_for_url(re.compile(r"/doc/"))
+        assert "<script>" in page.locator(".passage").first.inner_text()
+        assert page.title() != "pwned"
+    finally:
+        page.close()
+        server.close()
