@@ -1,0 +1,234 @@
+"""PDFs drawn with reportlab and DejaVu (a Cyrillic TTF), each reproducing one thing real
+Russian PDFs do: Word's overprinted bold, two columns, line-end hyphens, running headers."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
+
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+REGULAR, BOLD = "DejaVuSans", "DejaVuSans-Bold"
+WIDTH, HEIGHT = A4
+LEFT = 56.0
+LEADING = 15.0
+
+
+def fonts_available() -> bool:
+    return (FONT_DIR / f"{REGULAR}.ttf").exists() and (FONT_DIR / f"{BOLD}.ttf").exists()
+
+
+def _register() -> None:
+    registered = pdfmetrics.getRegisteredFontNames()
+    for name in (REGULAR, BOLD):
+        if name not in registered:
+            font = TTFont(name, str(FONT_DIR / f"{name}.ttf"))
+            # Word embeds Symbol/Wingdings with their glyphs at U+F0xx, so the text layer
+            # says U+F0B7 for "•". Same here: DejaVu's bullet and square answer there too.
+            cmap = font.face.charToGlyph
+            cmap.setdefault(0xF0B7, cmap[0x2022])
+            cmap.setdefault(0xF0A7, cmap[0x25AA])
+            pdfmetrics.registerFont(font)
+
+
+def _pdf(draw, *, title: str | None = None, encrypt=None) -> bytes:
+    """Run `draw(canvas)` on a fresh A4 canvas and return the PDF bytes."""
+    _register()
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4, encrypt=encrypt)
+    if title is not None:
+        c.setTitle(title)
+    draw(c)
+    c.save()
+    return buf.getvalue()
+
+
+def _lines(c, lines, *, x=LEFT, top=780.0, font=REGULAR, size=11.0) -> float:
+    """Draw lines downwards from `top`; return the baseline after the last one."""
+    c.setFont(font, size)
+    y = top
+    for line in lines:
+        c.drawString(x, y, line)
+        y -= LEADING
+    return y
+
+
+# --- the fixtures: each returns (bytes, what kb must read) -------------------------------------
+
+def overprinted_bold() -> tuple[bytes, list[str]]:
+    """A bold heading drawn twice, 0.3 pt apart (Word's fake bold), above plain text."""
+    heading = "ОБЩЕСТВЕННО-ПОЛИТИЧЕСКАЯ СИТУАЦИЯ"
+    body = ["Год выдался напряжённым для гражданского общества.", "Работа продолжалась в Бишкеке и Оше."]
+
+    def draw(c):
+        c.setFont(BOLD, 14)
+        c.drawString(LEFT, 780, heading)
+        c.drawString(LEFT + 0.3, 780.2, heading)
+        _lines(c, body, top=755)
+        c.showPage()
+
+    return _pdf(draw), [heading + "\n" + "\n".join(body)]
+
+
+TWO_COLUMN_HEADING = "ДОСТУП К ПРАВОСУДИЮ В РЕГИОНАХ КЫРГЫЗСТАНА"
+LEFT_COLUMN = [
+    "Левая колонка начинается здесь,",
+    "и её строки идут одна за другой",
+    "до самого низа первой колонки,",
+    "не перемешиваясь со строками",
+    "соседней колонки справа, даже",
+    "когда их базовые линии совпадают.",
+    "Это последняя строка слева.",
+]
+RIGHT_COLUMN = [
+    "Правая колонка читается после",
+    "левой: сначала весь текст слева,",
+    "потом весь текст справа, как",
+    "читает человек, а не поперёк",
+    "страницы через промежуток",
+    "между колонками.",
+    "Это последняя строка справа.",
+]
+
+
+def two_columns(right_drop: float = 0.0) -> tuple[bytes, list[str]]:
+    """A full-width centred heading over two columns; their lines share baselines unless
+    the right column is dropped by `right_drop` pt."""
+
+    def draw(c):
+        c.setFont(BOLD, 14)
+        c.drawCentredString(WIDTH / 2, 790, TWO_COLUMN_HEADING)
+        _lines(c, LEFT_COLUMN, x=LEFT, top=760)
+        _lines(c, RIGHT_COLUMN, x=WIDTH / 2 + 20, top=760 - right_drop)
+        c.showPage()
+
+    text = "\n".join([TWO_COLUMN_HEADING, *LEFT_COLUMN, *RIGHT_COLUMN])
+    return _pdf(draw), [text]
+
+
+ONE_COLUMN = [
+    "Статья 1. Отношения, регулируемые гражданским законодательством",
+    "1. Гражданское законодательство определяет правовое положение",
+    "участников гражданского оборота, основания возникновения и порядок",
+    "осуществления права собственности и других вещных прав.",
+    "2. Отношения, связанные с осуществлением и защитой неотчуждаемых",
+    "прав и свобод человека, регулируются гражданским законодательством,",
+    "если иное не вытекает из существа этих нематериальных благ.",
+    "Президент                                        А. Акаев",
+]
+
+
+def one_column() -> tuple[bytes, list[str]]:
+    """Plain one-column text, short paragraph ends and a signature line with a wide gap."""
+
+    def draw(c):
+        _lines(c, ONE_COLUMN[:-1])
+        c.drawString(LEFT, 600, "Президент")
+        c.drawString(400, 600, "А. Акаев")
+        c.showPage()
+
+    expected = "\n".join(ONE_COLUMN[:-1] + ["Президент А. Акаев"])
+    return _pdf(draw), [expected]
+
+
+def hyphenated() -> tuple[bytes, list[str]]:
+    """Words broken at line ends: one a hyphenation (joins), one a real compound (keeps the hyphen)."""
+    lines = [
+        "Парламент Республики Кыргыз-",
+        "стан принял закон о некоммерческих",
+        "организациях. Общественно-",
+        "политическая ситуация осложнилась.",
+    ]
+
+    def draw(c):
+        _lines(c, lines)
+        c.showPage()
+
+    expected = (
+        "Парламент Республики Кыргызстан\n"
+        "принял закон о некоммерческих\n"
+        "организациях. Общественно-политическая\n"
+        "ситуация осложнилась."
+    )
+    return _pdf(draw), [expected]
+
+
+RUNNING_HEADER = "Международный центр «Интербилим» · Годовой отчёт 2019"
+BODIES = [
+    ["Введение к отчёту о деятельности центра.", "Центр работает с некоммерческими организациями."],
+    ["Правовая помощь оказывалась бесплатно.", "Юристы приняли сотни обращений граждан."],
+    ["Мониторинг законодательства продолжался.", "Поправки к закону обсуждались публично."],
+    ["Финансовый отчёт приведён в приложении.", "Аудит подтвердил достоверность данных."],
+]
+
+
+def running_headers() -> tuple[bytes, list[str]]:
+    """Four pages with the same header on top and the page number (styled two ways) at the bottom."""
+
+    def draw(c):
+        for n, body in enumerate(BODIES, start=1):
+            c.setFont(REGULAR, 9)
+            c.drawString(LEFT, 810, RUNNING_HEADER)
+            _lines(c, body, top=770)
+            c.setFont(REGULAR, 9)
+            c.drawCentredString(WIDTH / 2, 30, str(n) if n % 2 else f"– {n} –")
+            c.showPage()
+
+    return _pdf(draw), ["\n".join(b) for b in BODIES]
+
+
+def pua_bullets() -> tuple[bytes, list[str]]:
+    """Word's Symbol/Wingdings bullets come out as private-use code points U+F0B7, U+F0A7."""
+    items = [("\uf0b7", "защита прав человека;"), ("\uf0a7", "доступ к жилью.")]
+
+    def draw(c):
+        y = _lines(c, ["Направления работы:"])
+        for bullet, text in items:
+            c.drawString(LEFT, y, bullet)
+            c.drawString(LEFT + 18, y, text)
+            y -= LEADING
+        c.showPage()
+
+    return _pdf(draw), ["Направления работы:\n• защита прав человека;\n• доступ к жилью."]
+
+
+def page_without_text() -> tuple[bytes, list[str]]:
+    """Three pages; the middle one has only a drawing, like a scan without a text layer."""
+
+    def draw(c):
+        _lines(c, ["Первая страница с текстом."])
+        c.showPage()
+        c.setFillGray(0.5)
+        c.rect(100, 300, 300, 400, fill=1)
+        c.showPage()
+        _lines(c, ["Третья страница с текстом."])
+        c.showPage()
+
+    return _pdf(draw), ["Первая страница с текстом.", "", "Третья страница с текстом."]
+
+
+def with_title(title: str) -> bytes:
+    def draw(c):
+        _lines(c, ["Текст документа."])
+        c.showPage()
+
+    return _pdf(draw, title=title)
+
+
+def encrypted(user_password: str = "secret", owner_password: str = "owner") -> bytes:
+    from reportlab.lib.pdfencrypt import StandardEncryption
+
+    def draw(c):
+        _lines(c, ["Секретный текст."])
+        c.showPage()
+
+    return _pdf(draw, encrypt=StandardEncryption(user_password, owner_password, canPrint=0, canCopy=0))
+
+
+def jpeg_bytes() -> bytes:
+    """The first bytes of a JPEG (JFIF): enough for a file that only pretends to be a PDF."""
+    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 200 + b"\xff\xd9"
