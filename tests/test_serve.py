@@ -1,0 +1,78 @@
+"""The README's main job: `kb serve` on a fresh copy of corpus/ indexes it and answers searches over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from conftest import ROOT
+
+KB = Path(sys.executable).with_name("kb")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, timeout: float = 10.0):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.status, r.headers, r.read()
+
+
+def test_kb_serve_indexes_and_answers(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus)
+    port = free_port()
+    cmd = [str(KB) if KB.exists() else sys.executable, *([] if KB.exists() else ["-m", "kb.cli"]),
+           "serve", "--corpus", str(corpus), "--index", str(tmp_path / "index"), "--port", str(port)]
+    log = (tmp_path / "serve.log").open("w+")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, f"kb serve exited: {(tmp_path / 'serve.log').read_text()}"
+            try:
+                status, _, _ = get(base + "/", timeout=2)
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if time.monotonic() > deadline:
+                    raise AssertionError("kb serve did not answer in 120 s: " + (tmp_path / "serve.log").read_text())
+                time.sleep(0.3)
+        assert status == 200
+
+        q = urllib.parse.quote("общежитии")
+        status, headers, body = get(f"{base}/api/search?q={q}")
+        assert status == 200 and headers["Content-Type"].startswith("application/json")
+        j = json.loads(body)
+        assert j["total_docs"] >= 2
+        paths = {h["path"] for h in j["hits"]}
+        assert "consultation-17.txt" in paths and "godovoy-otchet-2023.pdf" in paths
+        assert any("<mark>" in h["snippet"] for h in j["hits"])
+
+        status, headers, body = get(f"{base}/search?q={q}")
+        page = body.decode("utf-8")
+        assert status == 200 and "Запись юридической консультации № 17" in page and "<mark>" in page
+
+        out = (tmp_path / "serve.log").read_text()
+        assert "добавлен" in out and "127.0.0.1" in out   # indexed first, then served on loopback
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
