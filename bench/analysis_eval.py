@@ -20,24 +20,14 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from kb.analysis import _terms, tokenize
+from kb.analysis import _terms, is_compound, tokenize
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT.parent / "shared" / "data" / "bench"
 SETS = ["legal-ru-dev", "xquad-ru"]
 
-# a short list of Russian function words, only for the down-weighting experiment
-STOP = set(
-    """и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по
-    только ее мне было вот от меня еще нет о из ему теперь когда даже ну вдруг ли если уже
-    или ни быть был него до вас нибудь опять уж вам ведь там потом себя ничего ей может они
-    тут где есть надо ней для мы тебя их чем была сам чтоб без будто чего раз тоже себе под
-    будет ж тогда кто этот того потому этого какой совсем ним здесь этом один почти мой тем
-    чтобы нее сейчас были куда зачем всех никогда можно при наконец два об другой хоть после
-    над больше тот через эти нас про всего них какая много разве три эту моя впрочем хорошо
-    свою этой перед иногда лучше чуть том нельзя такой им более всегда конечно всю между
-    это как каком какие каких который которые которых которая котором""".split()
-)
+# function and question words, for the down-weighting experiment
+from kb.analysis._stopwords import STOPWORDS as STOP  # noqa: E402
 
 
 def load(name):
@@ -55,7 +45,12 @@ def load(name):
 
 
 def norms(text):
-    return [t.norm for t in tokenize(text)]
+    # the whole of a compound is marked with a leading "\0" so bigrams can skip it
+    return [("\0" + t.norm) if is_compound(t) else t.norm for t in tokenize(text)]
+
+
+def bigrams(terms_seq):
+    return [a + "_" + b for a, b in zip(terms_seq, terms_seq[1:])]
 
 
 class Analyzer:
@@ -65,6 +60,7 @@ class Analyzer:
         self.fn = fn
 
     def __call__(self, norm):
+        norm = norm.lstrip("\0")
         r = self.cache.get(norm)
         if r is None:
             r = self.cache[norm] = _terms.uncached_terms(norm, self.fn)
@@ -121,17 +117,21 @@ class Run:
             cache_norms[key] = (
                 [norms(d.get("title", "")) for d in docs],
                 [norms(d["text"]) for d in docs],
-                {q: [(t.norm, t.pos) for t in tokenize(text)] for q, text in self.queries.items()},
+                {q: norms(text) for q, text in self.queries.items()},
             )
         tn, xn, qn = cache_norms[key]
         an = Analyzer(policy)
         self.title = [[t for n in ns for t in an(n)] for ns in tn]
         self.text = [[t for n in ns for t in an(n)] for ns in xn]
         # query: one group of terms per token norm
-        self.q = {q: [(n, an(n)) for n, _ in toks] for q, toks in qn.items()}
+        self.q = {q: [(n.lstrip("\0"), an(n)) for n in toks] for q, toks in qn.items()}
+        first = lambda ns: [an(n)[0] for n in ns if not n.startswith("\0")]
+        self.btext = [bigrams(first(ns)) for ns in xn]
+        self.btitle = [bigrams(first(ns)) for ns in tn]
+        self.qb = {q: bigrams(first(toks)) for q, toks in qn.items()}
         self.bm = {}
 
-    def score(self, k1=0.9, b=0.4, title=2.0, coord=0.0, stop_w=1.0, group="sum"):
+    def score(self, k1=0.9, b=0.4, title=2.0, coord=0.0, stop_w=1.0, group="sum", bigram=0.0):
         key = (k1, b, title)
         if key not in self.bm:
             self.bm[key] = BM25(self.title, self.text, title, k1, b)
@@ -154,6 +154,13 @@ class Run:
                 for i, v in g.items():
                     s[i] += v * w
                     matched[i] += 1
+            if bigram:
+                bkey = ("bi", k1, b, title)
+                if bkey not in self.bm:
+                    self.bm[bkey] = BM25(self.btitle, self.btext, title, k1, b)
+                for t in set(self.qb[qid]):
+                    for i, v in self.bm[bkey].term_scores(t).items():
+                        s[i] += bigram * v
             if coord:
                 nq = max(1, len(groups))
                 for i in s:
@@ -172,6 +179,7 @@ def main(argv=None):
     ap.add_argument("--coord", type=float, default=0.0)
     ap.add_argument("--stop-w", type=float, default=1.0)
     ap.add_argument("--group", default="sum")
+    ap.add_argument("--bigram", type=float, default=0.0)
     ap.add_argument("--grid", action="store_true")
     ap.add_argument("--speed", action="store_true")
     a = ap.parse_args(argv)
@@ -188,7 +196,7 @@ def main(argv=None):
                             print(f"{policy}\tk1={k1}\tb={b}\ttitle={title}\tcoord={coord}\t"
                                   + "\t".join(f"{x:.3f}" for x in r), flush=True)
             continue
-        r = [run.score(a.k1, a.b, a.title, a.coord, a.stop_w, a.group) for run in runs]
+        r = [run.score(a.k1, a.b, a.title, a.coord, a.stop_w, a.group, a.bigram) for run in runs]
         print(f"{policy:24s}" + "  ".join(f"{x:.3f}" for x in r), flush=True)
 
 
@@ -213,8 +221,8 @@ def speed():
             _terms.terms(t.norm)
     t2 = time.perf_counter()
     print(f"terms, cold cache: {len(words)/(t1-t0):.0f} words/s; warm cache: {len(words)/(t2-t1):.0f} words/s")
-    n = 20000
-    sample = words[:n]
+    sample = list(dict.fromkeys(words))[:20000]  # distinct forms: every uncached call parses
+    n = len(sample)
     t0 = time.perf_counter()
     for w in sample:
         _terms.uncached_terms(w)
@@ -222,7 +230,7 @@ def speed():
     for w in sample:
         _terms.terms(w)
     t2 = time.perf_counter()
-    print(f"uncached: {n/(t1-t0):.0f} words/s; cached: {n/(t2-t1):.0f} words/s; "
+    print(f"{n} distinct forms: uncached {n/(t1-t0):.0f} words/s; cached {n/(t2-t1):.0f} words/s; "
           f"speed-up x{(t1-t0)/(t2-t1):.0f}")
     t0 = time.perf_counter()
     for x in texts:

@@ -226,3 +226,11 @@ def test_no_whoosh_import_in_analysis():
                 assert not any(a.name.split(".")[0] == "whoosh" for a in node.names), py
             if isinstance(node, ast.ImportFrom):
                 assert (node.module or "").split(".")[0] != "whoosh", py
+
+
+def test_query_weight_downweights_function_and_question_words():
+    from kb.analysis import STOP_WEIGHT, query_weight
+
+    assert query_weight("сколько") == STOP_WEIGHT < 1
+    assert query_weight("в") == STOP_WEIGHT
+    assert query_weight("жилье") == 1.0

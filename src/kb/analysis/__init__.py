@@ -11,6 +11,7 @@ policy and the measurements behind it.
 from __future__ import annotations
 
 from ._normal import normalize
+from ._stopwords import STOP_WEIGHT, STOPWORDS, query_weight
 from ._terms import POLICY, surface_term, terms
 from ._tokens import Token, is_compound, tokenize
 
@@ -26,4 +27,7 @@ __all__ = [
     "terms",
     "surface_term",
     "is_compound",
+    "query_weight",
+    "STOPWORDS",
+    "STOP_WEIGHT",
 ]

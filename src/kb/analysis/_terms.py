@@ -173,3 +173,4 @@ def terms(norm: str) -> tuple[str, ...]:
 def surface_term(norm: str) -> str:
     """Term for the exact-form field: the normalised form itself."""
     return norm
+
