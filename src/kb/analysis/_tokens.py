@@ -45,6 +45,7 @@ _TOKEN = re.compile(
 _PART = re.compile(rf"{_RUN}")
 _DIGIT_SPLIT = re.compile(r"\d+|[^\d]+")
 _HAS_DIGIT = re.compile(r"\d")
+_MAYBE_COMPOUND = re.compile(rf"[{_HYPHEN}\d]")
 
 
 def is_compound(token: Token) -> bool:
@@ -78,7 +79,9 @@ def tokenize(text: str) -> list[Token]:
         norm = normalize_token(surface)
         if not norm:
             continue
-        compound = any(h in surface for h in _HYPHEN) or _mixed(norm)
+        compound = _MAYBE_COMPOUND.search(surface) is not None and (
+            any(h in surface for h in _HYPHEN) or _mixed(norm)
+        )
         if not compound:
             append(Token(surface, norm, start, m.end(), pos))
             pos += 1
