@@ -1,0 +1,164 @@
+"""Web benchmark: latency of /api/search and of the rendered results page, alone and under 8 clients.
+
+On the index of ../shared/data (all folders but bench/), served by waitress in a thread on
+loopback, with 200 queries (legal-ru-dev and xquad-ru questions plus single words and operators).
+Prints p50/p95 for each endpoint with one client, then requests/s, p50/p95 and errors with 8
+concurrent clients (threads with urllib). Target: p95 <= 150 ms with one client.
+
+    .venv/bin/python bench/web.py [--data ../shared/data] [--work /tmp/kb-bench-web]
+
+The index is kept in --work and updated incrementally, so reruns skip the extraction (1-2 min).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIENTS = 8
+WORDS = ["жилье", "аренда", "выселение", "земельный участок", "наследство", "договор найма",
+         "\"право собственности\"", "коммунальные услуги", "штраф", "развод", "жил*", "!жилья",
+         "статья 84", "налог на имущество", "трудовой договор", "инвалидов"]
+
+
+def link_corpus(data: Path, dest: Path) -> None:
+    """A corpus of symlinks to the real documents, bench/ left out."""
+    for sub in sorted(data.iterdir()):
+        if sub.is_dir() and sub.name != "bench":
+            (dest / sub.name).mkdir(parents=True, exist_ok=True)
+            for f in sub.iterdir():
+                link = dest / sub.name / f.name
+                if f.is_file() and not link.exists():
+                    link.symlink_to(f.resolve())
+
+
+def queries(data: Path, n: int = 200) -> list[str]:
+    """The 20 legal questions, the words above, and xquad-ru questions drawn with a fixed seed."""
+    qs = []
+    for name in ("legal-ru-dev", "xquad-ru"):
+        with open(data / "bench" / name / "queries.jsonl", encoding="utf-8") as f:
+            qs += [json.loads(line)["text"] for line in f if line.strip()]
+    legal = qs[:20]
+    rest = random.Random(7).sample(qs[20:], n - len(legal) - len(WORDS))
+    return legal + WORDS + rest
+
+
+def fetch(url: str) -> tuple[float, int]:
+    """(milliseconds, status) of one GET, body read in full."""
+    t0 = time.perf_counter()
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            r.read()
+            status = r.status
+    except urllib.error.HTTPError as e:
+        e.read()
+        status = e.code
+    except OSError:
+        status = 0
+    return (time.perf_counter() - t0) * 1000, status
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def urls(base: str, qs: list[str], kind: str) -> list[str]:
+    path = "/api/search" if kind == "api" else "/search"
+    return [f"{base}{path}?q={urllib.parse.quote(q)}" for q in qs]
+
+
+def single(us: list[str]) -> tuple[list[float], int]:
+    times, errors = [], 0
+    for u in us:
+        ms, status = fetch(u)
+        times.append(ms)
+        errors += status != 200
+    return times, errors
+
+
+def concurrent(us: list[str], clients: int = CLIENTS) -> tuple[list[float], int, float]:
+    times: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    work = list(us)
+
+    def run() -> None:
+        nonlocal errors
+        while True:
+            with lock:
+                if not work:
+                    return
+                u = work.pop()
+            ms, status = fetch(u)
+            with lock:
+                times.append(ms)
+                errors += status != 200
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=run) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return times, errors, time.perf_counter() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/kb-bench-web"))
+    args = ap.parse_args()
+    if not (args.data / "bench").is_dir():
+        print(f"нет данных: {args.data} (needs ../shared/data)", file=sys.stderr)
+        return 1
+
+    from waitress.server import create_server
+
+    from kb.index import update_index
+    from kb.web import create_app
+
+    corpus, index = args.work / "corpus", args.work / "index"
+    link_corpus(args.data, corpus)
+    t0 = time.perf_counter()
+    report = update_index(corpus, index, show_progress=True)
+    print(f"index: {report.lines()[-1]} ({time.perf_counter() - t0:.0f} s)")
+
+    server = create_server(create_app(corpus, index), host="127.0.0.1", port=0, threads=CLIENTS)
+    threading.Thread(target=server.run, daemon=True).start()
+    base = f"http://127.0.0.1:{server.effective_port}"
+    qs = queries(args.data)
+    single(urls(base, qs[:20], "api"))            # warm the reader, the analyzer caches, templates
+
+    rows = []
+    for kind, label in (("api", "/api/search"), ("page", "/search (HTML)")):
+        us = urls(base, qs, kind)
+        times, errors = single(us)
+        rows.append((f"{label}, 1 client", len(us), statistics.median(times), pct(times, 95), None, errors))
+    for kind, label in (("api", "/api/search"), ("page", "/search (HTML)")):
+        us = urls(base, qs, kind)
+        times, errors, wall = concurrent(us)
+        rows.append((f"{label}, {CLIENTS} clients", len(us), statistics.median(times), pct(times, 95),
+                     len(us) / wall, errors))
+    server.close()
+
+    print(f"\n{'endpoint':<30} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8} {'errors':>6}")
+    for name, n, p50, p95, rps, errors in rows:
+        print(f"{name:<30} {n:>8} {p50:>8.1f} {p95:>8.1f} {(f'{rps:.1f}' if rps else '-'):>8} {errors:>6}")
+    worst = max(r[3] for r in rows[:2])
+    print(f"\ntarget p95 <= 150 ms with 1 client: {'met' if worst <= 150 else 'NOT met'} ({worst:.0f} ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
