@@ -134,6 +134,9 @@ def main() -> int:
     report = update_index(corpus, index, show_progress=True)
     print(f"index: {report.lines()[-1]} ({time.perf_counter() - t0:.0f} s)")
 
+    import logging
+
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)   # "Task queue depth" under 8 clients
     server = create_server(create_app(corpus, index), host="127.0.0.1", port=0, threads=CLIENTS)
     threading.Thread(target=server.run, daemon=True).start()
     base = f"http://127.0.0.1:{server.effective_port}"
