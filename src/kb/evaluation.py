@@ -42,9 +42,10 @@ def load_qrels(path: Path) -> dict[str, dict[str, int]]:
 
 
 def ndcg_at(ranked: list[str], rel: dict[str, int], k: int = 10) -> float:
-    dcg = sum((2 ** rel.get(d, 0) - 1) / math.log2(i + 2) for i, d in enumerate(ranked[:k]))
+    # Linear gain, as trec_eval's ndcg_cut (and so BEIR) computes it.
+    dcg = sum(rel.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:k]))
     ideal = sorted(rel.values(), reverse=True)[:k]
-    idcg = sum((2 ** r - 1) / math.log2(i + 2) for i, r in enumerate(ideal))
+    idcg = sum(r / math.log2(i + 2) for i, r in enumerate(ideal))
     return dcg / idcg if idcg else 0.0
 
 

@@ -2,30 +2,65 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+from kb.enrich.citations import find_citations, infer_jurisdiction
+from kb.enrich.doctype import classify
+from kb.enrich.requisites import act_requisites, document_year
+from kb.enrich.sidecar import SidecarError, read_sidecar
 from kb.extract import Document
+from kb.segment import Segmented
 
 
-def _guess_type(title: str, text: str, rel: str) -> str:
-    head = (title + "\n" + text[:3000]).upper()
-    if re.search(r"\b(КОДЕКС|ЗАКОН|ПОСТАНОВЛЕНИЕ|УКАЗ|ПРИКАЗ|ПИСЬМО|КОНСТИТУЦИЯ|РАСПОРЯЖЕНИЕ)\b", head):
-        return "нормативный акт"
-    if "ОТЧЕТ" in head.replace("Ё", "Е"):
-        return "отчёт"
-    if "ИССЛЕДОВАНИЕ" in head:
-        return "исследование"
-    return "другое"
-
-
-def describe(doc: Document, rel: str, corpus: Path) -> dict:
-    """title, doc_type, year, meta (and citations when known) for one document."""
+def describe(doc: Document, rel: str, corpus: Path, seg: Segmented | None = None) -> dict:
+    """title, doc_type, year, meta (requisites, citations, sidecar) and citations by passage."""
     text = doc.text
-    years = [int(d[:4]) for d in doc.dates]
-    return {
-        "title": doc.title,
-        "doc_type": _guess_type(doc.title, text, rel),
-        "year": years[0] if years else None,
-        "meta": {},
-    }
+    warnings = []
+    try:
+        side = read_sidecar(doc.path)
+    except SidecarError as e:
+        side, warnings = {}, [str(e)]
+    title = (side.get("title") or doc.title or Path(rel).stem).strip()
+    doc_type = classify(title, text, rel, sidecar=side)
+    meta: dict = {}
+    if side:
+        meta["sidecar"] = {k: v for k, v in side.items() if v not in (None, "", [], {})}
+    if warnings:
+        meta["warnings"] = warnings
+    if doc_type == "нормативный акт":
+        req = act_requisites(title, text)
+        meta["requisites"] = {k: v for k, v in req.items() if v}
+    year = None
+    if side.get("date"):
+        year = int(str(side["date"])[:4])
+    year = year or document_year(title, text, doc.dates)
+
+    # Citations, found passage by passage so a result can say which passage cites what.
+    juris = infer_jurisdiction(text)
+    own_key = meta.get("requisites", {}).get("act_key")
+    by_passage: dict[int, set[str]] = {}
+    cited: dict[str, dict] = {}
+    for p in (seg.passages if seg else []):
+        keys = set()
+        for c in find_citations(p.text, default_jurisdiction=juris):
+            if not c.act_key or c.act_key == own_key:
+                continue
+            keys.add(c.act_key)
+            entry = cited.setdefault(c.act_key, {"act_key": c.act_key, "kind": c.kind, "name": c.name,
+                                                 "number": c.number, "date": c.date,
+                                                 "jurisdiction": c.jurisdiction, "articles": set(),
+                                                 "passages": set()})
+            entry["articles"].update(c.articles)
+            entry["passages"].add(p.ordinal)
+        if keys:
+            by_passage[p.ordinal] = keys
+    meta["citations"] = [
+        {**v, "articles": sorted(v["articles"], key=_article_order), "passages": sorted(v["passages"])}
+        for v in sorted(cited.values(), key=lambda v: -len(v["passages"]))
+    ]
+    return {"title": title, "doc_type": doc_type, "year": year, "meta": meta, "passage_cites": by_passage}
+
+
+def _article_order(a: str):
+    head = a.split("-")[0].split(".")[0]
+    return (int(head) if head.isdigit() else 10**9, a)

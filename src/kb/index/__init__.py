@@ -29,7 +29,7 @@ def write_passages(index_dir: Path, records: Iterable[dict]) -> int:
     from kb.index import _engine
 
     ix = _engine.create(Path(index_dir))
-    w = _engine.Writer(ix)
+    w = _engine.Writer(ix, bulk=True)
     n = 0
     try:
         for rec in records:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +23,18 @@ MAX_PREFIX_TERMS = 2000   # a wildcard matching more forms than this is refused
 
 # Ranking chosen by `kb eval` on the dev sets (docs/ranking.md).
 K1 = 1.2
-B = 0.75
-TITLE_BOOST = 2.0
+B = 0.4
+TITLE_BOOST = 3.0
+TITLE_B = 0.4
 HEADING_BOOST = 1.5
+# Extra weight when a passage has the query word in exactly the typed form.
+EXACT_BONUS = 0.0
+# Extra weight for two neighbouring query words within NEAR_SLOP positions of each other.
+NEAR_BONUS = 0.0
+NEAR_SLOP = 2
+# Memory for postings before whoosh spills them to sorted runs on disk (slow): per process.
+LIMIT_MB = 512
+MP_LIMIT_MB = 256
 # Words in more than this share of passages only add to scores of passages other words found.
 COMMON_SHARE = 0.05
 
@@ -42,11 +53,20 @@ def open_dir(index_dir: Path):
 
 
 class Writer:
-    """One whoosh writer; a second one at the same time raises IndexLocked at once."""
+    """One whoosh writer; a second one at the same time raises IndexLocked at once.
 
-    def __init__(self, ix):
+    `bulk` spreads analysis and posting writing over the cores (whoosh's multiprocess
+    writer, each process writing its own segment): about 1.6x faster for big batches,
+    not worth its start-up for a few changed files.
+    """
+
+    def __init__(self, ix, bulk: bool = False):
+        procs = min(os.cpu_count() or 1, 4) if bulk else 1
         try:
-            self._w = ix.writer(limitmb=256)
+            if procs > 1:
+                self._w = ix.writer(limitmb=MP_LIMIT_MB, procs=procs, multisegment=True)
+            else:
+                self._w = ix.writer(limitmb=LIMIT_MB)
         except LockError:
             raise IndexLocked("индекс сейчас обновляет другой процесс (index is locked by another writer)") from None
 
@@ -63,8 +83,22 @@ class Writer:
         self._w.cancel()
 
 
+class _BM25(scoring.BM25F):
+    """BM25 with the probabilistic idf of Lucene/Elasticsearch.
+
+    Whoosh's own idf, log(N/(df+1)) + 1, leaves words found in nearly every passage
+    a weight of about 1 (a rare word gets ~9): questions full of such words drift.
+    """
+
+    def idf(self, searcher, fieldname, text):
+        parent = searcher.get_parent()
+        df = parent.doc_frequency(fieldname, text)
+        n = parent.doc_count_all()
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
 def weighting():
-    return scoring.BM25F(B=B, K1=K1)
+    return _BM25(B=B, K1=K1, title_B=TITLE_B)
 
 
 # --- query translation -------------------------------------------------------
@@ -134,8 +168,20 @@ class Translator:
         df = min(max((self.reader.doc_frequency("body", t) for t in terms), default=0) for terms in per if terms)
         return df > COMMON_SHARE * n
 
+    def _near_pairs(self, node: qm.Any) -> list:
+        """Bonus clauses for neighbouring query words standing close in the passage."""
+        words = [n for n in node.nodes if isinstance(n, qm.Word) and n.mode == "lemma"]
+        out = []
+        for a, b in zip(words, words[1:]):
+            ta, tb = _lemma_terms(a.text), _lemma_terms(b.text)
+            if len(ta) == 1 and len(tb) == 1 and ta[0] and tb[0]:
+                out.append(wq.Phrase("body", [ta[0][0], tb[0][0]], slop=NEAR_SLOP, boost=NEAR_BONUS))
+        return out
+
     def any(self, node: qm.Any):
         subs = [(self._common(n), self.tr(n)) for n in node.nodes]
+        if NEAR_BONUS and len(subs) > 1:
+            subs += [(True, q) for q in self._near_pairs(node)]
         rare = [q for common, q in subs if not common]
         common = [q for common, q in subs if common]
         scale = node.coord or None
@@ -162,10 +208,14 @@ class Translator:
         if w.mode == "exact":
             return _terms_query("exact", [[s] for s in _surfaces(w.text)])
         per = _lemma_terms(w.text)
-        return wq.Or([
-            _terms_query("body", per),
-            _terms_query("title", per, TITLE_BOOST),
-        ])
+        weight = min((analysis.query_weight(t.norm) for t in analysis.tokenize(w.text)), default=1.0)
+        subs = [_terms_query("body", per), _terms_query("title", per, TITLE_BOOST)]
+        if EXACT_BONUS:
+            subs.append(_terms_query("exact", [[s] for s in _surfaces(w.text)], EXACT_BONUS))
+        q = wq.Or(subs)
+        if weight != 1.0:
+            q.boost = weight
+        return q
 
     def phrase(self, p: qm.Phrase):
         if p.exact:
@@ -179,7 +229,10 @@ class Translator:
         if not alts:
             return wq.NullQuery
         if all(isinstance(a, wq.Term) for a in alts):
-            return wq.Phrase(field, [a.text for a in alts], slop=p.slop)
+            q = wq.Phrase(field, [a.text for a in alts], slop=p.slop)
+            if field == "body":
+                return wq.Or([q, wq.Phrase("title", q.words, slop=p.slop, boost=TITLE_BOOST)])
+            return q
         return wq.Sequence(alts, slop=p.slop)
 
     def field(self, f: qm.FieldMatch):
@@ -251,10 +304,31 @@ class Reader:
     def known_form(self, norm: str) -> bool:
         return self.searcher().reader().doc_frequency("exact", norm) > 0
 
+    def known_word(self, word: str) -> bool:
+        """True when the word, in this or another inflection, is in the index."""
+        r = self.searcher().reader()
+        return any(r.doc_frequency("body", t) > 0 for terms in _lemma_terms(word) for t in terms)
+
     def suggest(self, norm: str) -> str | None:
-        corr = self.searcher().corrector("exact")
-        found = corr.suggest(norm, limit=1, maxdist=2)
-        return found[0] if found else None
+        """The most frequent indexed word form within edit distance 2 of `norm`.
+
+        Candidates share the first letter and are of a similar length; whoosh's own
+        corrector scans the whole vocabulary in Python (~150 ms a word here).
+        """
+        r = self.searcher().reader()
+        best, best_key = None, None
+        for cand in r.expand_prefix("exact", norm[:1]):
+            if isinstance(cand, bytes):
+                cand = cand.decode("utf-8")
+            if abs(len(cand) - len(norm)) > 2 or cand == norm:
+                continue
+            d = _distance(norm, cand, 2)
+            if d > 2:
+                continue
+            key = (d, -r.doc_frequency("exact", cand))
+            if best_key is None or key < best_key:
+                best, best_key = cand, key
+        return best
 
     def doc_count(self) -> int:
         return self.searcher().doc_count()
@@ -278,3 +352,19 @@ def forget_readers() -> None:
         for r in _readers.values():
             r._searcher.close()
         _readers.clear()
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance with transpositions, giving up above `limit`."""
+    prev2, prev = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if prev2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return prev[-1]

@@ -7,7 +7,7 @@ from whoosh import fields
 from kb.analysis import ANALYZER_VERSION
 from kb.index._analyzers import LemmaAnalyzer, SurfaceAnalyzer
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "4"  # bump when fields, segmentation or enrichment change
 
 
 def version() -> str:
@@ -18,10 +18,10 @@ def make_schema() -> fields.Schema:
     lemma, surface = LemmaAnalyzer(), SurfaceAnalyzer()
     return fields.Schema(
         pid=fields.ID(stored=True, unique=True),
-        doc_id=fields.ID(stored=True),
+        doc_id=fields.ID(stored=True, sortable=True),   # a column: grouping by document is cheap
         ordinal=fields.STORED(),
         path=fields.ID(stored=True),
-        title=fields.TEXT(analyzer=lemma, stored=True, phrase=False),
+        title=fields.TEXT(analyzer=lemma, stored=True, phrase=True),
         heading=fields.TEXT(analyzer=lemma, stored=True, phrase=False),
         body=fields.TEXT(analyzer=lemma, stored=True, phrase=True),
         exact=fields.TEXT(analyzer=surface, phrase=True, spelling=True),

@@ -22,6 +22,8 @@ from kb.segment import segment
 
 # Bump when extraction output changes, so cached extractions are not reused.
 EXTRACT_CACHE = "extract-v1"
+# Above this many bytes of changed files, the index is written by all cores.
+BULK_BYTES = 2_000_000
 
 
 @dataclass
@@ -157,7 +159,8 @@ def update_index(corpus: Path, index_dir: Path, *, workers: int | None = None,
         gone_by_sha = {man.files[rel].sha256: rel for rel in gone}
 
         cache = ExtractCache(index_dir)
-        writer = engine.Writer(ix)
+        bulk = sum(path.stat().st_size for _, path, _ in todo) > BULK_BYTES
+        writer = engine.Writer(ix, bulk=bulk)
         try:
             for rel in gone:
                 writer.delete_doc(man.files[rel].doc_id)

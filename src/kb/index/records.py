@@ -17,7 +17,7 @@ def doc_id_for(rel: str) -> str:
 
 def enrich_document(doc: Document, rel: str, corpus: Path, seg: Segmented) -> dict:
     """Title, type, year and knowledge-base metadata of a document (kb.enrich)."""
-    info = describe(doc, rel, corpus)
+    info = describe(doc, rel, corpus, seg)
     info.setdefault("meta", {})
     info["meta"]["outline"] = [
         {"level": o.level, "label": o.label, "ordinal": o.ordinal, "article": o.article}
@@ -46,7 +46,7 @@ def passage_records(doc_id: str, rel: str, doc: Document, seg: Segmented, info: 
             rec["year"] = str(info["year"])
         if p.article:
             rec["article"] = p.article
-        keys = cites.get(p.ordinal) or info.get("doc_cites")
+        keys = cites.get(p.ordinal)
         if keys:
             rec["cites"] = ",".join(sorted(keys))
         yield rec

@@ -44,10 +44,7 @@ def _suggest(rd, parsed: Parsed) -> str | None:
         if len(norm) < 4 or not norm.isalpha() or rd.known_form(norm):
             continue
         # An inflection the index lacks (`жилью` where the text says `жилье`) still matched: no fix.
-        try:
-            if rd.search(parse(w).node, None, limit=1).total:
-                continue
-        except QueryError:
+        if rd.known_word(w):
             continue
         fix = rd.suggest(norm)
         if fix and fix != norm:

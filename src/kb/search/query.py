@@ -13,9 +13,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+from kb.enrich.lexicon import load_lexicon
 from kb.errors import QueryError
 from kb.index import querymodel as qm
 
@@ -117,7 +120,8 @@ def _lex(q: str) -> list[_Lexeme]:
 
 
 class _Parser:
-    def __init__(self, lexemes: list[_Lexeme], coord: float):
+    def __init__(self, lexemes: list[_Lexeme], coord: float, lexicon=None):
+        self.lexicon = lexicon
         self.lx = lexemes
         self.i = 0
         self.coord = coord
@@ -164,9 +168,27 @@ class _Parser:
             return items[0] if len(items) == 1 else qm.All(tuple(items))
         return self.combine(items)
 
+    def expand(self, soft: list) -> list:
+        """Alternatives from the lexicon (`ГК` -> `гражданский кодекс`, `капремонт` ->
+        `капитальный ремонт`) join the plain words as further optional matches."""
+        if self.lexicon is None or not soft:
+            return soft
+        extra = []
+        for m in self.lexicon.matches([w.text for w in soft]):
+            for alt in m.alternatives:
+                words = tuple(alt)
+                node = qm.Word(words[0], "lemma") if len(words) == 1 else qm.Phrase(words)
+                if node not in soft and node not in extra:
+                    extra.append(node)
+                    self.hl.lemma_words.extend(words)
+        if not extra:
+            return soft
+        alts = extra[0] if len(extra) == 1 else qm.Any(tuple(extra))
+        return soft + [alts]
+
     def combine(self, items):
         """Default combination: plain words OR'ed with a coordination bonus; the rest required."""
-        soft = [n for n in items if isinstance(n, qm.Word) and n.mode == "lemma"]
+        soft = self.expand([n for n in items if isinstance(n, qm.Word) and n.mode == "lemma"])
         hard = [n for n in items if not (isinstance(n, qm.Word) and n.mode == "lemma")]
         nodes = list(hard)
         if soft:
@@ -247,7 +269,13 @@ class _Parser:
         return qm.Not(node) if lx.neg else node
 
 
-def parse(query: str, coord: float = DEFAULT_COORD) -> Parsed:
+@lru_cache(maxsize=1)
+def default_lexicon():
+    """The lexicon of abbreviations and synonyms: $KB_LEXICON, else the one in the package."""
+    return load_lexicon(os.environ.get("KB_LEXICON") or None)
+
+
+def parse(query: str, coord: float = DEFAULT_COORD, expand: bool = True) -> Parsed:
     """Parse a user query; raises QueryError with a message fit to show."""
     q = (query or "").strip()
     if not q:
@@ -258,7 +286,7 @@ def parse(query: str, coord: float = DEFAULT_COORD) -> Parsed:
     lexemes = _lex(q)
     if sum(1 for lx in lexemes if lx.kind in ("word", "phrase", "field")) > MAX_WORDS:
         raise QueryError(f"в запросе больше {MAX_WORDS} слов (too many words)")
-    p = _Parser(lexemes, coord)
+    p = _Parser(lexemes, coord, default_lexicon() if expand else None)
     node = p.parse()
     if node is None:
         raise QueryError("в запросе нет слов для поиска (no words to search for)")

@@ -1,0 +1,76 @@
+"""Retrieval quality of kb against two stock baselines, in one run, on BEIR-format sets.
+
+Baselines (written here, not in kb): whoosh's stock BM25F (k1 1.2, b 0.75, its own
+idf) over title and text fields, queries OR'ed over both fields (title x2), with
+  - snowball:  lowercase + Snowball Russian stems (the paperless-ngx v3 / Elasticsearch
+               `russian` analyzer chain, stop words kept),
+  - plain:     lowercase words, no morphology.
+kb: `kb.evaluation.evaluate`, the very code behind `kb eval` (same analyzer and ranking as
+`kb search`).
+
+    .venv/bin/python bench/quality.py [BEIR_DIR ...]   (default: ../shared/data/bench/legal-ru-dev and xquad-ru)
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from whoosh import fields, index, scoring
+from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter
+from whoosh.query import Or, Term
+
+from kb.evaluation import _jsonl, evaluate, load_qrels, mrr_at, ndcg_at, recall_at
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def baseline(beir: Path, stem: bool) -> dict:
+    chain = RegexTokenizer(r"\w+") | LowercaseFilter()
+    if stem:
+        chain = chain | StemFilter(lang="ru", cachesize=100_000)
+    schema = fields.Schema(id=fields.ID(stored=True), title=fields.TEXT(analyzer=chain),
+                           text=fields.TEXT(analyzer=chain))
+    corpus = _jsonl(beir / "corpus.jsonl")
+    queries = _jsonl(beir / "queries.jsonl")
+    qrels = load_qrels(beir / "qrels" / "test.tsv")
+    with tempfile.TemporaryDirectory() as tmp:
+        ix = index.create_in(tmp, schema)
+        w = ix.writer(limitmb=512, procs=2, multisegment=True)
+        for d in corpus:
+            w.add_document(id=str(d["_id"]), title=d.get("title") or "", text=d.get("text") or "")
+        w.commit()
+        scores = {"ndcg@10": [], "recall@10": [], "recall@100": [], "mrr@10": []}
+        with ix.searcher(weighting=scoring.BM25F()) as s:
+            for q in queries:
+                rel = qrels.get(str(q["_id"]))
+                if not rel:
+                    continue
+                toks = [t.text for t in chain(q["text"])]
+                subs = [Term("text", t) for t in toks] + [Term("title", t, boost=2.0) for t in toks]
+                ranked = [h["id"] for h in s.search(Or(subs), limit=100)] if subs else []
+                scores["ndcg@10"].append(ndcg_at(ranked, rel))
+                scores["recall@10"].append(recall_at(ranked, rel, 10))
+                scores["recall@100"].append(recall_at(ranked, rel, 100))
+                scores["mrr@10"].append(mrr_at(ranked, rel))
+    return {k: sum(v) / len(v) for k, v in scores.items()}
+
+
+def main(argv: list[str]) -> int:
+    sets = [Path(a) for a in argv] or [ROOT.parent / "shared" / "data" / "bench" / n
+                                       for n in ("legal-ru-dev", "xquad-ru")]
+    print(f"{'set':<14} {'system':<10} {'nDCG@10':>8} {'R@10':>7} {'R@100':>7} {'MRR@10':>7}")
+    for beir in sets:
+        rows = [("plain", baseline(beir, stem=False)), ("snowball", baseline(beir, stem=True)),
+                ("kb", evaluate(beir))]
+        for name, r in rows:
+            print(f"{beir.name:<14} {name:<10} {r['ndcg@10']:>8.4f} {r['recall@10']:>7.4f} "
+                  f"{r['recall@100']:>7.4f} {r['mrr@10']:>7.4f}")
+        kb, sb, pl = rows[2][1]["ndcg@10"], rows[1][1]["ndcg@10"], rows[0][1]["ndcg@10"]
+        print(f"{beir.name:<14} kb - snowball {kb - sb:+.4f}   kb - plain {kb - pl:+.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
