@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kb.errors import KbError
 from kb.index import reader, write_passages
-from kb.search.query import parse
+from kb.search import ranked as run_query
 
 
 def _jsonl(path: Path) -> list[dict]:
@@ -86,8 +86,7 @@ def evaluate(beir_dir: Path, *, index_dir: Path | None = None, limit: int = 100)
                 continue
             t0 = time.perf_counter()
             try:
-                node = parse(q["text"]).node
-                ranked = [h.fields["doc_id"] for h in rd.search(node, None, limit=limit).hits]
+                ranked = [h.doc_id for h in run_query(rd, q["text"], None, limit)[1].hits]
             except KbError:
                 ranked = []
             times.append((time.perf_counter() - t0) * 1000)

@@ -33,10 +33,11 @@ EXACT_BONUS = 0.0
 NEAR_BONUS = 0.0
 NEAR_SLOP = 2
 # Memory for postings before whoosh spills them to sorted runs on disk (slow): per process.
-LIMIT_MB = 512
+LIMIT_MB = 1024
 MP_LIMIT_MB = 256
 # Words in more than this share of passages only add to scores of passages other words found.
-COMMON_SHARE = 0.05
+COMMON_SHARE = 0.02
+COMMON_MIN = 200
 
 
 def exists(index_dir: Path) -> bool:
@@ -166,7 +167,7 @@ class Translator:
         if not per:
             return False
         df = min(max((self.reader.doc_frequency("body", t) for t in terms), default=0) for terms in per if terms)
-        return df > COMMON_SHARE * n
+        return df > max(COMMON_SHARE * n, COMMON_MIN)
 
     def _near_pairs(self, node: qm.Any) -> list:
         """Bonus clauses for neighbouring query words standing close in the passage."""
@@ -259,8 +260,19 @@ def filter_query(filters: qm.Filters | None):
 
 @dataclass
 class RawHit:
-    fields: dict
+    """A matching passage; its stored fields are read only when asked for."""
+
+    docnum: int
     score: float
+    doc_id: str
+    _searcher: object = None
+    _fields: dict | None = None
+
+    @property
+    def fields(self) -> dict:
+        if self._fields is None:
+            self._fields = self._searcher.stored_fields(self.docnum)
+        return self._fields
 
 
 @dataclass
@@ -291,9 +303,11 @@ class Reader:
         flt, mask = filter_query(filters)
         res = s.search(q, limit=limit, filter=flt, mask=mask, groupedby="doc_id", terms=False)
         groups = res.groups("doc_id")
-        hits = [RawHit(dict(h.fields()), h.score) for h in res]
+        doc_of = {n: d for d, nums in groups.items() for n in nums}
+        hits = [RawHit(n, score, doc_of.get(n) or s.stored_fields(n)["doc_id"], s)
+                for score, n in res.top_n]
         return RawResults(hits=hits, doc_counts={k: len(v) for k, v in groups.items()},
-                          total=res.scored_length() if not groups else sum(len(v) for v in groups.values()))
+                          total=sum(len(v) for v in groups.values()))
 
     def doc_passages(self, doc_id: str) -> list[dict]:
         s = self.searcher()
@@ -312,12 +326,12 @@ class Reader:
     def suggest(self, norm: str) -> str | None:
         """The most frequent indexed word form within edit distance 2 of `norm`.
 
-        Candidates share the first letter and are of a similar length; whoosh's own
+        Candidates share the first two letters and are of a similar length; whoosh's own
         corrector scans the whole vocabulary in Python (~150 ms a word here).
         """
         r = self.searcher().reader()
         best, best_key = None, None
-        for cand in r.expand_prefix("exact", norm[:1]):
+        for cand in r.expand_prefix("exact", norm[:2]):
             if isinstance(cand, bytes):
                 cand = cand.decode("utf-8")
             if abs(len(cand) - len(norm)) > 2 or cand == norm:

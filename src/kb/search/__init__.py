@@ -57,6 +57,18 @@ def _suggest(rd, parsed: Parsed) -> str | None:
     return " ".join(query_words) if query_words else None
 
 
+def ranked(rd, query: str, filters: qm.Filters | None = None, limit: int = CANDIDATES):
+    """Parse and run a query; when its required phrases find nothing, try them as optional.
+
+    The one ranking path of `kb search`, the web and `kb eval`."""
+    parsed = parse(query)
+    raw = rd.search(parsed.node, filters, limit=limit)
+    if not raw.total and parsed.relaxable:
+        parsed = parse(query, relaxed=True)
+        raw = rd.search(parsed.node, filters, limit=limit)
+    return parsed, raw
+
+
 def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
            filters: qm.Filters | None = None, sort: str = "relevance", per_doc: int = PER_DOC) -> SearchResult:
     """Passages matching `query`, grouped by document, with facets, paging and snippets."""
@@ -68,14 +80,13 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     if sort not in ("relevance", "date"):
         raise QueryError("сортировка: relevance или date (sort must be relevance or date)")
     _check_index(index_dir)
-    parsed = parse(query)
     rd = reader(Path(index_dir))
-    raw = rd.search(parsed.node, filters, limit=CANDIDATES)
+    parsed, raw = ranked(rd, query, filters, CANDIDATES)
     cat = catalog(index_dir)
 
     order: dict[str, list] = {}
     for h in raw.hits:
-        order.setdefault(h.fields["doc_id"], []).append(h)
+        order.setdefault(h.doc_id, []).append(h)
     doc_ids = list(order)
     # Documents matched only by passages beyond the candidates still count and come last.
     doc_ids += [d for d in raw.doc_counts if d not in order]
@@ -95,7 +106,7 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
                                total_hits=raw.doc_counts.get(d, len(hits))))
     total_docs = len(raw.doc_counts) or len(order)
     result = SearchResult(query=query, groups=groups, total_docs=total_docs, total_hits=raw.total,
-                          page=page, per_page=per_page, sort=sort,
+                          page=page, per_page=per_page, sort=sort, relaxed=parsed.relaxed,
                           facets=_facets(cat, raw.doc_counts or {d: 1 for d in order}, filters))
     if total_docs == 0 or parsed.plain_words:
         result.suggestion = _suggest(rd, parsed)

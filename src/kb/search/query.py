@@ -43,9 +43,11 @@ _TYPE_ALIASES = {
     "law": "нормативный акт", "исследование": "исследование", "study": "исследование",
     "консультация": "консультация", "consultation": "консультация", "другое": "другое",
 }
-_OR = {"или", "or", "|"}
-_AND = {"и", "and", "&"}
-_NOT = {"не", "not"}
+# Operators are words in capitals only: in a natural question `и`, `или`, `не`, `and`
+# and `&` are ordinary words ("Tesla Electric Light & Manufacturing").
+_OR = {"ИЛИ", "OR"}
+_AND = {"И", "AND"}
+_NOT = {"НЕ", "NOT"}
 
 _LEX = re.compile(
     r'\s*(?:'
@@ -71,6 +73,8 @@ class Parsed:
     node: object
     highlight: Highlight
     plain_words: list[str]          # candidates for "did you mean"
+    relaxable: bool = False         # has required phrases that a second try may loosen
+    relaxed: bool = False           # this is that second try
 
 
 @dataclass
@@ -108,11 +112,11 @@ def _lex(q: str) -> list[_Lexeme]:
         else:
             pre, word = m.group("wpre") or "", m.group("word")
             low = word.lower()
-            if not pre and low in _OR:
+            if not pre and word in _OR:
                 out.append(_Lexeme("or"))
-            elif not pre and low in _AND and word.isupper() or (not pre and low in ("and", "&")):
+            elif not pre and word in _AND:
                 out.append(_Lexeme("and"))
-            elif not pre and low in _NOT and word.isupper():
+            elif not pre and word in _NOT:
                 out.append(_Lexeme("not"))
             else:
                 out.append(_Lexeme("word", word, neg="-" in pre, exact="!" in pre))
@@ -120,8 +124,10 @@ def _lex(q: str) -> list[_Lexeme]:
 
 
 class _Parser:
-    def __init__(self, lexemes: list[_Lexeme], coord: float, lexicon=None):
+    def __init__(self, lexemes: list[_Lexeme], coord: float, lexicon=None, relaxed: bool = False):
         self.lexicon = lexicon
+        self.relaxed = relaxed
+        self.phrases = 0
         self.lx = lexemes
         self.i = 0
         self.coord = coord
@@ -186,10 +192,23 @@ class _Parser:
         alts = extra[0] if len(extra) == 1 else qm.Any(tuple(extra))
         return soft + [alts]
 
+    def _soft(self, n) -> bool:
+        if isinstance(n, qm.Word) and n.mode == "lemma":
+            return True
+        if isinstance(n, qm.Any):
+            return True          # a (group) of a natural question: "(в градусах Цельсия)"
+        return self.relaxed and isinstance(n, qm.Phrase)
+
     def combine(self, items):
-        """Default combination: plain words OR'ed with a coordination bonus; the rest required."""
+        """Default combination: plain words OR'ed with a coordination bonus; the rest required.
+
+        Relaxed (the second try when a strict query found nothing): phrases are optional too,
+        and their words count one by one."""
+        if self.relaxed:
+            items = items + [qm.Word(w) for n in items if isinstance(n, qm.Phrase) for w in n.words]
         soft = self.expand([n for n in items if isinstance(n, qm.Word) and n.mode == "lemma"])
-        hard = [n for n in items if not (isinstance(n, qm.Word) and n.mode == "lemma")]
+        soft += [n for n in items if self._soft(n) and not (isinstance(n, qm.Word) and n.mode == "lemma")]
+        hard = [n for n in items if not self._soft(n)]
         nodes = list(hard)
         if soft:
             nodes.insert(0, soft[0] if len(soft) == 1 else qm.Any(tuple(soft), coord=self.coord))
@@ -240,6 +259,7 @@ class _Parser:
         if len(words) == 1:
             return self.word(_Lexeme("word", words[0], neg=lx.neg, exact=lx.exact))
         node = qm.Phrase(words, exact=lx.exact)
+        self.phrases += 1
         if lx.neg:
             return qm.Not(node)
         (self.hl.exact_words if lx.exact else self.hl.lemma_words).extend(words)
@@ -275,7 +295,7 @@ def default_lexicon():
     return load_lexicon(os.environ.get("KB_LEXICON") or None)
 
 
-def parse(query: str, coord: float = DEFAULT_COORD, expand: bool = True) -> Parsed:
+def parse(query: str, coord: float = DEFAULT_COORD, expand: bool = True, relaxed: bool = False) -> Parsed:
     """Parse a user query; raises QueryError with a message fit to show."""
     q = (query or "").strip()
     if not q:
@@ -286,11 +306,11 @@ def parse(query: str, coord: float = DEFAULT_COORD, expand: bool = True) -> Pars
     lexemes = _lex(q)
     if sum(1 for lx in lexemes if lx.kind in ("word", "phrase", "field")) > MAX_WORDS:
         raise QueryError(f"в запросе больше {MAX_WORDS} слов (too many words)")
-    p = _Parser(lexemes, coord, default_lexicon() if expand else None)
+    p = _Parser(lexemes, coord, default_lexicon() if expand else None, relaxed)
     node = p.parse()
     if node is None:
         raise QueryError("в запросе нет слов для поиска (no words to search for)")
     if isinstance(node, qm.Not) or (isinstance(node, qm.All) and all(isinstance(n, qm.Not) for n in node.nodes)):
         raise QueryError("запрос состоит только из исключений: добавьте слово для поиска "
                          "(query has only exclusions)")
-    return Parsed(node, p.hl, p.plain)
+    return Parsed(node, p.hl, p.plain, relaxable=p.phrases > 0 and not relaxed, relaxed=relaxed)

@@ -74,6 +74,7 @@ class SearchResult:
     suggestion: str | None = None   # "did you mean": a corrected query, or None
     took_ms: float = 0.0
     sort: str = "relevance"         # or "date"
+    relaxed: bool = False           # the quoted phrases found nothing: results for their words
 
     @property
     def pages(self) -> int:
@@ -93,6 +94,7 @@ class SearchResult:
             "sort": self.sort,
             "took_ms": round(self.took_ms, 1),
             "suggestion": self.suggestion,
+            "relaxed": self.relaxed,
             "facets": {k: [asdict(v) for v in vals] for k, vals in self.facets.items()},
             "hits": [h.to_json() for h in self.flat_hits()],
             "documents": [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from html import escape
 
 from kb import analysis
@@ -18,6 +20,7 @@ class Matcher:
                 self.lemma_terms.update(analysis.terms(t.norm))
         self.exact = {analysis.surface_term(t.norm) for w in hl.exact_words for t in analysis.tokenize(w)}
         self.prefixes = tuple(analysis.normalize(p) for p in hl.prefixes)
+        self.word_cache: dict[str, tuple] = {}
 
     def __bool__(self) -> bool:
         return bool(self.lemma_terms or self.exact or self.prefixes)
@@ -30,15 +33,41 @@ class Matcher:
         return bool(self.lemma_terms) and not self.lemma_terms.isdisjoint(analysis.terms(tok.norm))
 
 
-def _marked_spans(text: str, matcher: Matcher) -> list[tuple[int, int]]:
-    spans = []
-    for tok in analysis.tokenize(text):
+# A word as it stands in the text, stress marks, soft hyphens and hyphenated parts included.
+_WORD = re.compile(r"[\w\u0300-\u036f\u00ad]+(?:-[\w\u0300-\u036f\u00ad]+)*")
+
+
+@lru_cache(maxsize=200_000)
+def _analysed(word: str) -> tuple:
+    """The tokens of one written word (queries come and go, the vocabulary stays)."""
+    return tuple(analysis.tokenize(word))
+
+
+def _word_spans(word: str, matcher: Matcher) -> tuple[tuple[int, int], ...]:
+    """Spans (relative to the word) of the tokens of one written word that match."""
+    spans: list[tuple[int, int]] = []
+    for tok in _analysed(word):
         if matcher.matches(tok):
             if spans and tok.start < spans[-1][1]:
                 # a compound and its parts overlap: keep the widest
                 spans[-1] = (spans[-1][0], max(spans[-1][1], tok.end))
             else:
                 spans.append((tok.start, tok.end))
+    return tuple(spans)
+
+
+def _marked_spans(text: str, matcher: Matcher) -> list[tuple[int, int]]:
+    # Words repeat: each distinct written word is analysed once per query.
+    cache = matcher.word_cache
+    spans = []
+    for m in _WORD.finditer(text):
+        word = m.group()
+        rel = cache.get(word)
+        if rel is None:
+            rel = cache[word] = _word_spans(word, matcher)
+        if rel:
+            base = m.start()
+            spans.extend((base + a, base + b) for a, b in rel)
     return spans
 
 
