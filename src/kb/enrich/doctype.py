@@ -91,6 +91,10 @@ def type_from_text(title: str, text: str, file_name: str = "") -> str:
     a = len(re.findall(r"(?m)^\s*(?:ответ|answer)\s*[:.—-]", text[:20000], re.I))
     if q and a or any(re.search(r"консультаци", t, re.I) for t in titles):
         return CONSULTATION
+    # An act's structure: several `Статья N` headings at line starts (a model law, an act
+    # whose title line the extraction lost).
+    if len(re.findall(r"(?m)^\s*(?:Статья|СТАТЬЯ)\s+\d+", text[:200000])) >= 3:
+        return ACT
     # 3. Studies before reports: "отчет по исследованию" is a study.
     if any(_STUDY.search(t) for t in titles) or re.search(r"(?m)^(?:[А-ЯЁ\s]*\s)?ИССЛЕДОВАНИЕ\b", top) or _STUDY.search(top):
         return STUDY

@@ -21,6 +21,21 @@ class Matcher:
         self.exact = {analysis.surface_term(t.norm) for w in hl.exact_words for t in analysis.tokenize(w)}
         self.prefixes = tuple(analysis.normalize(p) for p in hl.prefixes)
         self.word_cache: dict[str, tuple] = {}
+        self.candidates = self._candidate_regex(hl)
+
+    def _candidate_regex(self, hl: Highlight):
+        """Words that may match start like a query term: found by one C-speed regex scan,
+        so that only they are analysed (a passage has ~1,000 words, a query a handful)."""
+        heads = set()
+        for t in self.lemma_terms | self.exact | set(self.prefixes):
+            heads.add(t[:3])
+        for w in hl.lemma_words + hl.exact_words:
+            heads.add(analysis.normalize(w)[:3])
+        heads.discard("")
+        if not heads:
+            return None
+        alts = "|".join(sorted((re.escape(h).replace("е", "[её]") for h in heads), key=len, reverse=True))
+        return re.compile(rf"(?<![\w\u0300-\u036f\u00ad])(?:{alts})", re.IGNORECASE)
 
     def __bool__(self) -> bool:
         return bool(self.lemma_terms or self.exact or self.prefixes)
@@ -60,7 +75,12 @@ def _marked_spans(text: str, matcher: Matcher) -> list[tuple[int, int]]:
     # Words repeat: each distinct written word is analysed once per query.
     cache = matcher.word_cache
     spans = []
-    for m in _WORD.finditer(text):
+    if matcher.candidates is None:
+        return spans
+    for c in matcher.candidates.finditer(text):
+        m = _WORD.match(text, c.start())
+        if m is None:
+            continue
         word = m.group()
         rel = cache.get(word)
         if rel is None:
