@@ -59,19 +59,47 @@ def corpus_files(data: Path) -> list[Path]:
     return [p for p in iter_files(data) if p.relative_to(data).parts[0] != "bench"]
 
 
-def bench_corpus(paths: list[Path], workers: int) -> tuple[int, int, list[str], float]:
+def bench_corpus(paths: list[Path], workers: int) -> tuple[int, int, list[str], float, float]:
+    """(docs, pages, failures, seconds, longest single document's seconds: exact with 1 worker)."""
     from kb.extract import extract_many
 
     docs = pages = 0
     failures: list[str] = []
-    t = time.perf_counter()
+    t = last = time.perf_counter()
+    longest = 0.0
     for path, result in extract_many(paths, workers=workers):
+        now = time.perf_counter()
+        longest, last = max(longest, now - last), now
         if isinstance(result, Exception):
             failures.append(str(result))
         else:
             docs += 1
             pages += result.page_count
-    return docs, pages, failures, time.perf_counter() - t
+    return docs, pages, failures, time.perf_counter() - t, longest
+
+
+def _spin(n: int) -> int:
+    s = 0
+    for i in range(n):
+        s += i * i
+    return s
+
+
+def cpu_headroom(workers: int, n: int = 5_000_000) -> float:
+    """How much faster `workers` processes run pure-Python work than one, right now.
+
+    On a shared machine other jobs take cores; the pool row can beat this only by luck."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    t = time.perf_counter()
+    for _ in range(workers):
+        _spin(n)
+    serial = time.perf_counter() - t
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        t = time.perf_counter()
+        list(pool.map(_spin, [n] * workers))
+        parallel = time.perf_counter() - t
+    return serial / parallel
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,11 +141,17 @@ def main(argv: list[str] | None = None) -> int:
     paths = corpus_files(data)
     one = bench_corpus(paths, 1)
     pool = bench_corpus(paths, args.workers)
-    for label, (docs, pages, failures, secs) in (("kb corpus, 1 process", one),
-                                                  (f"kb corpus, pool of {args.workers}", pool)):
+    for label, (docs, pages, failures, secs, _) in (("kb corpus, 1 process", one),
+                                                     (f"kb corpus, pool of {args.workers}", pool)):
         print(f"{label:32} {docs:5d} docs  {pages:5d} pages {secs:7.2f} s {docs / secs:7.2f} docs/s"
               f"   failed {len(failures)}")
     print(f"{'pool / 1 process':32} {one[3] / pool[3]:.2f}x   [target >= 1.6x on 2 cores]")
+    # What bounds that ratio: one document cannot be split between workers, and other
+    # jobs on a shared machine take cores.
+    ceiling = min(args.workers, one[3] / one[4]) if one[4] else args.workers
+    print(f"{'  bound by longest document':32} {ceiling:.2f}x   (longest takes {one[4]:.2f} s of {one[3]:.2f} s)")
+    print(f"{'  CPU headroom now':32} {cpu_headroom(args.workers):.2f}x   "
+          f"(pure-Python spin, {args.workers} processes vs 1; load {os.getloadavg()[0]:.1f})")
     for failure in sorted(set(one[2]) | set(pool[2])):
         print(f"  failed: {failure}")
     return 0
