@@ -150,3 +150,20 @@ def test_missing_corpus_is_a_clear_error(tmp_path, capsys):
     assert main(["index", "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "i")]) == 1
     err = capsys.readouterr().err
     assert "nope" in err and "не найдена" in err
+
+
+def test_is_stale_follows_the_corpus(corpus, tmp_path):
+    from kb.index import is_stale
+
+    idx = tmp_path / "idx"
+    assert is_stale(corpus, idx)
+    run(corpus, idx)
+    assert not is_stale(corpus, idx)
+    write(corpus / "bad.pdf", "не PDF")          # a file that fails stays failed, not stale
+    run(corpus, idx)
+    assert not is_stale(corpus, idx)
+    write(corpus / "new.txt", "Новый документ.")
+    assert is_stale(corpus, idx)
+    run(corpus, idx)
+    (corpus / "a.txt").unlink()
+    assert is_stale(corpus, idx)

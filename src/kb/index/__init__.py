@@ -58,11 +58,9 @@ def is_stale(corpus: Path, index_dir: Path) -> bool:
         return True
     corpus = Path(corpus)
     current = {p.relative_to(corpus).as_posix(): p for p in iter_files(corpus)}
-    if set(current) != set(man.files) - set():
-        # Files that failed stay out of the manifest: only count them stale if new.
-        extra = set(current) - set(man.files) - set(man.failed)
-        if extra or set(man.files) - set(current):
-            return True
+    # Files that failed stay out of the manifest: they make the index stale only when new.
+    if set(current) - set(man.files) - set(man.failed) or set(man.files) - set(current):
+        return True
     for rel, e in man.files.items():
         st = current[rel].stat()
         if st.st_size != e.size or st.st_mtime != e.mtime:
