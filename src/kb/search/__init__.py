@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from kb import analysis
 from kb.errors import KbError, QueryError
 from kb.index import querymodel as qm
-from kb.index import exists, reader
+from kb.enrich import find_citations
+from kb.index import RawResults, exists, reader
 from kb.search.catalog import Catalog, DocInfo, catalog
+from kb.search.citations import CitationGraph, citation_graph
 from kb.search.query import Highlight, Parsed, parse
 from kb.search.results import DocGroup, FacetValue, Hit, SearchResult
 from kb.search.snippets import Matcher, highlight_all, snippet
@@ -81,7 +84,10 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
         raise QueryError("сортировка: relevance или date (sort must be relevance or date)")
     _check_index(index_dir)
     rd = reader(Path(index_dir))
-    parsed, raw = ranked(rd, query, filters, CANDIDATES)
+    graph = citation_graph(index_dir)
+    run_filters = _cites_filter(graph, filters)
+    parsed, raw = ranked(rd, query, run_filters, CANDIDATES)
+    raw = _article_first(rd, graph, query, run_filters, raw)
     cat = catalog(index_dir)
 
     order: dict[str, list] = {}
@@ -108,10 +114,47 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     result = SearchResult(query=query, groups=groups, total_docs=total_docs, total_hits=raw.total,
                           page=page, per_page=per_page, sort=sort, relaxed=parsed.relaxed,
                           facets=_facets(cat, raw.doc_counts or {d: 1 for d in order}, filters))
+    sel_c = set(filters.cites) if filters else set()
+    result.facets["cites"] = [FacetValue(k, n, k in sel_c, label)
+                              for k, label, n in graph.facet(raw.doc_counts or order, sel_c)]
     if total_docs == 0 or parsed.plain_words:
         result.suggestion = _suggest(rd, parsed)
     result.took_ms = (time.perf_counter() - t0) * 1000
     return result
+
+
+def _cites_filter(graph: CitationGraph, filters: qm.Filters | None) -> qm.Filters | None:
+    """The "ссылается на" facet selects documents: its act keys become the citing documents' ids."""
+    if not filters or not filters.cites:
+        return filters
+    docs = set().union(*(graph.citing_docs(k) for k in filters.cites))
+    if filters.doc_id:
+        docs &= set(filters.doc_id)
+    return replace(filters, cites=[], doc_id=sorted(docs) or ["-"])
+
+
+def _article_first(rd, graph: CitationGraph, query: str, filters: qm.Filters | None, raw):
+    """A query naming an article of an act in the collection (`ст. 84 ЖК РФ`) gets that article first."""
+    first = []
+    for c in find_citations(query):
+        act = graph.act_for(c)
+        if not act or (filters and ((filters.doc_id and act not in filters.doc_id) or act in filters.exclude_doc_id)):
+            continue
+        for a in c.articles:
+            f = qm.Filters(doc_type=filters.doc_type if filters else [], year=filters.year if filters else [],
+                           doc_id=[act])
+            got = rd.search(qm.FieldMatch("article", a), f, limit=1)
+            first += got.hits
+    if not first:
+        return raw
+    seen = {h.docnum for h in first}
+    counts = dict(raw.doc_counts)
+    total = raw.total
+    for h in first:
+        if h.doc_id not in counts:
+            counts[h.doc_id] = 1
+            total += 1
+    return RawResults(hits=first + [h for h in raw.hits if h.docnum not in seen], doc_counts=counts, total=total)
 
 
 def _hit(h, info: DocInfo | None, matcher: Matcher) -> Hit:
@@ -178,12 +221,16 @@ class DocView:
             for p in passages
         ]
         self.outline = info.meta.get("outline", [])
+        self.cites: list = []          # acts this document cites (kb.search.citations.CitedAct)
+        self.cited_by: list = []       # documents citing this act (CitingDoc)
 
     def to_json(self) -> dict:
         d = self.info.to_json()
         d["meta"] = {k: v for k, v in self.info.meta.items() if k != "outline"}
         d["outline"] = self.outline
         d["passages"] = [{k: v for k, v in p.items() if k != "html"} for p in self.passages]
+        d["cites"] = [c.to_json() for c in self.cites]
+        d["cited_by"] = [c.to_json() for c in self.cited_by]
         return d
 
 
@@ -195,4 +242,7 @@ def document(index_dir: Path, doc_id: str, query: str | None = None) -> DocView 
     info = catalog(index_dir).get(doc_id)
     if info is None:
         return None
-    return DocView(info, reader(Path(index_dir)).doc_passages(doc_id), query)
+    view = DocView(info, reader(Path(index_dir)).doc_passages(doc_id), query)
+    graph = citation_graph(index_dir)
+    view.cites, view.cited_by = graph.cites(doc_id), graph.cited_by(doc_id)
+    return view

@@ -60,6 +60,7 @@ class FacetValue:
     value: str
     count: int           # documents
     selected: bool = False
+    label: str = ""      # for people, when the value is a key (the "cites" facet)
 
 
 @dataclass

@@ -17,7 +17,7 @@ def api_search():
     if not p.q:
         raise params.ParamError("пустой запрос: укажите параметр q", "empty query: give the q parameter")
     res = search(current_app.config["KB_INDEX"], p.q, page=p.page, per_page=p.per_page,
-                 filters=Filters(doc_type=p.types, year=p.years), sort=p.sort)
+                 filters=Filters(doc_type=p.types, year=p.years, cites=p.cites), sort=p.sort)
     return res.to_json()
 
 

@@ -34,10 +34,12 @@ class SearchParams:
     sort: str = "relevance"
     types: list[str] = field(default_factory=list)
     years: list[str] = field(default_factory=list)
+    cites: list[str] = field(default_factory=list)     # act keys: documents citing them
 
     def url_args(self, **changes) -> dict:
         """The parameters as URL arguments (for url_for), with some replaced; defaults left out."""
-        d = {"q": self.q, "type": self.types, "year": self.years, "sort": self.sort, "page": self.page}
+        d = {"q": self.q, "type": self.types, "year": self.years, "cites": self.cites, "sort": self.sort,
+             "page": self.page}
         d.update(changes)
         if d.get("sort") == "relevance":
             d.pop("sort")
@@ -97,6 +99,14 @@ def types(args) -> list[str]:
     return vals
 
 
+def cites(args) -> list[str]:
+    vals = _multi(args, "cites")
+    for v in vals:
+        if len(v) > 2 * MAX_FILTER_CHARS or "\x00" in v:
+            raise ParamError("недопустимое значение фильтра «ссылается на»", "invalid cites value")
+    return vals
+
+
 def years(args) -> list[str]:
     vals = _multi(args, "year")
     for v in vals:
@@ -120,6 +130,7 @@ def search_params(args, *, per_page_default: int = 10) -> SearchParams:
         sort=choice(args, "sort", "relevance", ("relevance", "date")),
         types=types(args),
         years=years(args),
+        cites=cites(args),
     )
 
 

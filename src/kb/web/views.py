@@ -70,7 +70,7 @@ def results():
             return redirect(url_for("views.browse", type=p.types, year=p.years))
         return redirect(url_for("views.home"))
     res = search(_index(), p.q, page=p.page, per_page=p.per_page,
-                 filters=Filters(doc_type=p.types, year=p.years), sort=p.sort)
+                 filters=Filters(doc_type=p.types, year=p.years, cites=p.cites), sort=p.sort)
     if res.groups == [] and res.total_docs and p.page > res.pages:
         # A page past the end (an old bookmark): the last page is what the person wants.
         return redirect(url_for("views.results", **p.url_args(page=res.pages)))
