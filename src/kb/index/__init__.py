@@ -4,6 +4,7 @@ Public face:
     update_index(corpus, index_dir)  -> Report       (`kb index`)
     write_passages(index_dir, recs)                   (throwaway indexes: `kb eval`)
     reader(index_dir)                -> Reader        (search, passages of a document, spelling)
+    similar_to_doc(rd, doc_id), similar_to_text(rd, text) -> [Similar]   (more like this)
     Manifest                                          (what is indexed, with metadata)
     querymodel                                        (the engine-neutral query the search stage builds)
 """
@@ -15,12 +16,14 @@ from pathlib import Path
 
 from kb.index import querymodel
 from kb.index._engine import RawHit, RawResults, Reader, exists, forget_readers, reader
+from kb.index._more import Similar, similar_to_doc, similar_to_text
 from kb.index.build import ExtractCache, Report, update_index
 from kb.index.manifest import Entry, Manifest
 
 __all__ = [
     "update_index", "write_passages", "reader", "Reader", "RawHit", "RawResults", "Report",
     "Manifest", "Entry", "ExtractCache", "querymodel", "exists", "forget_readers", "is_stale",
+    "Similar", "similar_to_doc", "similar_to_text",
 ]
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, request
 
-from kb.search import Filters, document, documents, search
+from kb.search import Filters, catalog, document, documents, search
+from kb.search.similar import similar
 from kb.web import params
 from kb.web.views import valid_doc_id
 
@@ -38,3 +39,14 @@ def api_document(doc_id: str):
         abort(404)
     return view.to_json()
 
+
+@bp.get("/documents/<doc_id>/similar")
+def api_similar(doc_id: str):
+    if not valid_doc_id(doc_id):
+        abort(404)
+    index = current_app.config["KB_INDEX"]
+    if catalog(index).get(doc_id) is None:
+        abort(404)
+    limit = params.integer(request.args, "limit", 5, 1, 20)
+    docs = similar(index, doc_id, limit=limit)
+    return {"doc_id": doc_id, "similar": [d.to_json() for d in docs]}

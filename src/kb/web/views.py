@@ -8,6 +8,7 @@ from collections import Counter
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from kb.search import Filters, document, documents, search
+from kb.search.similar import similar
 from kb.web import params
 
 bp = Blueprint("views", __name__)
@@ -91,7 +92,7 @@ def doc(doc_id: str):
             pages.append((psg["page"], psg["ordinal"]))
     matched = [psg for psg in view.passages if "<mark>" in psg["html"]] if q else []
     return render_template("document.html", view=view, info=view.info, q=q, pages=pages, matched=matched,
-                           is_pdf=view.info.format == "pdf")
+                           is_pdf=view.info.format == "pdf", similar=similar(_index(), doc_id))
 
 
 @bp.get("/docs")
