@@ -149,9 +149,11 @@ def test_results_pagination(client):
 
 
 def test_results_page_past_end_goes_to_last(client):
+    pages = client.get("/api/search?q=жилье&per_page=10").json["pages"]
+    assert pages >= 2
     r = client.get("/search?q=жилье&page=50")
     assert r.status_code == 302
-    assert "page=2" in r.headers["Location"]
+    assert f"page={pages}" in r.headers["Location"]
 
 
 def test_results_did_you_mean(client):
@@ -318,7 +320,7 @@ def test_file_removed_from_corpus_is_404(site, tmp_path):
 
 def test_browse_lists_all_documents(client):
     html = text(client.get("/docs"))
-    total = len(doc_ids(client))
+    total = client.get("/api/documents").json["total"]   # records of a consultations file share its path
     assert f"Документы: {total}<" in html
     assert "Годовой отчет 2023" in html and "Памятка арендатору жилья" in html
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from kb import config
 from kb.errors import ExtractError, FileTooLarge, KbError, UnsupportedFormat
+from kb.extract.consultations import RECORD_SUFFIXES, is_consultations_file
 from kb.extract.dates import find_dates
 from kb.extract.document import Document, RawText
 from kb.extract.sniff import detect_format
@@ -123,8 +124,11 @@ def iter_files(root: str | Path) -> list[Path]:
         for name in sorted(filenames):
             if name.startswith(".") or ".meta." in name:
                 continue
-            if Path(name).suffix.lower() in SUPPORTED_SUFFIXES:
+            suffix = Path(name).suffix.lower()
+            if suffix in SUPPORTED_SUFFIXES:
                 out.append(Path(dirpath) / name)
+            elif suffix in RECORD_SUFFIXES and is_consultations_file(Path(dirpath) / name):
+                out.append(Path(dirpath) / name)     # consultation records (CSV, JSON Lines)
     return out
 
 

@@ -12,11 +12,12 @@ from pathlib import Path
 
 from kb.errors import ExtractError
 from kb.extract import Document, extract_many, iter_files
+from kb.extract.consultations import is_consultations_file, read_consultations
 from kb.index import _engine as engine
 from kb.index._schema import version as schema_version
 from kb.index.lock import WriteLock
 from kb.index.manifest import Entry, Manifest
-from kb.index.records import doc_id_for, enrich_document, passage_records
+from kb.index.records import consultation_records, doc_id_for, enrich_document, passage_records
 from kb.progress import Progress, Silent
 from kb.segment import segment
 
@@ -33,6 +34,7 @@ class Report:
     removed: list[str] = field(default_factory=list)
     renamed: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)   # bad rows of record files ("path, строка N: ...")
     unchanged: int = 0
     passages: int = 0
     rebuilt: str | None = None      # why the whole index was rebuilt, if it was
@@ -56,6 +58,8 @@ class Report:
             out.append(f"удалён: {p}")
         for p, why in self.failed:
             out.append(f"ошибка: {p}: {why}")
+        for w in self.warnings:
+            out.append(f"предупреждение: {w}")
         out.append(
             f"Итого: добавлено {len(self.added)}, обновлено {len(self.updated)}, "
             f"переименовано {len(self.renamed)}, удалено {len(self.removed)}, "
@@ -68,6 +72,7 @@ class Report:
         return {"added": self.added, "updated": self.updated, "removed": self.removed,
                 "renamed": [list(r) for r in self.renamed],
                 "failed": [{"path": p, "reason": r} for p, r in self.failed],
+                "warnings": self.warnings,
                 "unchanged": self.unchanged, "passages": self.passages,
                 "rebuilt": self.rebuilt, "seconds": round(self.seconds, 2)}
 
@@ -163,17 +168,21 @@ def update_index(corpus: Path, index_dir: Path, *, workers: int | None = None,
         writer = engine.Writer(ix, bulk=bulk)
         try:
             for rel in gone:
-                writer.delete_doc(man.files[rel].doc_id)
+                _delete(writer, man.files[rel])
+            # Files of consultation records are read here, not by the extractors.
+            record_files = {rel for rel, path, _ in todo if is_consultations_file(path)}
             docs: dict[str, Document] = {}
             missing = []
             for rel, path, sha in todo:
+                if rel in record_files:
+                    continue
                 doc = cache.get(sha, path)
                 if doc is None:
                     missing.append(path)
                 else:
                     docs[rel] = doc
             bar = Progress(len(todo), "Индексация", stream) if show_progress else Silent()
-            for rel in list(docs):
+            for rel in list(docs) + sorted(record_files):
                 bar.step(rel)
             by_path = {path: rel for rel, path, _ in todo}
             for path, res in extract_many(missing, workers=min(workers, max(1, len(missing)))):
@@ -186,18 +195,26 @@ def update_index(corpus: Path, index_dir: Path, *, workers: int | None = None,
                 docs[rel] = res
             bar.close()
             for rel, path, sha in todo:
-                doc = docs.get(rel)
-                if doc is None:
-                    continue      # failed: whatever was indexed for it stays
+                if rel in record_files:
+                    records = _read_records(rel, path, report)
+                    if records is None:
+                        continue
+                else:
+                    doc = docs.get(rel)
+                    if doc is None:
+                        continue      # failed: whatever was indexed for it stays
                 old = man.files.get(rel)
                 if old:
-                    writer.delete_doc(old.doc_id)
+                    _delete(writer, old)
                     report.updated.append(rel)
                 elif sha in gone_by_sha:
                     report.renamed.append((gone_by_sha.pop(sha), rel))
                 else:
                     report.added.append(rel)
-                report.passages += _add_document(writer, man, corpus, rel, doc)
+                if rel in record_files:
+                    report.passages += _add_records(writer, man, rel, path, sha, *records)
+                else:
+                    report.passages += _add_document(writer, man, corpus, rel, doc)
             renamed_from = {old for old, _ in report.renamed}
             for rel in gone:
                 if rel not in renamed_from:
@@ -226,5 +243,47 @@ def _add_document(writer, man: Manifest, corpus: Path, rel: str, doc: Document) 
         doc_id=doc_id, size=doc.size, mtime=doc.mtime, sha256=doc.sha256, title=info["title"],
         format=doc.format, doc_type=info["doc_type"], year=info["year"], pages=doc.page_count,
         passages=n, warnings=doc.warnings, meta=info["meta"],
+    )
+    return n
+
+
+def _delete(writer, entry: Entry) -> None:
+    """Remove a file's passages from the index: its own, or those of each of its records."""
+    writer.delete_doc(entry.doc_id)
+    for r in entry.meta.get("records", []):
+        writer.delete_doc(r["doc_id"])
+
+
+def _read_records(rel: str, path: Path, report: Report):
+    """(records, errors) of a consultations file; bad rows become warnings with their line numbers."""
+    try:
+        records, errors = read_consultations(path)
+    except OSError as e:
+        report.failed.append((rel, f"не удаётся прочитать файл: {e.strerror}"))
+        return None
+    report.warnings += [f"{rel}, {e}" for e in errors]
+    if not records:
+        why = "; ".join(str(e) for e in errors[:3]) or "нет записей"
+        report.failed.append((rel, f"ни одной корректной записи консультации ({why})"))
+        return None
+    return records, errors
+
+
+def _add_records(writer, man: Manifest, rel: str, path: Path, sha: str, records, errors) -> int:
+    """A file of consultation records: each record its own document (doc id from path + record id)."""
+    st = path.stat()
+    n, kept = 0, []
+    for doc_id, info, seg in consultation_records(rel, records):
+        count = 0
+        for rec in passage_records(doc_id, rel, None, seg, info):
+            writer.add_passage(rec)
+            count += 1
+        n += count
+        kept.append({"doc_id": doc_id, "title": info["title"], "doc_type": info["doc_type"],
+                     "year": info["year"], "passages": count, "meta": info["meta"]})
+    man.files[rel] = Entry(
+        doc_id=doc_id_for(rel), size=st.st_size, mtime=st.st_mtime, sha256=sha, title=Path(rel).name,
+        format=path.suffix.lower().lstrip("."), doc_type="консультация", year=None, pages=0, passages=n,
+        warnings=[str(e) for e in errors], meta={"records": kept},
     )
     return n

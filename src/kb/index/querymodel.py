@@ -58,3 +58,6 @@ class Filters:
     cites: list[str] = field(default_factory=list)
     doc_id: list[str] = field(default_factory=list)
     exclude_doc_id: list[str] = field(default_factory=list)
+    # Of consultation records; the search stage turns them into doc_id lists from its catalog.
+    category: list[str] = field(default_factory=list)
+    region: list[str] = field(default_factory=list)

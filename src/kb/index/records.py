@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from kb.enrich.consultation import describe_consultation, segment_consultation
 from kb.enrich.describe import describe
 from kb.extract import Document
 from kb.segment import Segmented
@@ -24,6 +25,13 @@ def enrich_document(doc: Document, rel: str, corpus: Path, seg: Segmented) -> di
         for o in seg.outline
     ]
     return info
+
+
+def consultation_records(rel: str, records):
+    """(doc_id, info, segmented) for each consultation record of a file."""
+    for rec in records:
+        seg = segment_consultation(rec)
+        yield doc_id_for(f"{rel}#{rec.id}"), describe_consultation(rec, seg), seg
 
 
 def passage_records(doc_id: str, rel: str, doc: Document, seg: Segmented, info: dict):

@@ -85,7 +85,7 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     _check_index(index_dir)
     rd = reader(Path(index_dir))
     graph = citation_graph(index_dir)
-    run_filters = _cites_filter(graph, filters)
+    run_filters = _doc_filters(graph, filters)
     parsed, raw = ranked(rd, query, run_filters, CANDIDATES)
     raw = _article_first(rd, graph, query, run_filters, raw)
     cat = catalog(index_dir)
@@ -115,6 +115,13 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
                           page=page, per_page=per_page, sort=sort, relaxed=parsed.relaxed,
                           facets=_facets(cat, raw.doc_counts or {d: 1 for d in order}, filters))
     sel_c = set(filters.cites) if filters else set()
+    for name in ("category", "region"):
+        sel = set(getattr(filters, name)) if filters else set()
+        counts = Counter(_consult_field(cat.get(d), name) for d in (raw.doc_counts or order) if cat.get(d))
+        counts.pop("", None)
+        if counts or sel:
+            result.facets[name] = [FacetValue(v, counts.get(v, 0), v in sel) for v, _ in counts.most_common()]
+            result.facets[name] += [FacetValue(v, 0, True) for v in sel if v not in counts]
     result.facets["cites"] = [FacetValue(k, n, k in sel_c, label)
                               for k, label, n in graph.facet(raw.doc_counts or order, sel_c)]
     if total_docs == 0 or parsed.plain_words:
@@ -123,14 +130,25 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     return result
 
 
-def _cites_filter(graph: CitationGraph, filters: qm.Filters | None) -> qm.Filters | None:
-    """The "ссылается на" facet selects documents: its act keys become the citing documents' ids."""
-    if not filters or not filters.cites:
+def _consult_field(info: DocInfo, name: str) -> str:
+    return (info.meta.get("consultation") or {}).get(name) or ""
+
+
+def _doc_filters(graph: CitationGraph, filters: qm.Filters | None) -> qm.Filters | None:
+    """Document-level facets ("ссылается на", category and region of consultations) become doc ids."""
+    if not filters or not (filters.cites or filters.category or filters.region):
         return filters
-    docs = set().union(*(graph.citing_docs(k) for k in filters.cites))
+    docs = None
+    if filters.cites:
+        docs = set().union(*(graph.citing_docs(k) for k in filters.cites))
+    for name in ("category", "region"):
+        wanted = set(getattr(filters, name))
+        if wanted:
+            ids = {d.doc_id for d in graph.catalog.all() if _consult_field(d, name) in wanted}
+            docs = ids if docs is None else docs & ids
     if filters.doc_id:
         docs &= set(filters.doc_id)
-    return replace(filters, cites=[], doc_id=sorted(docs) or ["-"])
+    return replace(filters, cites=[], category=[], region=[], doc_id=sorted(docs) or ["-"])
 
 
 def _article_first(rd, graph: CitationGraph, query: str, filters: qm.Filters | None, raw):

@@ -36,7 +36,16 @@ class Catalog:
     def __init__(self, man: Manifest):
         self.docs: dict[str, DocInfo] = {}
         for path, e in man.files.items():
-            self.docs[e.doc_id] = _info(path, e)
+            records = e.meta.get("records")
+            if records is None:
+                self.docs[e.doc_id] = _info(path, e)
+                continue
+            # A file of consultation records: each record is a document of its own.
+            for r in records:
+                self.docs[r["doc_id"]] = DocInfo(
+                    doc_id=r["doc_id"], path=path, title=r["title"], doc_type=r["doc_type"], year=r["year"],
+                    format=e.format, pages=0, passages=r["passages"], size=e.size, sha256=e.sha256,
+                    meta=r["meta"])
 
     def get(self, doc_id: str) -> DocInfo | None:
         return self.docs.get(doc_id)

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, request
 from kb.search import Filters, catalog, document, documents, search
 from kb.search.similar import similar
 from kb.web import params
-from kb.web.views import valid_doc_id
+from kb.web.views import consult_matches, valid_doc_id
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -18,7 +18,8 @@ def api_search():
     if not p.q:
         raise params.ParamError("пустой запрос: укажите параметр q", "empty query: give the q parameter")
     res = search(current_app.config["KB_INDEX"], p.q, page=p.page, per_page=p.per_page,
-                 filters=Filters(doc_type=p.types, year=p.years, cites=p.cites), sort=p.sort)
+                 filters=Filters(doc_type=p.types, year=p.years, cites=p.cites, category=p.categories,
+                                 region=p.regions), sort=p.sort)
     return res.to_json()
 
 
@@ -50,3 +51,16 @@ def api_similar(doc_id: str):
     limit = params.integer(request.args, "limit", 5, 1, 20)
     docs = similar(index, doc_id, limit=limit)
     return {"doc_id": doc_id, "similar": [d.to_json() for d in docs]}
+
+
+@bp.get("/consult")
+def api_consult():
+    text = params.long_text(request.args, "text")
+    if not text:
+        raise params.ParamError("пустой текст: укажите параметр text", "empty text: give the text parameter")
+    limit = params.integer(request.args, "limit", 5, 1, 20)
+    found, acts = consult_matches(text, limit)
+    return {"consultations": [{**f["doc"].to_json(), "consultation": f["consultation"],
+                               "cites": [c.to_json() for c in f["cites"]]} for f in found],
+            "acts": [{**a["act"].to_json(), "count": a["count"],
+                      "articles": [art.to_json() for art in a["articles"].values()]} for a in acts]}

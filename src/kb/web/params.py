@@ -35,11 +35,13 @@ class SearchParams:
     types: list[str] = field(default_factory=list)
     years: list[str] = field(default_factory=list)
     cites: list[str] = field(default_factory=list)     # act keys: documents citing them
+    categories: list[str] = field(default_factory=list)   # of consultations
+    regions: list[str] = field(default_factory=list)
 
     def url_args(self, **changes) -> dict:
         """The parameters as URL arguments (for url_for), with some replaced; defaults left out."""
-        d = {"q": self.q, "type": self.types, "year": self.years, "cites": self.cites, "sort": self.sort,
-             "page": self.page}
+        d = {"q": self.q, "type": self.types, "year": self.years, "cites": self.cites,
+             "category": self.categories, "region": self.regions, "sort": self.sort, "page": self.page}
         d.update(changes)
         if d.get("sort") == "relevance":
             d.pop("sort")
@@ -72,6 +74,20 @@ def query_text(args, name: str = "q") -> str:
     return q
 
 
+MAX_TEXT_CHARS = 5000
+
+
+def long_text(args, name: str = "text") -> str:
+    """A pasted free text (a client's problem): up to MAX_TEXT_CHARS, no NUL."""
+    t = args.get(name, "")
+    if "\x00" in t:
+        raise ParamError("текст содержит недопустимый символ", "text contains a NUL character")
+    t = t.strip()
+    if len(t) > MAX_TEXT_CHARS:
+        raise ParamError(f"текст длиннее {MAX_TEXT_CHARS} символов", f"text longer than {MAX_TEXT_CHARS} characters")
+    return t
+
+
 def integer(args, name: str, default: int, lo: int, hi: int) -> int:
     raw = args.get(name)
     if raw is None or raw == "":
@@ -99,11 +115,11 @@ def types(args) -> list[str]:
     return vals
 
 
-def cites(args) -> list[str]:
-    vals = _multi(args, "cites")
+def cites(args, name: str = "cites") -> list[str]:
+    vals = _multi(args, name)
     for v in vals:
         if len(v) > 2 * MAX_FILTER_CHARS or "\x00" in v:
-            raise ParamError("недопустимое значение фильтра «ссылается на»", "invalid cites value")
+            raise ParamError(f"недопустимое значение фильтра {name}", f"invalid {name} value")
     return vals
 
 
@@ -131,6 +147,8 @@ def search_params(args, *, per_page_default: int = 10) -> SearchParams:
         types=types(args),
         years=years(args),
         cites=cites(args),
+        categories=cites(args, "category"),
+        regions=cites(args, "region"),
     )
 
 

@@ -8,7 +8,8 @@ from collections import Counter
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from kb.search import Filters, document, documents, search
-from kb.search.similar import similar
+from kb.search.citations import citation_graph
+from kb.search.similar import similar, similar_to_text
 from kb.web import params
 
 bp = Blueprint("views", __name__)
@@ -71,7 +72,8 @@ def results():
             return redirect(url_for("views.browse", type=p.types, year=p.years))
         return redirect(url_for("views.home"))
     res = search(_index(), p.q, page=p.page, per_page=p.per_page,
-                 filters=Filters(doc_type=p.types, year=p.years, cites=p.cites), sort=p.sort)
+                 filters=Filters(doc_type=p.types, year=p.years, cites=p.cites, category=p.categories,
+                                 region=p.regions), sort=p.sort)
     if res.groups == [] and res.total_docs and p.page > res.pages:
         # A page past the end (an old bookmark): the last page is what the person wants.
         return redirect(url_for("views.results", **p.url_args(page=res.pages)))
@@ -92,7 +94,41 @@ def doc(doc_id: str):
             pages.append((psg["page"], psg["ordinal"]))
     matched = [psg for psg in view.passages if "<mark>" in psg["html"]] if q else []
     return render_template("document.html", view=view, info=view.info, q=q, pages=pages, matched=matched,
-                           is_pdf=view.info.format == "pdf", similar=similar(_index(), doc_id))
+                           is_pdf=view.info.format == "pdf", similar=similar(_index(), doc_id),
+                           consult=view.info.meta.get("consultation"),
+                           similar_consult=similar(_index(), doc_id, doc_type=CONSULTATION)
+                           if view.info.doc_type == CONSULTATION else [])
+
+
+CONSULTATION = "консультация"
+
+
+def consult_matches(text: str, limit: int = 5) -> tuple[list, list]:
+    """Past consultations most like a client's problem, with the acts each cited, and all those
+    acts together (most often cited first)."""
+    index = _index()
+    graph = citation_graph(index)
+    found = []
+    acts: dict[str, dict] = {}
+    for d in similar_to_text(index, text, limit=limit, doc_type=CONSULTATION):
+        info = graph.catalog.get(d.doc_id)
+        cited = graph.cites(d.doc_id)
+        found.append({"doc": d, "consultation": (info.meta.get("consultation") if info else None) or {},
+                      "cites": cited})
+        for c in cited:
+            a = acts.setdefault(c.key, {"act": c, "articles": {}, "count": 0})
+            a["count"] += 1
+            for art in c.articles:
+                a["articles"].setdefault(art.number, art)
+    total = sorted(acts.values(), key=lambda a: (-a["count"], a["act"].label.lower()))
+    return found, total
+
+
+@bp.get("/consult")
+def consult():
+    text = params.long_text(request.args, "text")
+    found, acts = consult_matches(text) if text else ([], [])
+    return render_template("consult.html", text=text, found=found, acts=acts)
 
 
 @bp.get("/docs")
