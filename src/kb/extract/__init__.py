@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from kb import config
@@ -135,11 +135,23 @@ def iter_files(root: str | Path) -> list[Path]:
 def extract_many(
     paths: Iterable[Path], *, workers: int = 1
 ) -> Iterator[tuple[Path, Document | ExtractError]]:
-    """Extract each path; failures come back as `ExtractError` values, the batch goes on."""
+    """Extract each path; failures come back as `ExtractError` values, the batch goes on.
+
+    With workers > 1, results come in order of completion, and the largest files start
+    first: a 300-page PDF started last would leave the other workers idle at the end."""
     paths = list(paths)
     if workers <= 1 or len(paths) < 2:
         for p in paths:
             yield p, _extract_or_error(p)
         return
+
+    def size(p: Path) -> int:
+        try:
+            return p.stat().st_size * (4 if p.suffix.lower() == ".pdf" else 1)
+        except OSError:
+            return 0
+
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from zip(paths, pool.map(_extract_or_error, paths, chunksize=1))
+        futures = {pool.submit(_extract_or_error, p): p for p in sorted(paths, key=size, reverse=True)}
+        for fut in as_completed(futures):
+            yield futures[fut], fut.result()
