@@ -89,7 +89,8 @@ def main() -> int:
     print(f"index time          {dt:.1f} s  (extraction cached)")
     print(f"passages/s          {passages / dt:.0f}")
     print(f"index size          {dir_mb(index) - dir_mb(index / 'cache'):.1f} MB (+ extraction cache {dir_mb(index / 'cache'):.1f} MB)")
-    print(f"peak RSS            {max(rss0, rss_mb()):.0f} MB")
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak RSS            {max(rss0, rss_mb()):.0f} MB (largest writer/extractor child {kids:.0f} MB)")
 
     t = time.perf_counter()
     r = update_index(corpus, index, show_progress=False)
