@@ -110,17 +110,28 @@ def _by_articles(doc: Document, matches: list[re.Match]) -> Segmented:
     preamble = text[: bounds[0]].strip()
     if preamble:
         add(preamble, 0, bounds[0], None, doc.title[:200])
+    tail_start: int | None = None     # a chapter heading that closed the previous article
     for i, m in enumerate(matches):
-        start, end = bounds[i], bounds[i + 1]
-        while sec_i < len(sections) and sections[sec_i][0] < end:
-            if sections[sec_i][0] >= start or not passages:
-                outline.append(OutlineEntry(1, sections[sec_i][1][:200], len(passages)))
+        start, nxt = bounds[i], bounds[i + 1]
+        # Chapters opened since the previous article lead to this one.
+        while sec_i < len(sections) and sections[sec_i][0] < start:
+            outline.append(OutlineEntry(1, sections[sec_i][1][:200], len(passages)))
             sec_i += 1
+        # A chapter heading before the next article closes this one; its lines go with the next.
+        end = sections[sec_i][0] if sec_i < len(sections) and sections[sec_i][0] < nxt else nxt
         num = m.group(1).replace("-", ".")
         title = m.group(2).strip()
         heading = f"Статья {m.group(1)}. {title}".strip().rstrip(".") if title else f"Статья {m.group(1)}"
         outline.append(OutlineEntry(2, heading[:200], len(passages), article=num))
-        add(text[start:end].strip(), start, end, num, heading[:300])
+        head = text[tail_start:start].strip() if tail_start is not None else ""
+        body = text[start:end].strip()
+        add(f"{head}\n{body}" if head else body, tail_start or start, end, num, heading[:300])
+        tail_start = end if end < nxt else None
+    if tail_start is not None:
+        while sec_i < len(sections):
+            outline.append(OutlineEntry(1, sections[sec_i][1][:200], len(passages)))
+            sec_i += 1
+        add(text[tail_start:].strip(), tail_start, len(text), None, "")
     return Segmented(passages, outline)
 
 

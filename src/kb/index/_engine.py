@@ -26,7 +26,6 @@ K1 = 1.2
 B = 0.4
 TITLE_BOOST = 3.0
 TITLE_B = 0.4
-HEADING_BOOST = 1.5
 # Extra weight when a passage has the query word in exactly the typed form.
 EXACT_BONUS = 0.0
 # Extra weight for two neighbouring query words within NEAR_SLOP positions of each other.

@@ -1,0 +1,72 @@
+"""Passages: articles of acts, pages, grouped paragraphs; the outline of an act."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kb.extract import Document
+from kb.segment import GROUP_CHARS, MAX_CHARS, segment
+
+
+def doc(pages: list[str], title: str = "Документ") -> Document:
+    return Document(path=Path("x.txt"), format="txt", title=title, pages=pages, size=1, sha256="0", mtime=0.0)
+
+
+ACT = """ЗАКОН О ЖИЛЬЕ
+
+Глава 1. Общие положения
+Статья 1. Цель
+Закон защищает право на жилье.
+Статья 2. Понятия
+Жилье — помещение для проживания.
+Глава 2. Выселение
+Статья 3. Запрет произвольного выселения
+Никто не может быть выселен произвольно. Согласно статье 1 настоящего Закона ...
+"""
+
+
+def test_articles_become_passages_with_numbers_headings_and_outline():
+    seg = segment(doc([ACT], "Закон о жилье"))
+    arts = [p for p in seg.passages if p.article]
+    assert [p.article for p in arts] == ["1", "2", "3"]
+    assert arts[2].heading == "Статья 3. Запрет произвольного выселения"
+    assert arts[1].text.endswith("проживания.") and arts[2].text.startswith("Глава 2. Выселение\nСтатья 3.")
+    labels = [(o.level, o.label) for o in seg.outline]
+    assert labels[0] == (1, "Глава 1. Общие положения")        # the chapter above article 1 too
+    assert (1, "Глава 2. Выселение") in labels
+    assert [o.article for o in seg.outline if o.level == 2] == ["1", "2", "3"]
+    chapter2 = next(o for o in seg.outline if o.label.startswith("Глава 2"))
+    assert seg.passages[chapter2.ordinal].article == "3"
+
+
+def test_a_cross_reference_is_no_article():
+    seg = segment(doc(["Отчёт.\nСтатья 5 Закона применяется.\nЕщё текст."]))
+    assert all(p.article is None for p in seg.passages)
+
+
+def test_pages_of_a_paginated_document():
+    seg = segment(doc(["Первая страница.", "Вторая страница.", "Третья."]))
+    assert [(p.page, p.text) for p in seg.passages] == [(1, "Первая страница."), (2, "Вторая страница."), (3, "Третья.")]
+
+
+def test_articles_across_pages_know_their_page():
+    pages = ["Кодекс\nСтатья 1. А\nтекст", "Статья 2. Б\nтекст\nСтатья 3. В\nтекст"]
+    seg = segment(doc(pages))
+    assert {p.article: p.page for p in seg.passages if p.article} == {"1": 1, "2": 2, "3": 2}
+
+
+def test_paragraphs_grouped_and_long_text_split():
+    paras = [("Абзац номер %d. " % i) * 20 for i in range(30)]
+    seg = segment(doc(["\n\n".join(paras)]))
+    assert len(seg.passages) > 1
+    assert all(len(p.text) <= max(GROUP_CHARS, MAX_CHARS) for p in seg.passages)
+    assert [p.ordinal for p in seg.passages] == list(range(len(seg.passages)))
+    joined = " ".join(p.text for p in seg.passages)
+    assert joined.count("Абзац номер 29.") == 20
+
+
+def test_chapter_after_the_last_article_keeps_its_text():
+    seg = segment(doc([ACT + "Глава 3. Заключительные положения\nВступает в силу.\n"]))
+    assert seg.passages[-1].text.startswith("Глава 3.") and seg.passages[-1].article is None
+    assert seg.outline[-1].label.startswith("Глава 3") and seg.outline[-1].ordinal == len(seg.passages) - 1
+    assert "Вступает в силу." not in seg.passages[-2].text
