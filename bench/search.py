@@ -32,14 +32,13 @@ def dir_mb(p: Path) -> float:
 
 def link_corpus(data: Path, dest: Path) -> None:
     """A corpus of symlinks to the real documents, bench/ left out."""
-    if dest.exists():
-        return
     for sub in sorted(data.iterdir()):
         if sub.is_dir() and sub.name != "bench":
-            (dest / sub.name).mkdir(parents=True)
+            (dest / sub.name).mkdir(parents=True, exist_ok=True)
             for f in sub.iterdir():
-                if f.is_file():
-                    (dest / sub.name / f.name).symlink_to(f.resolve())
+                link = dest / sub.name / f.name
+                if f.is_file() and not link.exists():
+                    link.symlink_to(f.resolve())
 
 
 def queries(data: Path, n: int = 200) -> list[str]:

@@ -13,8 +13,6 @@ The index is kept in --work and updated incrementally, so reruns skip the extrac
 from __future__ import annotations
 
 import argparse
-import json
-import random
 import statistics
 import sys
 import threading
@@ -24,35 +22,10 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from search import link_corpus, queries   # bench/search.py: the same corpus and the same 200 queries
+
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = 8
-WORDS = ["жилье", "аренда", "выселение", "земельный участок", "наследство", "договор найма",
-         "\"право собственности\"", "коммунальные услуги", "штраф", "развод", "жил*", "!жилья",
-         "статья 84", "налог на имущество", "трудовой договор", "инвалидов"]
-
-
-def link_corpus(data: Path, dest: Path) -> None:
-    """A corpus of symlinks to the real documents, bench/ left out."""
-    for sub in sorted(data.iterdir()):
-        if sub.is_dir() and sub.name != "bench":
-            (dest / sub.name).mkdir(parents=True, exist_ok=True)
-            for f in sub.iterdir():
-                link = dest / sub.name / f.name
-                if f.is_file() and not link.exists():
-                    link.symlink_to(f.resolve())
-
-
-def queries(data: Path, n: int = 200) -> list[str]:
-    """The 20 legal questions, the words above, and xquad-ru questions drawn with a fixed seed."""
-    qs = []
-    for name in ("legal-ru-dev", "xquad-ru"):
-        with open(data / "bench" / name / "queries.jsonl", encoding="utf-8") as f:
-            qs += [json.loads(line)["text"] for line in f if line.strip()]
-    legal = qs[:20]
-    rest = random.Random(7).sample(qs[20:], n - len(legal) - len(WORDS))
-    return legal + WORDS + rest
-
-
 def fetch(url: str) -> tuple[float, int]:
     """(milliseconds, status) of one GET, body read in full."""
     t0 = time.perf_counter()

@@ -64,6 +64,7 @@ _NUM = r"(?:[№N]\s*\d[\w\-/]*)"
 _REQ = rf"(?:\s*(?:от\s+(?P<date>{_DATE})\s*,?\s*{_NUM}?|{_NUM}\s*,?\s*(?:от\s+(?P<date2>{_DATE}))?))"
 # A quoted name; an unclosed quote (seen in real reports) ends at the end of the sentence.
 _QUOTED = r"\s*[«\"“„]\s*(?P<qname>[^»\"”“]{3,300}?)\s*(?:[»\"”“]|(?=\.\s)|(?=\.$))"
+_RX_QUOTED = re.compile(_QUOTED)
 
 _KIND_WORD = {
     "закон": "закон", "постановлени": "постановление", "указ": "указ", "распоряжени": "распоряжение",
@@ -344,7 +345,7 @@ def find_citations(text: str, *, default_jurisdiction: str | None = None, includ
         date, number = _req(m)
         end = m.end()
         name = None
-        q = re.compile(_QUOTED).match(text, end)
+        q = _RX_QUOTED.match(text, end)
         if q:
             name = norm(q.group("qname"))
             end = q.end()
@@ -380,7 +381,7 @@ def find_citations(text: str, *, default_jurisdiction: str | None = None, includ
         date, number = _req(m)
         end = m.end()
         name = None
-        q = re.compile(_QUOTED).match(text, end)
+        q = _RX_QUOTED.match(text, end)
         if q:
             name = norm(q.group("qname"))
             end = q.end()
@@ -402,7 +403,7 @@ def find_citations(text: str, *, default_jurisdiction: str | None = None, includ
     for m in _RX_INTL.finditer(text):
         kind = next(v for k, v in _KIND_WORD.items() if m.group("kind").lower().startswith(k))
         end = m.end()
-        q = re.compile(_QUOTED).match(text, end)
+        q = _RX_QUOTED.match(text, end)
         if q:
             name, end = norm(q.group("qname")), q.end()
         else:

@@ -7,7 +7,7 @@ from whoosh import fields
 from kb.analysis import ANALYZER_VERSION
 from kb.index._analyzers import LemmaAnalyzer, SurfaceAnalyzer
 
-SCHEMA_VERSION = "5"  # bump when fields, segmentation or enrichment change
+SCHEMA_VERSION = "6"  # bump when fields, segmentation or enrichment change
 
 
 def version() -> str:
@@ -22,7 +22,7 @@ def make_schema() -> fields.Schema:
         ordinal=fields.STORED(),
         path=fields.ID(stored=True),
         title=fields.TEXT(analyzer=lemma, stored=True, phrase=True),
-        heading=fields.TEXT(analyzer=lemma, stored=True, phrase=False),
+        heading=fields.STORED(),          # shown with the passage; its words are in the body
         body=fields.TEXT(analyzer=lemma, stored=True, phrase=True),
         exact=fields.TEXT(analyzer=surface, phrase=True, spelling=True),
         doc_type=fields.ID(stored=True),

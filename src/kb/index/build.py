@@ -110,10 +110,6 @@ class ExtractCache:
         tmp.write_text(json.dumps(doc.to_json(), ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, f)
 
-    def pages(self, sha: str) -> list[str] | None:
-        doc = self.get(sha, Path(""))
-        return doc.pages if doc else None
-
 
 def _rebuild_reason(index_dir: Path, man: Manifest, corpus: Path) -> str | None:
     if not engine.exists(index_dir):
