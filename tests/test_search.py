@@ -171,3 +171,23 @@ def test_phrase_that_finds_nothing_falls_back_to_its_words(index_dir):
     res = search(index_dir, 'выселение "неуплату квартплаты жильцами"')
     assert res.relaxed and paths(res)[0] == "acts/zhk.txt"
     assert not search(index_dir, '"право на жилье"').relaxed
+
+
+def test_threads_searching_at_once_all_get_answers(index_dir):
+    import threading
+
+    errors, counts = [], []
+
+    def work():
+        try:
+            for q in ("права на жилье", "земля", "выселение за неуплату", "жилищ*") * 10:
+                counts.append(len(search(index_dir, q).flat_hits()))
+        except Exception as e:  # noqa: BLE001 - the test reports any failure
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(counts) == 320 and all(counts)

@@ -282,19 +282,39 @@ class RawResults:
 
 
 class Reader:
-    """An open searcher, refreshed when the index has changed; shared by threads."""
+    """Open searchers of one index, one per thread, refreshed when the index has changed.
+
+    A whoosh searcher reads stored fields through shared file objects (seek, then read):
+    two threads on one searcher interleave and read garbage, so each thread gets its own.
+    """
 
     def __init__(self, index_dir: Path):
         self.index_dir = index_dir
         self._ix = open_dir(index_dir)
-        self._searcher = self._ix.searcher(weighting=weighting())
+        self._local = threading.local()
         self._lock = threading.Lock()
+        self._all: list = []
 
     def searcher(self):
+        s = getattr(self._local, "searcher", None)
+        if s is None:
+            s = self._ix.searcher(weighting=weighting())
+        elif not s.up_to_date():
+            old, s = s, s.refresh()
+            with self._lock:
+                self._all.remove(old)
+        else:
+            return s
+        self._local.searcher = s
         with self._lock:
-            if not self._searcher.up_to_date():
-                self._searcher = self._searcher.refresh()
-            return self._searcher
+            self._all.append(s)
+        return s
+
+    def close(self) -> None:
+        with self._lock:
+            for s in self._all:
+                s.close()
+            self._all.clear()
 
     def search(self, node, filters: qm.Filters | None = None, limit: int = 200) -> RawResults:
         s = self.searcher()
@@ -363,7 +383,7 @@ def reader(index_dir: Path) -> Reader:
 def forget_readers() -> None:
     with _readers_lock:
         for r in _readers.values():
-            r._searcher.close()
+            r.close()
         _readers.clear()
 
 
