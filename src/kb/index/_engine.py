@@ -264,13 +264,14 @@ class RawHit:
     docnum: int
     score: float
     doc_id: str
+    _reader: "Reader" = None
     _searcher: object = None
     _fields: dict | None = None
 
     @property
     def fields(self) -> dict:
         if self._fields is None:
-            self._fields = self._searcher.stored_fields(self.docnum)
+            self._fields = self._reader.stored(self.docnum, self._searcher)
         return self._fields
 
 
@@ -282,65 +283,64 @@ class RawResults:
 
 
 class Reader:
-    """Open searchers of one index, one per thread, refreshed when the index has changed.
+    """An open searcher, shared by threads, refreshed when the index has changed.
 
-    A whoosh searcher reads stored fields through shared file objects (seek, then read):
-    two threads on one searcher interleave and read garbage, so each thread gets its own.
+    Whoosh reads through shared file objects (seek, then read): two threads in one
+    searcher interleave and read garbage (seen as 500s under 8 web clients). So every
+    use holds `lock`. It costs little: whoosh is pure Python, the GIL serialises it
+    anyway, and one shared searcher keeps its caches warm (a searcher per thread was
+    ~1.6x slower in bench/web.py).
     """
 
     def __init__(self, index_dir: Path):
         self.index_dir = index_dir
         self._ix = open_dir(index_dir)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._all: list = []
+        self._searcher = self._ix.searcher(weighting=weighting())
+        self.lock = threading.RLock()
 
     def searcher(self):
-        s = getattr(self._local, "searcher", None)
-        if s is None:
-            s = self._ix.searcher(weighting=weighting())
-        elif not s.up_to_date():
-            old, s = s, s.refresh()
-            with self._lock:
-                self._all.remove(old)
-        else:
-            return s
-        self._local.searcher = s
-        with self._lock:
-            self._all.append(s)
-        return s
+        """The current searcher; callers hold `lock` while they use it."""
+        with self.lock:
+            if not self._searcher.up_to_date():
+                self._searcher = self._searcher.refresh()
+            return self._searcher
+
+    def stored(self, docnum: int, searcher=None) -> dict:
+        with self.lock:
+            return (searcher or self.searcher()).stored_fields(docnum)
 
     def close(self) -> None:
-        with self._lock:
-            for s in self._all:
-                s.close()
-            self._all.clear()
+        self._searcher.close()
 
     def search(self, node, filters: qm.Filters | None = None, limit: int = 200) -> RawResults:
-        s = self.searcher()
-        q = Translator(s.reader())(node)
-        flt, mask = filter_query(filters)
-        res = s.search(q, limit=limit, filter=flt, mask=mask, groupedby="doc_id", terms=False)
-        groups = res.groups("doc_id")
-        doc_of = {n: d for d, nums in groups.items() for n in nums}
-        hits = [RawHit(n, score, doc_of.get(n) or s.stored_fields(n)["doc_id"], s)
-                for score, n in res.top_n]
-        return RawResults(hits=hits, doc_counts={k: len(v) for k, v in groups.items()},
-                          total=sum(len(v) for v in groups.values()))
+        with self.lock:
+            s = self.searcher()
+            q = Translator(s.reader())(node)
+            flt, mask = filter_query(filters)
+            res = s.search(q, limit=limit, filter=flt, mask=mask, groupedby="doc_id", terms=False)
+            groups = res.groups("doc_id")
+            doc_of = {n: d for d, nums in groups.items() for n in nums}
+            hits = [RawHit(n, score, doc_of.get(n) or self.stored(n, s)["doc_id"], self, s)
+                    for score, n in res.top_n]
+            return RawResults(hits=hits, doc_counts={k: len(v) for k, v in groups.items()},
+                              total=sum(len(v) for v in groups.values()))
 
     def doc_passages(self, doc_id: str) -> list[dict]:
-        s = self.searcher()
-        docnums = list(s.document_numbers(doc_id=doc_id))
-        out = [s.stored_fields(n) for n in docnums]
-        return sorted(out, key=lambda f: f.get("ordinal", 0))
+        with self.lock:
+            s = self.searcher()
+            docnums = list(s.document_numbers(doc_id=doc_id))
+            out = [self.stored(n, s) for n in docnums]
+            return sorted(out, key=lambda f: f.get("ordinal", 0))
 
     def known_form(self, norm: str) -> bool:
-        return self.searcher().reader().doc_frequency("exact", norm) > 0
+        with self.lock:
+            return self.searcher().reader().doc_frequency("exact", norm) > 0
 
     def known_word(self, word: str) -> bool:
         """True when the word, in this or another inflection, is in the index."""
-        r = self.searcher().reader()
-        return any(r.doc_frequency("body", t) > 0 for terms in _lemma_terms(word) for t in terms)
+        with self.lock:
+            r = self.searcher().reader()
+            return any(r.doc_frequency("body", t) > 0 for terms in _lemma_terms(word) for t in terms)
 
     def suggest(self, norm: str) -> str | None:
         """The most frequent indexed word form within edit distance 2 of `norm`.
@@ -348,23 +348,25 @@ class Reader:
         Candidates share the first two letters and are of a similar length; whoosh's own
         corrector scans the whole vocabulary in Python (~150 ms a word here).
         """
-        r = self.searcher().reader()
-        best, best_key = None, None
-        for cand in r.expand_prefix("exact", norm[:2]):
-            if isinstance(cand, bytes):
-                cand = cand.decode("utf-8")
-            if abs(len(cand) - len(norm)) > 2 or cand == norm:
-                continue
-            d = _distance(norm, cand, 2)
-            if d > 2:
-                continue
-            key = (d, -r.doc_frequency("exact", cand))
-            if best_key is None or key < best_key:
-                best, best_key = cand, key
-        return best
+        with self.lock:
+            r = self.searcher().reader()
+            best, best_key = None, None
+            for cand in r.expand_prefix("exact", norm[:2]):
+                if isinstance(cand, bytes):
+                    cand = cand.decode("utf-8")
+                if abs(len(cand) - len(norm)) > 2 or cand == norm:
+                    continue
+                d = _distance(norm, cand, 2)
+                if d > 2:
+                    continue
+                key = (d, -r.doc_frequency("exact", cand))
+                if best_key is None or key < best_key:
+                    best, best_key = cand, key
+            return best
 
     def doc_count(self) -> int:
-        return self.searcher().doc_count()
+        with self.lock:
+            return self.searcher().doc_count()
 
 
 _readers: dict[str, Reader] = {}

@@ -34,42 +34,45 @@ def _usable(term: str) -> bool:
 
 
 def key_terms_of_doc(rd: Reader, doc_id: str, n: int = KEY_TERMS) -> list[tuple[str, float]]:
-    s = rd.searcher()
-    docnums = sorted(s.document_numbers(doc_id=doc_id))
-    ex = classify.Expander(s.reader(), "body")
-    chars = 0
-    for num in docnums[:MAX_PASSAGES]:
-        body = s.stored_fields(num).get("body") or ""
-        if chars + len(body) > MAX_CHARS and chars:
-            break
-        chars += len(body)
-        ex.add_text(body[:MAX_CHARS])
-    return [(t, w) for t, w in ex.expanded_terms(n * 2) if _usable(t)][:n]
+    with rd.lock:
+        s = rd.searcher()
+        docnums = sorted(s.document_numbers(doc_id=doc_id))
+        ex = classify.Expander(s.reader(), "body")
+        chars = 0
+        for num in docnums[:MAX_PASSAGES]:
+            body = rd.stored(num, s).get("body") or ""
+            if chars + len(body) > MAX_CHARS and chars:
+                break
+            chars += len(body)
+            ex.add_text(body[:MAX_CHARS])
+        return [(t, w) for t, w in ex.expanded_terms(n * 2) if _usable(t)][:n]
 
 
 def key_terms_of_text(rd: Reader, text: str, n: int = KEY_TERMS) -> list[tuple[str, float]]:
-    s = rd.searcher()
-    ex = classify.Expander(s.reader(), "body")
-    ex.add_text(text[:MAX_CHARS])
-    return [(t, w) for t, w in ex.expanded_terms(n * 2) if _usable(t)][:n]
+    with rd.lock:
+        s = rd.searcher()
+        ex = classify.Expander(s.reader(), "body")
+        ex.add_text(text[:MAX_CHARS])
+        return [(t, w) for t, w in ex.expanded_terms(n * 2) if _usable(t)][:n]
 
 
 def _run(rd: Reader, terms: list[tuple[str, float]], filters: qm.Filters | None, limit: int) -> list[Similar]:
-    if not terms:
-        return []
-    s = rd.searcher()
-    q = wq.Or([wq.Term("body", t, boost=max(w, 0.01)) for t, w in terms])
-    flt, mask = filter_query(filters)
-    res = s.search(q, limit=CANDIDATES, filter=flt, mask=mask, terms=False)
-    out: dict[str, Similar] = {}
-    for hit in res:
-        f = hit.fields()
-        d = f["doc_id"]
-        if d not in out:
-            out[d] = Similar(doc_id=d, score=hit.score, ordinal=f.get("ordinal", 0), fields=f)
-            if len(out) >= limit:
-                break
-    return list(out.values())
+    with rd.lock:
+        if not terms:
+            return []
+        s = rd.searcher()
+        q = wq.Or([wq.Term("body", t, boost=max(w, 0.01)) for t, w in terms])
+        flt, mask = filter_query(filters)
+        res = s.search(q, limit=CANDIDATES, filter=flt, mask=mask, terms=False)
+        out: dict[str, Similar] = {}
+        for hit in res:
+            f = hit.fields()
+            d = f["doc_id"]
+            if d not in out:
+                out[d] = Similar(doc_id=d, score=hit.score, ordinal=f.get("ordinal", 0), fields=f)
+                if len(out) >= limit:
+                    break
+        return list(out.values())
 
 
 def similar_to_doc(rd: Reader, doc_id: str, filters: qm.Filters | None = None, limit: int = 5) -> list[Similar]:
