@@ -15,6 +15,7 @@ from whoosh.index import LockError
 
 from kb import analysis
 from kb.errors import IndexLocked, QueryError
+from kb.index import _bag
 from kb.index import querymodel as qm
 from kb.index._schema import make_schema
 
@@ -37,6 +38,8 @@ MP_LIMIT_MB = 256
 # Words in more than this share of passages only add to scores of passages other words found.
 COMMON_SHARE = 0.02
 COMMON_MIN = 200
+# Score OR-of-words queries from the postings directly (kb.index._bag); False: whoosh alone.
+FAST_BAG = True
 
 
 def exists(index_dir: Path) -> bool:
@@ -296,14 +299,26 @@ class Reader:
         self.index_dir = index_dir
         self._ix = open_dir(index_dir)
         self._searcher = self._ix.searcher(weighting=weighting())
+        self._stats: _bag.Stats | None = None
+        self._vocab: dict[str, list] = {}
+        self._vocab_of = None
         self.lock = threading.RLock()
 
     def searcher(self):
         """The current searcher; callers hold `lock` while they use it."""
         with self.lock:
             if not self._searcher.up_to_date():
-                self._searcher = self._searcher.refresh()
+                # Not searcher.refresh(): it reuses the reader of an unchanged segment with
+                # its old deletions, so deleted passages stayed visible. The old searcher is
+                # left open for hits still reading their stored fields through it.
+                self._ix = open_dir(self.index_dir)
+                self._searcher = self._ix.searcher(weighting=weighting())
             return self._searcher
+
+    def _bag_stats(self, s) -> _bag.Stats:
+        if self._stats is None or self._stats.searcher is not s:
+            self._stats = _bag.Stats(s, s.weighting)
+        return self._stats
 
     def stored(self, docnum: int, searcher=None) -> dict:
         with self.lock:
@@ -317,6 +332,18 @@ class Reader:
             s = self.searcher()
             q = Translator(s.reader())(node)
             flt, mask = filter_query(filters)
+            if FAST_BAG and _bag.supported(q):
+                st = self._bag_stats(s)
+                allowed = set(s.docs_for_query(flt)) if flt is not None else None
+                masked = set(s.docs_for_query(mask)) if mask is not None else None
+                try:
+                    top, counts, total = _bag.run(st, q, allowed, masked, limit)
+                except _bag.Unsupported:
+                    pass
+                else:
+                    hits = [RawHit(n, score, st.doc_of[n], self, s) for score, n in top]
+                    return RawResults(hits=hits, doc_counts=counts, total=total)
+            # Everything else (AND, NOT, prefixes, exact forms, fields): whoosh's matchers.
             res = s.search(q, limit=limit, filter=flt, mask=mask, groupedby="doc_id", terms=False)
             groups = res.groups("doc_id")
             doc_of = {n: d for d, nums in groups.items() for n in nums}
@@ -349,12 +376,15 @@ class Reader:
         corrector scans the whole vocabulary in Python (~150 ms a word here).
         """
         with self.lock:
-            r = self.searcher().reader()
+            s = self.searcher()
+            r = s.reader()
+            letters = set(norm)
             best, best_key = None, None
-            for cand in r.expand_prefix("exact", norm[:2]):
-                if isinstance(cand, bytes):
-                    cand = cand.decode("utf-8")
+            for cand, cand_letters in self._vocabulary(s, norm[:2]):
                 if abs(len(cand) - len(norm)) > 2 or cand == norm:
+                    continue
+                # Two edits change at most four letters of the set: a cheap first sieve.
+                if len(letters ^ cand_letters) > 4:
                     continue
                 d = _distance(norm, cand, 2)
                 if d > 2:
@@ -363,6 +393,20 @@ class Reader:
                 if best_key is None or key < best_key:
                     best, best_key = cand, key
             return best
+
+    def _vocabulary(self, s, prefix: str) -> list[tuple[str, frozenset]]:
+        """Indexed word forms starting with `prefix`, kept per searcher (lists are reused)."""
+        if self._vocab_of is not s:
+            self._vocab, self._vocab_of = {}, s
+        words = self._vocab.get(prefix)
+        if words is None:
+            words = []
+            for cand in s.reader().expand_prefix("exact", prefix):
+                if isinstance(cand, bytes):
+                    cand = cand.decode("utf-8")
+                words.append((cand, frozenset(cand)))
+            self._vocab[prefix] = words
+        return words
 
     def doc_count(self) -> int:
         with self.lock:
