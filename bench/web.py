@@ -126,6 +126,7 @@ def main() -> int:
         times, errors, wall = concurrent(us)
         rows.append((f"{label}, {CLIENTS} clients", len(us), statistics.median(times), pct(times, 95),
                      len(us) / wall, errors))
+    server.task_dispatcher.shutdown()   # workers first: a closed trigger raised in a late one
     server.close()
 
     print(f"\n{'endpoint':<30} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8} {'errors':>6}")
