@@ -1,5 +1,6 @@
-"""Shared fixtures. Tests needing ../shared/data or a browser skip locally with a reason,
-and fail in CI (CI=true or KB_REQUIRE_SHARED / KB_REQUIRE_BROWSER set), so nothing passes silently."""
+"""Shared fixtures. Tests needing ../shared/data, the word vectors or a browser skip locally
+with a reason, and fail in CI (CI=true or KB_REQUIRE_SHARED / KB_REQUIRE_VECTORS /
+KB_REQUIRE_BROWSER set), so nothing passes silently."""
 
 from __future__ import annotations
 
@@ -25,6 +26,20 @@ def shared_data() -> Path:
             pytest.fail(msg)
         pytest.skip(msg)
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def vectors():
+    """kb's word vectors (scripts/setup installs them); skip locally or fail in CI when missing."""
+    from kb.analysis.vectors import configured_path, word_vectors
+
+    wv = word_vectors()
+    if wv is None:
+        msg = f"needs the word vectors ({configured_path()}): run scripts/setup"
+        if _required("KB_REQUIRE_VECTORS"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return wv
 
 
 def require_browser_or_skip(reason: str) -> None:

@@ -111,7 +111,10 @@ def _chained(per_word: list[list[int]], slop: int) -> bool:
     """Each word 1..slop positions after the previous one (whoosh's SpanNear2, ordered)."""
     ends = set(per_word[0])
     for positions in per_word[1:]:
-        ends = {p for p in positions if any(1 <= p - e <= slop for e in ends)}
+        if slop == 1:
+            ends = {p for p in positions if p - 1 in ends}
+        else:
+            ends = {p for p in positions if any(p - k in ends for k in range(1, slop + 1))}
         if not ends:
             return False
     return True

@@ -20,6 +20,7 @@ from kb.index import RawResults, exists, reader
 from kb.search.catalog import Catalog, DocInfo, catalog
 from kb.search.citations import CitationGraph, citation_graph
 from kb.search.query import Highlight, Parsed, parse
+from kb.search.rerank import with_vectors
 from kb.search.results import DocGroup, FacetValue, Hit, SearchResult
 from kb.search.snippets import Matcher, highlight_all, snippet
 
@@ -69,7 +70,7 @@ def ranked(rd, query: str, filters: qm.Filters | None = None, limit: int = CANDI
     if not raw.total and parsed.relaxable:
         parsed = parse(query, relaxed=True)
         raw = rd.search(parsed.node, filters, limit=limit)
-    return parsed, raw
+    return parsed, with_vectors(parsed.node, parsed.plain_words, raw)
 
 
 def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,

@@ -1,0 +1,146 @@
+"""Static word vectors: how close in meaning two words are, where lemmas see no link.
+
+The vectors are navec's news model (250K word forms x 300, product-quantised, 26 MB), the
+file shipped inside the `natasha` wheel (MIT). scripts/setup copies it to
+`.venv/share/kb/`; `KB_VECTORS` names another file, `KB_VECTORS=off` turns them off. Without
+the file kb works as before, without this signal (docs/ranking.md has both measurements).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import threading
+from pathlib import Path
+
+FILE_NAME = "navec_news_v1_1B_250K_300d_100q.tar"
+# navec's words: lowercase, letters and digits, hyphenated compounds whole.
+_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+
+
+def words(text: str) -> list[str]:
+    """The word forms of a text as navec spells them (much cheaper than tokenize())."""
+    return _WORD.findall(text.lower().replace("ё", "е"))
+
+
+SEEN_TEXTS = 4096       # passages whose word ids are kept
+MAX_ROWS = 80_000       # decoded word vectors kept (~96 MB at most)
+
+
+def default_path() -> Path:
+    return Path(sys.prefix) / "share" / "kb" / FILE_NAME
+
+
+def configured_path() -> Path | None:
+    """The vectors file to use, or None when turned off."""
+    env = os.environ.get("KB_VECTORS", "").strip()
+    if env.lower() in ("off", "0", "no", "none"):
+        return None
+    return Path(env) if env else default_path()
+
+
+class WordVectors:
+    def __init__(self, path: Path):
+        import numpy as np
+        from navec import Navec
+
+        self._np = np
+        nv = Navec.load(str(path))
+        self._ids = nv.vocab.word_ids
+        pq = nv.pq
+        self._codes, self._indexes, self._qdims = pq.codes, pq.indexes, pq.qdims
+        self._norm, self._dim = pq.norm, pq.dim
+        self._seen: dict[int, object] = {}
+        self._row_of = np.full(len(pq.indexes), -1, dtype=np.int64)
+        self._store = np.empty((4096, pq.dim), dtype=np.float32)
+        self._used = 0
+        self._lock = threading.Lock()      # the caches below are shared by web threads
+
+    def __contains__(self, word: str) -> bool:
+        return word in self._ids
+
+    def _matrix(self, ids):
+        """Unit vectors of these word ids, one row each.
+
+        Decoding product-quantised vectors costs more than comparing them, so each word's
+        unit vector is decoded once and kept (the words of one corpus: a few tens of MB)."""
+        np = self._np
+        ids_a = np.asarray(ids, dtype=np.int64)
+        rows = self._row_of[ids_a]
+        new = np.unique(ids_a[rows < 0])
+        if len(new) and self._used + len(new) > MAX_ROWS:
+            self._row_of[:] = -1                 # a rare reset keeps memory bounded
+            self._used = 0
+            rows = self._row_of[ids_a]
+            new = np.unique(ids_a)
+        if len(new):
+            vecs = self._codes[self._qdims, self._indexes[new]].reshape(len(new), self._dim)
+            vecs = vecs / np.maximum(self._norm[new], 1e-9)[:, None]
+            start = self._used
+            if start + len(new) > len(self._store):
+                grown = np.empty((max(2 * len(self._store), start + len(new)), self._dim), dtype=np.float32)
+                grown[:start] = self._store[:start]
+                self._store = grown
+            self._store[start:start + len(new)] = vecs
+            self._row_of[new] = np.arange(start, start + len(new))
+            self._used = start + len(new)
+            rows = self._row_of[ids_a]
+        return self._store[rows]
+
+    def text_ids(self, text: str):
+        """Sorted unique vocabulary ids of a text's words (kept for recently seen texts)."""
+        key = hash(text)
+        ids = self._seen.get(key)
+        if ids is None:
+            get = self._ids.get
+            found = {get(w) for w in words(text)}
+            found.discard(None)
+            ids = self._np.fromiter(sorted(found), dtype=self._np.int64, count=len(found))
+            if len(self._seen) >= SEEN_TEXTS:
+                self._seen.pop(next(iter(self._seen)))
+            self._seen[key] = ids
+        return ids
+
+    def best_match(self, query_words: list[str], texts: list[str]) -> list[float]:
+        """Per text: the mean, over the query words that have vectors, of each one's best
+        cosine with a word of the text (0.0 when nothing can be compared)."""
+        with self._lock:
+            return self._best_match(query_words, texts)
+
+    def _best_match(self, query_words: list[str], texts: list[str]) -> list[float]:
+        np = self._np
+        q_ids = [self._ids[w] for w in dict.fromkeys(query_words) if w in self._ids]
+        if not q_ids or not texts:
+            return [0.0] * len(texts)
+        per_text = [self.text_ids(t) for t in texts]
+        if not any(len(ids) for ids in per_text):
+            return [0.0] * len(texts)
+        vocab = np.unique(np.concatenate(per_text))
+        sims = self._matrix(q_ids) @ self._matrix(vocab).T      # query words x text words
+        out = []
+        for ids in per_text:
+            if len(ids):
+                cols = np.searchsorted(vocab, ids)
+                out.append(max(0.0, float(sims[:, cols].max(axis=1).mean())))
+            else:
+                out.append(0.0)
+        return out
+
+
+_loaded: dict[Path, WordVectors | None] = {}
+_lock = threading.Lock()
+
+
+def word_vectors() -> WordVectors | None:
+    """The vectors (loaded once, ~0.5 s), or None when off, missing or unreadable."""
+    path = configured_path()
+    if path is None:
+        return None
+    with _lock:
+        if path not in _loaded:
+            try:
+                _loaded[path] = WordVectors(path) if path.is_file() else None
+            except Exception:   # a broken or foreign file: search goes on without vectors
+                _loaded[path] = None
+        return _loaded[path]

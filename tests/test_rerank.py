@@ -1,0 +1,108 @@
+"""Word vectors (kb.analysis.vectors) and the second look they give plain-words queries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kb.analysis import vectors as V
+from kb.index import RawHit, RawResults
+from kb.index import querymodel as qm
+from kb.search import rerank as R
+from kb.search.query import parse
+
+
+def test_words_are_spelled_as_navec_spells_them():
+    assert V.words("Жильё и социально-экономических, ТСЖ 2019!") == [
+        "жилье", "и", "социально-экономических", "тсж", "2019"]
+
+
+def test_vectors_can_be_turned_off_or_missing(monkeypatch, tmp_path):
+    monkeypatch.setenv("KB_VECTORS", "off")
+    assert V.configured_path() is None and V.word_vectors() is None
+    monkeypatch.setenv("KB_VECTORS", str(tmp_path / "nothing.tar"))
+    assert V.word_vectors() is None
+    broken = tmp_path / "broken.tar"
+    broken.write_bytes(b"not a tar file")
+    monkeypatch.setenv("KB_VECTORS", str(broken))
+    assert V.word_vectors() is None          # no exception: search goes on without them
+
+
+def test_related_words_are_closer_than_unrelated(vectors):
+    housing, tractor = vectors.best_match(
+        ["квартира"], ["жилое помещение в многоквартирном доме", "трактор пашет поле весной"])
+    assert housing > tractor + 0.1
+    # Words the vectors do not know count for nothing, and empty input is harmless.
+    assert vectors.best_match(["ыыыщщщ"], ["квартира"]) == [0.0]
+    assert vectors.best_match(["квартира"], ["", "ыыыщщщ"]) == [0.0, 0.0]
+
+
+def _hit(n: int, score: float, body: str) -> RawHit:
+    return RawHit(docnum=n, score=score, doc_id=f"d{n}", _fields={"title": "", "body": body})
+
+
+def _raw(*hits: RawHit) -> RawResults:
+    return RawResults(hits=list(hits), doc_counts={h.doc_id: 1 for h in hits}, total=len(hits))
+
+
+BODIES = ["Трактор пашет поле весной, урожай убирают комбайном.",
+          "Товарищество собственников жилья управляет многоквартирным домом."]
+
+
+def test_plain_query_closer_passage_moves_up(vectors):
+    node = parse("как создать ТСЖ").node
+    raw = _raw(_hit(1, 10.0, BODIES[0]), _hit(2, 9.5, BODIES[1]), _hit(3, 4.0, BODIES[0]))
+    out = R.with_vectors(node, ["как", "создать", "ТСЖ"], raw, depth=2)
+    assert [h.docnum for h in out.hits] == [2, 1, 3]
+    # A passage only gains; beyond the depth nothing moves, so scores stay in order.
+    assert out.hits[0].score > 9.5 and out.hits[1].score >= 10.0
+    assert out.hits[2].score == 4.0
+    assert [h.score for h in out.hits] == sorted((h.score for h in out.hits), reverse=True)
+    assert out.total == raw.total and out.doc_counts == raw.doc_counts
+
+
+@pytest.mark.parametrize("query", ['"товарищество собственников"', "!ТСЖ", "ТСЖ И дом", "тип:другое ТСЖ",
+                                   "ТСЖ -трактор", "тсж*"])
+def test_explicit_syntax_is_left_as_asked(vectors, query):
+    raw = _raw(_hit(1, 10.0, BODIES[0]), _hit(2, 9.5, BODIES[1]))
+    assert R.with_vectors(parse(query).node, ["ТСЖ"], raw) is raw
+
+
+def test_without_vectors_nothing_changes(monkeypatch):
+    monkeypatch.setenv("KB_VECTORS", "off")
+    raw = _raw(_hit(1, 10.0, BODIES[0]), _hit(2, 9.5, BODIES[1]))
+    assert R.with_vectors(parse("как создать ТСЖ").node, ["ТСЖ"], raw) is raw
+
+
+def test_only_content_words_are_compared():
+    assert R.content_words(["как", "создать", "ТСЖ", "в", "2019", "доме?"]) == ["создать", "тсж", "доме"]
+
+
+def test_lexicon_expansions_still_count_as_plain_words():
+    node = parse("взносы на капремонт").node        # the lexicon adds "капитальный ремонт"
+    assert any(isinstance(n, qm.Phrase) for n in node.nodes)
+    assert R._plain(node)
+
+
+def test_threads_comparing_at_once_get_the_same_answers(vectors, monkeypatch):
+    import threading
+
+    monkeypatch.setattr(V, "MAX_ROWS", 300)        # resets of the decoded-vector cache happen too
+    texts = [" ".join(f"{w}{i}" for w in ("дом", "кот", "суд")) + f" жилье аренда номер{i} {BODIES[i % 2]}"
+             for i in range(40)]
+    queries = [["квартира"], ["трактор", "поле"], ["суд", "решение"], ["товарищество"]]
+    expected = {tuple(q): vectors.best_match(q, texts) for q in queries}
+    errors = []
+
+    def work(q):
+        for _ in range(5):
+            if vectors.best_match(q, texts) != expected[tuple(q)]:
+                errors.append(q)
+
+    threads = [threading.Thread(target=work, args=(queries[i % 4],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
