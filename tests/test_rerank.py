@@ -106,3 +106,10 @@ def test_threads_comparing_at_once_get_the_same_answers(vectors, monkeypatch):
     for t in threads:
         t.join()
     assert not errors
+
+
+def test_warm_up_loads_what_the_first_query_needs(vectors, tmp_path):
+    from kb.search import warm_up
+
+    warm_up(tmp_path / "no-index-yet")               # nothing to open yet: no error
+    assert V._loaded.get(V.configured_path()) is vectors

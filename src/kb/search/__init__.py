@@ -25,7 +25,7 @@ from kb.search.results import DocGroup, FacetValue, Hit, SearchResult
 from kb.search.snippets import Matcher, highlight_all, snippet
 
 __all__ = ["search", "parse", "SearchResult", "Hit", "DocGroup", "DocInfo", "catalog",
-           "documents", "document", "Filters", "MAX_PAGE", "MAX_PER_PAGE"]
+           "documents", "document", "Filters", "MAX_PAGE", "MAX_PER_PAGE", "warm_up"]
 
 Filters = qm.Filters
 MAX_PAGE = 1000
@@ -59,6 +59,15 @@ def _suggest(rd, parsed: Parsed) -> str | None:
     for w, fix in words.items():
         query_words.append(fix or w)
     return " ".join(query_words) if query_words else None
+
+
+def warm_up(index_dir: Path) -> None:
+    """Open the index and load the word vectors now, not at the first user's query."""
+    from kb.analysis.vectors import word_vectors
+
+    if exists(Path(index_dir)):
+        reader(Path(index_dir)).doc_count()
+    word_vectors()
 
 
 def ranked(rd, query: str, filters: qm.Filters | None = None, limit: int = CANDIDATES):

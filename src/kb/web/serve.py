@@ -37,7 +37,12 @@ def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int =
     if debug:
         app.run(host=host, port=port, debug=True, use_reloader=True)
         return
+    import threading
+
     from waitress import serve as waitress_serve
 
+    from kb.search import warm_up
+
+    threading.Thread(target=warm_up, args=(Path(index_dir),), daemon=True).start()
     print(f"kb: поиск открыт на {url} (Ctrl+C — остановить)", file=sys.stderr, flush=True)
     waitress_serve(app, host=host, port=port, threads=threads, ident="kb")
