@@ -76,3 +76,34 @@ def test_kb_serve_indexes_and_answers(tmp_path):
             proc.kill()
             proc.wait()
         log.close()
+
+
+def test_watch_corpus_indexes_a_file_added_while_serving(tmp_path):
+    """The watcher of `kb serve` (one round here) re-indexes after a file is added."""
+    import io
+
+    from kb.index import update_index
+    from kb.search import search
+    from kb.web.serve import watch_corpus
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Договор аренды жилого помещения.\n", encoding="utf-8")
+    update_index(corpus, index, show_progress=False, workers=1)
+    assert search(index, "наследство").total_docs == 0
+    (corpus / "b.txt").write_text("Наследство принимается в течение шести месяцев.\n", encoding="utf-8")
+    out = io.StringIO()
+    watch_corpus(corpus, index, 0.01, out=out, rounds=1)
+    assert "обновляю индекс" in out.getvalue() and "добавлено 1" in out.getvalue()
+    res = search(index, "наследства")          # the running process sees the new index
+    assert [g.path for g in res.groups] == ["b.txt"]
+    out = io.StringIO()
+    watch_corpus(corpus, index, 0.01, out=out, rounds=1)
+    assert out.getvalue() == ""                  # nothing changed: nothing done
+
+
+def test_kb_serve_refuses_negative_rescan(tmp_path, capsys):
+    from kb.cli import main
+
+    assert main(["serve", "--corpus", str(tmp_path), "--index", str(tmp_path / "i"), "--rescan", "-1"]) == 1
+    assert "--rescan" in capsys.readouterr().err

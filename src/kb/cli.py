@@ -121,7 +121,9 @@ def cmd_eval(args) -> int:
 def cmd_serve(args) -> int:
     from kb.web import serve
 
-    serve(_corpus(args), _index(args), host=args.host, port=args.port, debug=args.debug)
+    if args.rescan < 0:
+        raise KbError("--rescan: число секунд >= 0 (0 — не следить за папкой) (must be >= 0)")
+    serve(_corpus(args), _index(args), host=args.host, port=args.port, debug=args.debug, rescan=args.rescan)
     return 0
 
 
@@ -182,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="адрес (по умолчанию 127.0.0.1, только этот компьютер)")
     p.add_argument("--port", type=int, default=5000, help="порт (по умолчанию 5000)")
     p.add_argument("--debug", action="store_true", help="режим разработки: Flask с перезагрузкой при изменении кода")
+    p.add_argument("--rescan", type=float, default=60.0, metavar="SECONDS",
+                   help="как часто проверять папку с документами и обновлять индекс (по умолчанию 60 с; 0 — никогда)")
     p.set_defaults(func=cmd_serve)
     return parser
 

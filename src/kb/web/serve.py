@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from kb.errors import KbError
@@ -25,8 +28,34 @@ def prepare_index(corpus: Path, index_dir: Path, out=None) -> None:
         print(line, file=out)
 
 
+def watch_corpus(corpus: Path, index_dir: Path, every: float, out=None, rounds: int | None = None) -> None:
+    """Every `every` seconds, re-index when files of the corpus were added, changed or removed.
+
+    `kb index` runs as a child process: its extraction pool and writer processes are not
+    forked from this threaded server. The pages read the new index at their next request.
+    """
+    from kb.index import is_stale
+
+    out = out or sys.stderr
+    n = 0
+    while rounds is None or n < rounds:
+        n += 1
+        time.sleep(every)
+        try:
+            if not is_stale(corpus, index_dir):
+                continue
+        except OSError:
+            continue
+        print("Документы изменились: обновляю индекс ...", file=out, flush=True)
+        done = subprocess.run([sys.executable, "-m", "kb.cli", "index", "--corpus", str(corpus),
+                               "--index", str(index_dir)], capture_output=True, text=True)
+        lines = (done.stdout + done.stderr).strip().splitlines()
+        for line in lines[-3:]:
+            print(line, file=out, flush=True)
+
+
 def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int = 5000,
-          debug: bool = False, threads: int = 8) -> None:
+          debug: bool = False, threads: int = 8, rescan: float = 60.0) -> None:
     from kb.web.app import create_app
 
     # Under the reloader this module runs twice; the child (WERKZEUG_RUN_MAIN) skips indexing.
@@ -37,12 +66,12 @@ def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int =
     if debug:
         app.run(host=host, port=port, debug=True, use_reloader=True)
         return
-    import threading
-
     from waitress import serve as waitress_serve
 
     from kb.search import warm_up
 
     threading.Thread(target=warm_up, args=(Path(index_dir),), daemon=True).start()
+    if rescan > 0:
+        threading.Thread(target=watch_corpus, args=(Path(corpus), Path(index_dir), rescan), daemon=True).start()
     print(f"kb: поиск открыт на {url} (Ctrl+C — остановить)", file=sys.stderr, flush=True)
     waitress_serve(app, host=host, port=port, threads=threads, ident="kb")
