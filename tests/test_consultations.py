@@ -233,3 +233,27 @@ def test_demo_corpus_file():
     recs, errors = read_consultations(ROOT / "corpus" / "consultations" / "consultations.csv")
     assert len(recs) >= 8 and not errors
     assert {r.category for r in recs} >= {"жильё", "земля", "НКО", "семья", "труд"}
+
+
+def test_browse_and_api_documents_filter_by_category_and_region(built, corpus):
+    index, _ = built
+    app = create_app(corpus, index)
+    app.testing = True
+    c = app.test_client()
+    html = c.get("/docs").get_data(as_text=True)
+    assert "Категория консультации" in html and "Регион" in html and "Ош" in html
+    html = c.get("/docs", query_string={"category": "семья"}).get_data(as_text=True)
+    assert "Муж не платит алименты на детей" in html and "Комендант общежития" not in html
+    assert "Сбросить фильтры" in html
+    data = c.get("/api/documents", query_string={"region": "Ош"}).json
+    titles = {d["title"] for d in data["documents"]}
+    assert data["total"] == len(titles) >= 1
+    assert titles <= {"Комендант общежития выселяет семью с детьми", "Сосед перенес забор и захватил часть участка."}
+    both = c.get("/api/documents", query_string={"region": "Ош", "category": "семья"}).json
+    assert both["total"] == 0
+    assert c.get("/api/documents", query_string={"category": "x" * 500}).status_code == 400
+    # Counts in one facet follow the other facet's selection.
+    html = c.get("/docs", query_string={"category": "семья"}).get_data(as_text=True)
+    assert 'aria-label="Нарын: 1 док."' in html and 'aria-label="Ош:' not in html
+    html = c.get("/docs").get_data(as_text=True)
+    assert 'aria-label="Ош: 2 док."' in html

@@ -25,7 +25,7 @@ from kb.search.results import DocGroup, FacetValue, Hit, SearchResult
 from kb.search.snippets import Matcher, highlight_all, snippet
 
 __all__ = ["search", "parse", "SearchResult", "Hit", "DocGroup", "DocInfo", "catalog",
-           "documents", "document", "Filters", "MAX_PAGE", "MAX_PER_PAGE", "warm_up"]
+           "documents", "document", "Filters", "MAX_PAGE", "MAX_PER_PAGE", "warm_up", "consultation_field"]
 
 Filters = qm.Filters
 MAX_PAGE = 1000
@@ -127,7 +127,7 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     sel_c = set(filters.cites) if filters else set()
     for name in ("category", "region"):
         sel = set(getattr(filters, name)) if filters else set()
-        counts = Counter(_consult_field(cat.get(d), name) for d in (raw.doc_counts or order) if cat.get(d))
+        counts = Counter(consultation_field(cat.get(d), name) for d in (raw.doc_counts or order) if cat.get(d))
         counts.pop("", None)
         if counts or sel:
             result.facets[name] = [FacetValue(v, counts.get(v, 0), v in sel) for v, _ in counts.most_common()]
@@ -140,7 +140,8 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     return result
 
 
-def _consult_field(info: DocInfo, name: str) -> str:
+def consultation_field(info: DocInfo, name: str) -> str:
+    """A field of a consultation record ("category", "region"); "" for other documents."""
     return (info.meta.get("consultation") or {}).get(name) or ""
 
 
@@ -154,7 +155,7 @@ def _doc_filters(graph: CitationGraph, filters: qm.Filters | None) -> qm.Filters
     for name in ("category", "region"):
         wanted = set(getattr(filters, name))
         if wanted:
-            ids = {d.doc_id for d in graph.catalog.all() if _consult_field(d, name) in wanted}
+            ids = {d.doc_id for d in graph.catalog.all() if consultation_field(d, name) in wanted}
             docs = ids if docs is None else docs & ids
     if filters.doc_id:
         docs &= set(filters.doc_id)
@@ -212,14 +213,21 @@ def _facets(cat: Catalog, doc_counts: dict[str, int], filters: qm.Filters | None
 
 
 def documents(index_dir: Path, *, doc_type: list[str] | None = None, year: list[str] | None = None,
-              sort: str = "title") -> list[DocInfo]:
-    """All indexed documents, filtered and sorted (browse page, /api/documents)."""
+              sort: str = "title", category: list[str] | None = None,
+              region: list[str] | None = None) -> list[DocInfo]:
+    """All indexed documents, filtered and sorted (browse page, /api/documents).
+
+    category / region select consultation records by their fields."""
     _check_index(index_dir)
     docs = catalog(index_dir).all()
     if doc_type:
         docs = [d for d in docs if d.doc_type in doc_type]
     if year:
         docs = [d for d in docs if str(d.year) in year]
+    if category:
+        docs = [d for d in docs if consultation_field(d, "category") in category]
+    if region:
+        docs = [d for d in docs if consultation_field(d, "region") in region]
     if sort == "date":
         docs.sort(key=lambda d: (-(d.year or 0), d.title.lower()))
     elif sort == "title":

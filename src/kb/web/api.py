@@ -26,7 +26,8 @@ def api_search():
 @bp.get("/documents")
 def api_documents():
     p = params.browse_params(request.args)
-    docs = documents(current_app.config["KB_INDEX"], doc_type=p.types, year=p.years, sort=p.sort)
+    docs = documents(current_app.config["KB_INDEX"], doc_type=p.types, year=p.years, category=p.categories,
+                     region=p.regions, sort=p.sort)
     return {"total": len(docs), "documents": [d.to_json() for d in docs]}
 
 

@@ -55,9 +55,12 @@ class BrowseParams:
     sort: str = "title"
     types: list[str] = field(default_factory=list)
     years: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)   # of consultations
+    regions: list[str] = field(default_factory=list)
 
     def url_args(self, **changes) -> dict:
-        d = {"type": self.types, "year": self.years, "sort": self.sort}
+        d = {"type": self.types, "year": self.years, "category": self.categories, "region": self.regions,
+             "sort": self.sort}
         d.update(changes)
         if d.get("sort") == "title":
             d.pop("sort")
@@ -153,4 +156,5 @@ def search_params(args, *, per_page_default: int = 10) -> SearchParams:
 
 
 def browse_params(args) -> BrowseParams:
-    return BrowseParams(sort=choice(args, "sort", "title", ("title", "date")), types=types(args), years=years(args))
+    return BrowseParams(sort=choice(args, "sort", "title", ("title", "date")), types=types(args), years=years(args),
+                        categories=cites(args, "category"), regions=cites(args, "region"))

@@ -7,7 +7,7 @@ from collections import Counter
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from kb.search import Filters, document, documents, search
+from kb.search import Filters, consultation_field, document, documents, search
 from kb.search.citations import citation_graph
 from kb.search.similar import similar, similar_to_text
 from kb.web import params
@@ -135,16 +135,22 @@ def consult():
 def browse():
     p = params.browse_params(request.args)
     all_docs = documents(_index())
-    docs = documents(_index(), doc_type=p.types, year=p.years, sort=p.sort)
-    # Each facet counts documents under the other facet's filter, so the numbers say what a click gives.
-    by_year = [d for d in all_docs if not p.years or str(d.year) in p.years]
-    by_type = [d for d in all_docs if not p.types or d.doc_type in p.types]
-    types, _ = _counts(by_year)
-    _, years = _counts(by_type)
-    for t in p.types:
-        if t not in dict(types):
-            types.append((t, 0))
-    for y in p.years:
-        if y not in dict(years):
-            years.append((y, 0))
-    return render_template("browse.html", docs=docs, p=p, types=types, years=years, total=len(all_docs))
+    docs = documents(_index(), doc_type=p.types, year=p.years, category=p.categories, region=p.regions,
+                     sort=p.sort)
+    chosen = {"type": (p.types, lambda d: d.doc_type), "year": (p.years, lambda d: str(d.year)),
+              "category": (p.categories, lambda d: consultation_field(d, "category")),
+              "region": (p.regions, lambda d: consultation_field(d, "region"))}
+    # Each facet counts documents under the other facets' filters: the numbers say what a click gives.
+    facets = {}
+    for name, (selected, value_of) in chosen.items():
+        pool = [d for d in all_docs
+                if all(not sel or fn(d) in sel for other, (sel, fn) in chosen.items() if other != name)]
+        counts = Counter(value_of(d) for d in pool)
+        counts.pop("", None)
+        counts.pop("None", None)
+        values = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if name != "year" \
+            else sorted(counts.items(), reverse=True)
+        values += [(v, 0) for v in selected if v not in counts]
+        facets[name] = values
+    return render_template("browse.html", docs=docs, p=p, types=facets["type"], years=facets["year"],
+                           categories=facets["category"], regions=facets["region"], total=len(all_docs))
