@@ -188,3 +188,22 @@ def test_regulations_cite_the_housing_code(shared_data):
     for p in sorted((shared_data / "rf-housing-docx").glob("ПП РФ*.docx")):
         _, text = doc_text(p)
         assert "jk" in {resolve(c, acts) for c in find_citations(text)}, p.name
+
+
+@pytest.mark.parametrize("text, key, articles", [
+    ("Согласно Семейному кодексу КР, статья 80 обязывает родителей.", "кодекс:семейный:КР", ["80"]),
+    ("См. ЖК РФ ст. 84 и далее.", "кодекс:жилищный:РФ", ["84"]),
+    ("нормы Жилищного кодекса РФ (статьи 83 и 84) применяются", "кодекс:жилищный:РФ", ["83", "84"]),
+    ("Закон КР «О пробации», статья 5", "закон:о пробации:КР", ["5"]),
+    # Not articles of the act before them: a heading on the next line, the next sentence.
+    ("ГРАЖДАНСКИЙ КОДЕКС РОССИЙСКОЙ ФЕДЕРАЦИИ\n\nСтатья 1. Основные начала", "кодекс:гражданский:РФ", []),
+    ("нормы Жилищного кодекса РФ. Статья 5 гласит", "кодекс:жилищный:РФ", []),
+])
+def test_articles_written_after_the_act(text, key, articles):
+    cs = find_citations(text)
+    assert [(c.act_key, c.articles) for c in cs] == [(key, articles)]
+
+
+def test_articles_after_an_act_that_belong_to_the_next_act():
+    cs = find_citations("Земельного кодекса КР, статьи 12 Закона КР «О пробации»")
+    assert [(c.act_key, c.articles) for c in cs] == [("кодекс:земельный:КР", []), ("закон:о пробации:КР", ["12"])]

@@ -127,6 +127,11 @@ _NUMS = r"\d+(?:\.\d+)*(?:\s*(?:,|и|-|–|—)\s*\d+(?:\.\d+)*)*"
 _RX_ART_BEFORE = re.compile(
     rf"(?:[Сс]татей|[Сс]тать(?:я|и|ю|ей|е|ями|ях|ям)|[Сс]т\.|[Сс]т)\s*(?P<nums>{_NUMS})\s*$"
 )
+# An article reference right after an act, on the same line: `Семейному кодексу КР, статья 80`,
+# `ЖК РФ ст. 84`, `Жилищного кодекса (статьи 83 и 84)`.
+_RX_ART_AFTER = re.compile(
+    rf"[ \t]*(?:,|\(|–|—|-)?[ \t]*(?:[Сс]татей|[Сс]тать(?:я|и|ю|ей|е|ями|ях|ям)|[Сс]т\.|[Сс]т)[ \t]*(?P<nums>{_NUMS})(?!\d)"
+)
 _RX_PART_TAIL = re.compile(
     rf"(?:,|\s+и)\s*(?:(?:част|пункт|подпункт|абзац)\w*\s+\d[\d.]*(?:\s*(?:,|и)\s*\d[\d.]*)*\s+)?$"
 )
@@ -256,6 +261,28 @@ def _more_requisites(text: str, end: int) -> list[tuple[str | None, str | None, 
         end = m.end()
 
 
+def _split_numbers(nums: str) -> list[str]:
+    """`155 и 157`, `12, 13-15` -> ["155", "157"], ["12", "13-15"]."""
+    out = []
+    for piece in re.split(r"\s*(?:,|\sи\s)\s*", nums):
+        piece = re.sub(r"\s*[-–—]\s*", "-", piece.strip())
+        if piece:
+            out.append(piece)
+    return out
+
+
+def _articles_after(text: str, end: int) -> tuple[list[str], int]:
+    """Article numbers written right after an act (same line) and where they end."""
+    m = _RX_ART_AFTER.match(text, end)
+    if not m:
+        return [], end
+    # `Земельного кодекса, статьи 12 Закона ...`: those articles belong to the next act.
+    nxt = re.compile(r"[ \t]*").match(text, m.end()).end()
+    if any(rx.match(text, nxt) for rx in (_RX_CODE, _RX_CODE_ABOUT, _RX_CONST, _RX_ABBR, _RX_LAW, _RX_ACT, _RX_RULES)):
+        return [], end
+    return _split_numbers(m.group("nums")), m.end()
+
+
 def _articles_before(text: str, start: int) -> tuple[list[str], int]:
     """Article numbers written right before `start` and where that reference begins."""
     arts: list[str] = []
@@ -266,13 +293,7 @@ def _articles_before(text: str, start: int) -> tuple[list[str], int]:
         m = _RX_ART_BEFORE.search(window)
         if not m:
             break
-        nums = m.group("nums")
-        found = []
-        for piece in re.split(r"\s*(?:,|\sи\s)\s*", nums):
-            piece = re.sub(r"\s*[-–—]\s*", "-", piece.strip())
-            if piece:
-                found.append(piece)
-        arts = found + arts
+        arts = _split_numbers(m.group("nums")) + arts
         begin = window_start + m.start()
         window = window[: m.start()]
         tail = _RX_PART_TAIL.search(window)
@@ -305,6 +326,8 @@ def find_citations(text: str, *, default_jurisdiction: str | None = None, includ
         arts, begin = _articles_before(text, articles_from if articles_from is not None else start)
         if not arts:
             begin = start
+            if kind in ("кодекс", "закон", "конституция"):
+                arts, end = _articles_after(text, end)
         if not jur and kind != "конвенция":
             jur = default_jurisdiction
         ident = _key_ident(kind, number, name)
@@ -333,7 +356,7 @@ def find_citations(text: str, *, default_jurisdiction: str | None = None, includ
         abbr, jur = m.group("abbr"), jurisdiction_of(m.group("jur"))
         if _RX_DALEE.search(text[max(0, m.start() - 40): m.start()]):
             continue  # `(далее - ЖК РФ)` names the act already cited
-        arts, _ = _articles_before(text, m.start())
+        arts = _articles_before(text, m.start())[0] or _articles_after(text, m.end())[0]
         if not arts and (jur is None or abbr == "ЖК" and jur == "КР"):
             continue  # bare `ЖК`, `ГК`: too ambiguous (Жогорку Кенеш, ...) without an article
         add("кодекс", jur, None, None, ABBREVIATIONS[abbr], m.start(), m.end())
