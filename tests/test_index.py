@@ -167,3 +167,30 @@ def test_is_stale_follows_the_corpus(corpus, tmp_path):
     run(corpus, idx)
     (corpus / "a.txt").unlink()
     assert is_stale(corpus, idx)
+
+
+def test_sidecar_edit_reindexes_its_document(tmp_path):
+    from kb.index import is_stale
+    from kb.search import catalog
+
+    corpus, index = tmp_path / "c", tmp_path / "i"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Годовой отчет о работе юристов.\n", encoding="utf-8")
+    (corpus / "b.txt").write_text("Другой документ.\n", encoding="utf-8")
+    side = corpus / "a.txt.meta.json"
+    side.write_text('{"title": "Отчет 2020"}', encoding="utf-8")
+    update_index(corpus, index, show_progress=False, workers=1)
+    title = lambda: {d.path: d.title for d in catalog(index).all()}["a.txt"]
+    assert title() == "Отчет 2020" and not is_stale(corpus, index)
+
+    side.write_text('{"title": "Отчет за 2021 год"}', encoding="utf-8")
+    os.utime(side, (time.time() + 5, time.time() + 5))
+    assert is_stale(corpus, index)
+    r = update_index(corpus, index, show_progress=False, workers=1)
+    assert r.updated == ["a.txt"] and r.unchanged == 1
+    assert title() == "Отчет за 2021 год" and not is_stale(corpus, index)
+
+    side.unlink()                                   # no sidecar any more: back to the file's own title
+    r = update_index(corpus, index, show_progress=False, workers=1)
+    assert r.updated == ["a.txt"] and title() != "Отчет за 2021 год"
+    assert update_index(corpus, index, show_progress=False, workers=1).unchanged == 2

@@ -64,8 +64,10 @@ def is_stale(corpus: Path, index_dir: Path) -> bool:
     # Files that failed stay out of the manifest: they make the index stale only when new.
     if set(current) - set(man.files) - set(man.failed) or set(man.files) - set(current):
         return True
+    from kb.index.build import sidecar_stamp
+
     for rel, e in man.files.items():
         st = current[rel].stat()
-        if st.st_size != e.size or st.st_mtime != e.mtime:
+        if st.st_size != e.size or st.st_mtime != e.mtime or e.sidecar != sidecar_stamp(current[rel]):
             return True
     return False

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kb.enrich.sidecar import sidecar_path
 from kb.errors import ExtractError
 from kb.extract import Document, extract_many, iter_files
 from kb.extract.consultations import is_consultations_file, read_consultations
@@ -144,14 +145,16 @@ def update_index(corpus: Path, index_dir: Path, *, workers: int | None = None,
 
         current = {p.relative_to(corpus).as_posix(): p for p in iter_files(corpus)}
         todo: list[tuple[str, Path, str]] = []          # rel, path, sha
+        stamps: dict[str, str] = {}
         for rel, path in current.items():
             st = path.stat()
             e = man.files.get(rel)
-            if e and e.size == st.st_size and e.mtime == st.st_mtime:
+            stamps[rel] = stamp = sidecar_stamp(path)
+            if e and e.size == st.st_size and e.mtime == st.st_mtime and e.sidecar == stamp:
                 report.unchanged += 1
                 continue
             sha = _sha256(path)
-            if e and e.sha256 == sha:
+            if e and e.sha256 == sha and e.sidecar == stamp:
                 e.mtime = st.st_mtime
                 report.unchanged += 1
                 continue
@@ -211,6 +214,7 @@ def update_index(corpus: Path, index_dir: Path, *, workers: int | None = None,
                     report.passages += _add_records(writer, man, rel, path, sha, *records)
                 else:
                     report.passages += _add_document(writer, man, corpus, rel, doc)
+                man.files[rel].sidecar = stamps[rel]
             renamed_from = {old for old, _ in report.renamed}
             for rel in gone:
                 if rel not in renamed_from:
@@ -225,6 +229,18 @@ def update_index(corpus: Path, index_dir: Path, *, workers: int | None = None,
     engine.forget_readers()
     report.seconds = time.monotonic() - t0
     return report
+
+
+def sidecar_stamp(path: Path) -> str:
+    """The document's sidecar file with its size and mtime ("" when it has none)."""
+    side = sidecar_path(path)
+    if side is None:
+        return ""
+    try:
+        st = side.stat()
+    except OSError:
+        return ""
+    return f"{side.name}:{st.st_size}:{st.st_mtime}"
 
 
 def _add_document(writer, man: Manifest, corpus: Path, rel: str, doc: Document) -> int:

@@ -29,6 +29,7 @@ class Entry:
     passages: int
     warnings: list[str] = field(default_factory=list)
     meta: dict = field(default_factory=dict)       # enrich output: requisites, citations, outline
+    sidecar: str = ""       # "name:size:mtime" of its sidecar metadata file: a change re-indexes it
 
 
 @dataclass
