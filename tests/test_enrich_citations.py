@@ -207,3 +207,15 @@ def test_articles_written_after_the_act(text, key, articles):
 def test_articles_after_an_act_that_belong_to_the_next_act():
     cs = find_citations("Земельного кодекса КР, статьи 12 Закона КР «О пробации»")
     assert [(c.act_key, c.articles) for c in cs] == [("кодекс:земельный:КР", []), ("закон:о пробации:КР", ["12"])]
+
+
+@pytest.mark.parametrize("text, keys", [
+    ("Закон Республики Казахстан «О жилищных отношениях» и Закон КР «О пробации»",
+     ["закон:о жилищных отношениях:РК", "закон:о пробации:КР"]),
+    ("нормы Гражданского кодекса Республики Узбекистан", ["кодекс:гражданский:РУз"]),
+    ("ст. 12 ГК РК", ["кодекс:гражданский:РК"]),
+    ("Кодекс Республики Таджикистан об административных правонарушениях", ["кодекс:об административных правонарушениях:РТ"]),
+    ("Закон Туркменистана «О собственности»", ["закон:о собственности:ТМ"]),
+])
+def test_neighbouring_countries_acts_are_not_taken_for_kyrgyz_ones(text, keys):
+    assert [c.act_key for c in find_citations(text, default_jurisdiction="КР")] == keys

@@ -88,3 +88,10 @@ def test_lexicon_file_format(tmp_path):
     bad.write_text("ok = fine\nno equals sign here\n", encoding="utf-8")
     with pytest.raises(LexiconError, match="lex.txt:2"):
         load_lexicon(bad)
+
+
+def test_a_kazakh_law_is_not_a_kyrgyz_one():
+    r = act_requisites("", "ЗАКОН РЕСПУБЛИКИ КАЗАХСТАН\n\nО жилищных отношениях\n\nот 16 апреля 1997 года № 94-I\n\nСтатья 1.")
+    assert r["kind"] == "закон" and r["jurisdiction"] == "РК"
+    kg = act_requisites("", "ЗАКОН КЫРГЫЗСКОЙ РЕСПУБЛИКИ\n\nО ратификации Соглашения с Республикой Казахстан\n\nСтатья 1.")
+    assert kg["jurisdiction"] == "КР"

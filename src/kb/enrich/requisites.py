@@ -39,6 +39,12 @@ def _jur(s: str) -> str | None:
         return "РФ"
     if re.search(r"кыргызск\w* республик|\bкр\b|кыргызстан", n):
         return "КР"
+    # Checked last: a Kyrgyz act may name a neighbour (`соглашение ... с Республикой Казахстан`).
+    for name, code in (("казахстан", "РК"), ("таджикистан", "РТ"), ("узбекистан", "РУз")):
+        if re.search(rf"республик\w* {name}", n):
+            return code
+    if "туркменистан" in n:
+        return "ТМ"
     return None
 
 

@@ -22,7 +22,8 @@ from pathlib import Path
 from kb.enrich import Citation, resolve
 from kb.search.catalog import Catalog, catalog
 
-_JUR = {"РФ": "РФ", "КР": "КР", "международный": "(международный)"}
+_JUR = {"РФ": "РФ", "КР": "КР", "РК": "Республики Казахстан", "РТ": "Республики Таджикистан",
+        "РУз": "Республики Узбекистан", "ТМ": "Туркменистана", "международный": "(международный)"}
 
 
 @dataclass
