@@ -191,3 +191,14 @@ def test_threads_searching_at_once_all_get_answers(index_dir):
     for t in threads:
         t.join()
     assert not errors and len(counts) == 320 and all(counts)
+
+
+def test_function_words_are_not_marked_unless_alone():
+    from kb.search.query import parse
+    from kb.search.snippets import Matcher, highlight_all
+
+    text = "Права на жильё в Бишкеке защищаются."
+    html = highlight_all(text, Matcher(parse("права на жилье в городе").highlight))
+    assert html.count("<mark>") == 2 and "<mark>Права</mark>" in html and "<mark>жильё</mark>" in html
+    html = highlight_all(text, Matcher(parse("на").highlight))
+    assert "<mark>на</mark>" in html

@@ -15,7 +15,12 @@ class Matcher:
 
     def __init__(self, hl: Highlight):
         self.lemma_terms: set[str] = set()
-        for w in hl.lemma_words:
+        # Function words (`в`, `на`, `как`) are not marked, unless the query is nothing else:
+        # marks on every preposition hide the words that matter, and scanning for them is slow.
+        content = [w for w in hl.lemma_words
+                   if any(analysis.query_weight(t.norm) == 1.0 for t in analysis.tokenize(w))]
+        self.lemma_words = content or list(hl.lemma_words)
+        for w in self.lemma_words:
             for t in analysis.tokenize(w):
                 self.lemma_terms.update(analysis.terms(t.norm))
         self.exact = {analysis.surface_term(t.norm) for w in hl.exact_words for t in analysis.tokenize(w)}
@@ -29,7 +34,7 @@ class Matcher:
         heads = set()
         for t in self.lemma_terms | self.exact | set(self.prefixes):
             heads.add(t[:3])
-        for w in hl.lemma_words + hl.exact_words:
+        for w in self.lemma_words + hl.exact_words:
             heads.add(analysis.normalize(w)[:3])
         heads.discard("")
         if not heads:
