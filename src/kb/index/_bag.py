@@ -55,14 +55,12 @@ class Stats:
                 self.doc_of[offset + local] = col[local]
 
 
-def _term_scores(st: Stats, field: str, text: str, factor: float, out: dict, only=None) -> None:
-    """Add factor x BM25 of one term to `out` for every live passage holding it."""
+def _blocks(st: Stats, field: str, text: str):
+    """(leaf offset, its deleted passages, matcher on a block with ids read) per postings block.
+
+    The raw codec matcher (whoosh 2.7's W3LeafMatcher), read a block at a time: whoosh's
+    public matcher API costs several Python calls per posting."""
     s = st.searcher
-    if (field, text) not in s.reader():
-        return
-    idf = s.idf(field, text)
-    k1p = st.k1 + 1
-    norm = st.norms[field]
     btext = s.schema[field].to_bytes(text)
     fmt = s.schema[field].format
     for sub, offset, deleted in st.leaves:
@@ -72,38 +70,39 @@ def _term_scores(st: Stats, field: str, text: str, factor: float, out: dict, onl
         m = r._terms.matcher(field, btext, fmt)
         while m.is_active():
             m._read_ids()
-            m._read_weights()
-            for local, tf in zip(m._ids, m._weights):
-                if deleted and local in deleted:
-                    continue
-                d = local + offset
-                if only is not None and d not in only:
-                    continue
-                sc = idf * ((tf * k1p) / (tf + norm[d])) * factor
-                out[d] = out.get(d, 0.0) + sc
+            yield offset, deleted, m
             m._next_block()
+
+
+def _term_scores(st: Stats, field: str, text: str, factor: float, out: dict, only=None) -> None:
+    """Add factor x BM25 of one term to `out` for every live passage holding it."""
+    s = st.searcher
+    if (field, text) not in s.reader():
+        return
+    idf = s.idf(field, text)
+    k1p = st.k1 + 1
+    norm = st.norms[field]
+    for offset, deleted, m in _blocks(st, field, text):
+        m._read_weights()
+        for local, tf in zip(m._ids, m._weights):
+            if deleted and local in deleted:
+                continue
+            d = local + offset
+            if only is not None and d not in only:
+                continue
+            out[d] = out.get(d, 0.0) + idf * ((tf * k1p) / (tf + norm[d])) * factor
 
 
 def _positions(st: Stats, field: str, text: str, wanted: set) -> dict:
     """Positions of one term in the passages of `wanted` (global docnums)."""
-    s = st.searcher
-    btext = s.schema[field].to_bytes(text)
-    fmt = s.schema[field].format
-    decode = fmt.decoder("positions")
+    decode = st.searcher.schema[field].format.decoder("positions")
     out = {}
-    for sub, offset, _ in st.leaves:
-        r = sub.reader()
-        if (field, btext) not in r:
-            continue
-        m = r._terms.matcher(field, btext, fmt)
-        while m.is_active():
-            m._read_ids()
-            hit = [i for i, local in enumerate(m._ids) if local + offset in wanted]
-            if hit:
-                m._read_values()
-                for i in hit:
-                    out[m._ids[i] + offset] = decode(m._values[i])
-            m._next_block()
+    for offset, _, m in _blocks(st, field, text):
+        hit = [i for i, local in enumerate(m._ids) if local + offset in wanted]
+        if hit:
+            m._read_values()
+            for i in hit:
+                out[m._ids[i] + offset] = decode(m._values[i])
     return out
 
 
