@@ -247,6 +247,17 @@ def _about_name(text: str, pos: int) -> tuple[str, int] | None:
     return " ".join(words), end
 
 
+def _quoted_name(text: str, end: int) -> tuple[str | None, int]:
+    """A quoted act name right after `end` (`«О пробации»`), normalised, and where it ends."""
+    q = _RX_QUOTED.match(text, end)
+    return (norm(q.group("qname")), q.end()) if q else (None, end)
+
+
+def _defines_short_name(text: str, start: int) -> bool:
+    """`(далее - ЖК РФ)` just before: a short name for the act already cited, not a citation."""
+    return bool(_RX_DALEE.search(text[max(0, start - 40): start]))
+
+
 def _req(m: re.Match) -> tuple[str | None, str | None]:
     """(ISO date, number) of the requisites group of a match, either order."""
     req = m.groupdict().get("req")
@@ -364,7 +375,7 @@ def find_citations(text: str, *, default_jurisdiction: str | None = None, includ
         add("конституция", jurisdiction_of(m.group("jur")), None, None, None, m.start(), m.end())
     for m in _RX_ABBR.finditer(text):
         abbr, jur = m.group("abbr"), jurisdiction_of(m.group("jur"))
-        if _RX_DALEE.search(text[max(0, m.start() - 40): m.start()]):
+        if _defines_short_name(text, m.start()):
             continue  # `(далее - ЖК РФ)` names the act already cited
         arts = _articles_before(text, m.start())[0] or _articles_after(text, m.end())[0]
         if not arts and (jur is None or abbr == "ЖК" and jur == "КР"):
@@ -376,12 +387,8 @@ def find_citations(text: str, *, default_jurisdiction: str | None = None, includ
         if "едеральн" in kind_word:
             jur = "РФ"
         date, number = _req(m)
-        end = m.end()
-        name = None
-        q = _RX_QUOTED.match(text, end)
-        if q:
-            name = norm(q.group("qname"))
-            end = q.end()
+        name, end = _quoted_name(text, m.end())
+        if name:
             if not m.group("req"):
                 # `Законом "О ..." от 12.01.2005 № 8`: requisites after the name.
                 r = re.compile(_REQ).match(text, end)
@@ -399,7 +406,7 @@ def find_citations(text: str, *, default_jurisdiction: str | None = None, includ
             jur = "РФ"
         if not number and not name:
             continue
-        if _RX_DALEE.search(text[max(0, m.start() - 40): m.start()]):
+        if _defines_short_name(text, m.start()):
             continue
         add("закон", jur, number, date, name, m.start(), end)
         if kind_word.lower().endswith(("ов", "ами", "ам", "ах", "ы")) and number:
@@ -412,15 +419,10 @@ def find_citations(text: str, *, default_jurisdiction: str | None = None, includ
         body = m.group("body")
         jur = jurisdiction_of(m.group("jur"))
         date, number = _req(m)
-        end = m.end()
-        name = None
-        q = _RX_QUOTED.match(text, end)
-        if q:
-            name = norm(q.group("qname"))
-            end = q.end()
+        name, end = _quoted_name(text, m.end())
         if not (number or (body and name)):
             continue  # `постановлением`, `настоящим Приказом`, `Решение о ...`: no requisites
-        if _RX_DALEE.search(text[max(0, m.start() - 40): m.start()]):
+        if _defines_short_name(text, m.start()):
             continue
         if kind == "постановление" and body and norm(body).startswith("пленум"):
             kind = "постановление пленума"
@@ -430,16 +432,13 @@ def find_citations(text: str, *, default_jurisdiction: str | None = None, includ
                 j2 = jur or default_jurisdiction
                 found.append(Citation(kind, j2, n2, d2, None, [], make_key(kind, _key_ident(kind, n2, None), j2), s2, e2, body))
     for m in _RX_RULES.finditer(text):
-        if _RX_DALEE.search(text[max(0, m.start() - 40): m.start()]):
+        if _defines_short_name(text, m.start()):
             continue
         add("постановление", None, m.group("num"), None, None, m.start(), m.end())
     for m in _RX_INTL.finditer(text):
         kind = next(v for k, v in _KIND_WORD.items() if m.group("kind").lower().startswith(k))
-        end = m.end()
-        q = _RX_QUOTED.match(text, end)
-        if q:
-            name, end = norm(q.group("qname")), q.end()
-        else:
+        name, end = _quoted_name(text, m.end())
+        if not name:
             about = _about_name(text, end)
             if not about:
                 continue
