@@ -31,6 +31,7 @@ def _plain(node) -> bool:
 
 
 def content_words(query_words: list[str]) -> list[str]:
+    """Normalised words that carry meaning: no function or question words, no numbers."""
     out = []
     for w in query_words:
         for tok in analysis.tokenize(w):
@@ -40,7 +41,7 @@ def content_words(query_words: list[str]) -> list[str]:
 
 
 def with_vectors(node, query_words: list[str], raw: RawResults, depth: int = DEPTH,
-           weight: float = VECTOR_WEIGHT) -> RawResults:
+                 weight: float = VECTOR_WEIGHT) -> RawResults:
     """The same results, the first `depth` passages reordered; scores stay comparable
     (a passage only gains, so those beyond `depth` keep their place below)."""
     vectors = word_vectors()
