@@ -167,6 +167,20 @@ def test_is_stale_follows_the_corpus(corpus, tmp_path):
     run(corpus, idx)
     (corpus / "a.txt").unlink()
     assert is_stale(corpus, idx)
+    run(corpus, idx)
+    assert not is_stale(corpus, idx)
+    # The failed file fixed in place: stale again, and the next run takes it.
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(corpus / "bad.pdf"))
+    c.drawString(72, 720, "Report 2020")
+    c.save()
+    later = time.time() + 5
+    os.utime(corpus / "bad.pdf", (later, later))
+    assert is_stale(corpus, idx)
+    r = run(corpus, idx)
+    assert r.added == ["bad.pdf"] and not r.failed
+    assert not is_stale(corpus, idx)
 
 
 def test_sidecar_edit_reindexes_its_document(tmp_path):

@@ -65,7 +65,12 @@ def is_stale(corpus: Path, index_dir: Path) -> bool:
     if set(current) - set(man.files) - set(man.failed) or set(man.files) - set(current):
         return True
     from kb.index.build import sidecar_stamp
+    from kb.index.manifest import FILE
 
+    # A file that failed counts again once it was changed after the last run (fixed in place).
+    written = (Path(index_dir) / FILE).stat().st_mtime
+    if any(current[rel].stat().st_mtime > written for rel in man.failed if rel in current):
+        return True
     for rel, e in man.files.items():
         st = current[rel].stat()
         if st.st_size != e.size or st.st_mtime != e.mtime or e.sidecar != sidecar_stamp(current[rel]):
