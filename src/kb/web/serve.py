@@ -49,8 +49,10 @@ def watch_corpus(corpus: Path, index_dir: Path, every: float, out=None, rounds: 
         print("Документы изменились: обновляю индекс ...", file=out, flush=True)
         done = subprocess.run([sys.executable, "-m", "kb.cli", "index", "--corpus", str(corpus),
                                "--index", str(index_dir)], capture_output=True, text=True)
-        lines = (done.stdout + done.stderr).strip().splitlines()
-        for line in lines[-3:]:
+        lines = done.stdout.strip().splitlines()[-3:]
+        if done.returncode:
+            lines += done.stderr.strip().splitlines()[-1:]      # the error, not the progress lines
+        for line in lines:
             print(line, file=out, flush=True)
 
 
