@@ -1,25 +1,28 @@
-"""Ranking experiments that did not go into kb, kept runnable: nDCG@10 of each variant.
+"""Ranking experiments, kept runnable: nDCG@10 of each variant.
 
 Each variant indexes a BEIR set with kb's own code (`kb.index.write_passages`), runs every
 query through `kb.search.ranked` (the `kb eval` path) and scores with `kb.evaluation`.
 
     .venv/bin/python bench/ranking_lab.py [--sets legal-ru-dev,xquad-ru] [--misses]
+        [--navec .venv/share/kb/navec_news_v1_1B_250K_300d_100q.tar]
 
-Variants:
-  base          kb as committed (equals `kb eval`)
+Variants (all but `kb` with kb's own word-vector rerank off, KB_VECTORS=off):
+  kb            kb as committed (equals `kb eval`)
+  base          BM25 alone
   deriv-adj     + a second term for -ский adjectives: their base (`колумбийский` -> `колумб`,
                 as `Колумбия`), in documents and queries
   deriv-verb    + a second term for verbal nouns: the verb's stem (`выселение` -> `высел`)
-  navec-max     rerank the top 20: score / top score + λ x mean over the query's content
+  navec-max     the prototype of kb's rerank, over `base`: rerank the top 20: score / top score + λ x mean over the query's content
                 words of the best cosine with a passage word, static word vectors (navec
                 news 250K, the file shipped inside the `natasha` wheel); λ 1 and 3.
                 Needs `pip install navec` and `--navec PATH_TO_TAR`; skipped otherwise.
---misses lists, for the base variant, the questions whose answer is not first.
+--misses lists, for the `kb` variant, the questions whose answer is not first.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import sys
@@ -90,7 +93,9 @@ def run_set(beir: Path, variant: str, vectors=None, lams=(1.0, 3.0), k: int = 20
     from kb.index import forget_readers, reader, write_passages
     from kb.search import ranked
 
-    saved = T._cyrillic
+    saved, saved_env = T._cyrillic, os.environ.get("KB_VECTORS")
+    if variant != "kb":
+        os.environ["KB_VECTORS"] = "off"
     if variant.startswith("deriv-"):
         T._cyrillic = derived_policy(adj=variant == "deriv-adj", verbal=variant == "deriv-verb")
     T.terms.cache_clear()
@@ -142,6 +147,10 @@ def run_set(beir: Path, variant: str, vectors=None, lams=(1.0, 3.0), k: int = 20
     finally:
         T._cyrillic = saved
         T.terms.cache_clear()
+        if saved_env is None:
+            os.environ.pop("KB_VECTORS", None)
+        else:
+            os.environ["KB_VECTORS"] = saved_env
     return {name: statistics.fmean(v) for name, v in scores.items()}
 
 
@@ -149,7 +158,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "bench")
     ap.add_argument("--sets", default="legal-ru-dev,xquad-ru")
-    ap.add_argument("--variants", default="base,deriv-adj,deriv-verb,navec-max")
+    ap.add_argument("--variants", default="kb,base,deriv-adj,deriv-verb,navec-max")
     ap.add_argument("--navec", type=Path, help="navec_news_v1_1B_250K_300d_100q.tar")
     ap.add_argument("--misses", action="store_true")
     args = ap.parse_args()
@@ -168,7 +177,7 @@ def main() -> int:
         for variant in args.variants.split(","):
             if variant == "navec-max" and vectors is None:
                 continue
-            res = run_set(beir, variant, vectors, misses=args.misses and variant == "base")
+            res = run_set(beir, variant, vectors, misses=args.misses and variant == "kb")
             for label, value in res.items():
                 print(f"{name:<14} {label:<18} {value:>8.4f}", flush=True)
     return 0
