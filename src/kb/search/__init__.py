@@ -2,6 +2,7 @@
 
     search(index_dir, "права инвалидов на жильё", page=1) -> SearchResult
     documents(index_dir, doc_type=..., year=..., sort=...) -> [DocInfo]
+    document_facets(index_dir, doc_type=..., year=...) -> {"type": [(value, count)], ...}
     document(index_dir, doc_id, query=None) -> DocView
 """
 
@@ -25,7 +26,8 @@ from kb.search.results import DocGroup, FacetValue, Hit, SearchResult
 from kb.search.snippets import Matcher, highlight_all, snippet
 
 __all__ = ["search", "parse", "SearchResult", "Hit", "DocGroup", "DocInfo", "catalog",
-           "documents", "document", "Filters", "MAX_PAGE", "MAX_PER_PAGE", "warm_up", "consultation_field"]
+           "documents", "document", "Filters", "MAX_PAGE", "MAX_PER_PAGE", "warm_up", "consultation_field",
+           "document_facets"]
 
 Filters = qm.Filters
 MAX_PAGE = 1000
@@ -212,6 +214,19 @@ def _facets(cat: Catalog, doc_counts: dict[str, int], filters: qm.Filters | None
     }
 
 
+# What the browse page filters documents by, and how each value is read from a document.
+_DOC_FACETS = {
+    "type": lambda d: d.doc_type,
+    "year": lambda d: str(d.year) if d.year else "",
+    "category": lambda d: consultation_field(d, "category"),
+    "region": lambda d: consultation_field(d, "region"),
+}
+
+
+def _selected(d: DocInfo, chosen: dict, but: str | None = None) -> bool:
+    return all(not sel or _DOC_FACETS[name](d) in sel for name, sel in chosen.items() if name != but)
+
+
 def documents(index_dir: Path, *, doc_type: list[str] | None = None, year: list[str] | None = None,
               sort: str = "title", category: list[str] | None = None,
               region: list[str] | None = None) -> list[DocInfo]:
@@ -219,15 +234,8 @@ def documents(index_dir: Path, *, doc_type: list[str] | None = None, year: list[
 
     category / region select consultation records by their fields."""
     _check_index(index_dir)
-    docs = catalog(index_dir).all()
-    if doc_type:
-        docs = [d for d in docs if d.doc_type in doc_type]
-    if year:
-        docs = [d for d in docs if str(d.year) in year]
-    if category:
-        docs = [d for d in docs if consultation_field(d, "category") in category]
-    if region:
-        docs = [d for d in docs if consultation_field(d, "region") in region]
+    chosen = {"type": doc_type, "year": year, "category": category, "region": region}
+    docs = [d for d in catalog(index_dir).all() if _selected(d, chosen)]
     if sort == "date":
         docs.sort(key=lambda d: (-(d.year or 0), d.title.lower()))
     elif sort == "title":
@@ -235,6 +243,27 @@ def documents(index_dir: Path, *, doc_type: list[str] | None = None, year: list[
     else:
         raise QueryError("сортировка: title или date (sort must be title or date)")
     return docs
+
+
+def document_facets(index_dir: Path, *, doc_type: list[str] | None = None, year: list[str] | None = None,
+                    category: list[str] | None = None,
+                    region: list[str] | None = None) -> dict[str, list[tuple[str, int]]]:
+    """(value, documents) per facet ("type", "year", "category", "region") of the collection.
+
+    Each facet counts under the other facets' selections, so a number says what a click
+    gives; a selected value with no documents is listed with 0. Years newest first, the
+    others most frequent first."""
+    _check_index(index_dir)
+    chosen = {"type": doc_type, "year": year, "category": category, "region": region}
+    docs = catalog(index_dir).all()
+    out = {}
+    for name, value_of in _DOC_FACETS.items():
+        counts = Counter(value_of(d) for d in docs if _selected(d, chosen, but=name))
+        counts.pop("", None)
+        values = sorted(counts.items(), reverse=True) if name == "year" \
+            else sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        out[name] = values + [(v, 0) for v in chosen[name] or [] if v not in counts]
+    return out
 
 
 class DocView:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from kb.search import Filters, consultation_field, document, documents, search
+from kb.search import Filters, catalog, document, document_facets, documents, search
 from kb.search.citations import citation_graph
 from kb.search.similar import similar, similar_to_text
 from kb.web import params
@@ -38,12 +37,6 @@ def _index():
     return current_app.config["KB_INDEX"]
 
 
-def _counts(docs) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-    types = Counter(d.doc_type for d in docs)
-    years = Counter(str(d.year) for d in docs if d.year)
-    return types.most_common(), sorted(years.items(), reverse=True)
-
-
 def page_window(page: int, pages: int, width: int = 2) -> list[int | None]:
     """Page numbers to show around the current one; None marks a gap (…)."""
     keep = {1, pages} | set(range(max(1, page - width), min(pages, page + width) + 1))
@@ -58,8 +51,8 @@ def page_window(page: int, pages: int, width: int = 2) -> list[int | None]:
 @bp.get("/")
 def home():
     docs = documents(_index())
-    types, years = _counts(docs)
-    return render_template("home.html", docs=docs, types=types, years=years,
+    facets = document_facets(_index())
+    return render_template("home.html", docs=docs, types=facets["type"], years=facets["year"],
                            passages=sum(d.passages for d in docs))
 
 
@@ -134,23 +127,9 @@ def consult():
 @bp.get("/docs")
 def browse():
     p = params.browse_params(request.args)
-    all_docs = documents(_index())
-    docs = documents(_index(), doc_type=p.types, year=p.years, category=p.categories, region=p.regions,
-                     sort=p.sort)
-    chosen = {"type": (p.types, lambda d: d.doc_type), "year": (p.years, lambda d: str(d.year)),
-              "category": (p.categories, lambda d: consultation_field(d, "category")),
-              "region": (p.regions, lambda d: consultation_field(d, "region"))}
-    # Each facet counts documents under the other facets' filters: the numbers say what a click gives.
-    facets = {}
-    for name, (selected, value_of) in chosen.items():
-        pool = [d for d in all_docs
-                if all(not sel or fn(d) in sel for other, (sel, fn) in chosen.items() if other != name)]
-        counts = Counter(value_of(d) for d in pool)
-        counts.pop("", None)
-        counts.pop("None", None)
-        values = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if name != "year" \
-            else sorted(counts.items(), reverse=True)
-        values += [(v, 0) for v in selected if v not in counts]
-        facets[name] = values
+    chosen = dict(doc_type=p.types, year=p.years, category=p.categories, region=p.regions)
+    docs = documents(_index(), sort=p.sort, **chosen)
+    facets = document_facets(_index(), **chosen)
     return render_template("browse.html", docs=docs, p=p, types=facets["type"], years=facets["year"],
-                           categories=facets["category"], regions=facets["region"], total=len(all_docs))
+                           categories=facets["category"], regions=facets["region"],
+                           total=len(catalog(_index()).all()))
