@@ -26,33 +26,25 @@ class Unsupported(Exception):
 class Stats:
     """Per-searcher data the evaluator needs: built once per opened index version."""
 
-    def __init__(self, searcher, weighting, fields=("body", "title")):
+    def __init__(self, searcher, fields=("body", "title")):
         self.searcher = searcher
+        self.weighting = w = searcher.weighting
+        self.k1 = w.K1
         self.leaves = []    # (leaf searcher, offset, deleted set)
-        for sub, offset in searcher.leaf_searchers():
-            self.leaves.append((sub, offset, sub.reader().deleted_docs_set))
-        self.k1 = weighting.K1
-        self.weighting = weighting
+        n = searcher.doc_count_all()
         # K1 * ((1 - B) + B * length / avg length), per field and global docnum: whoosh's
         # BM25 denominator less tf, computed in the same order so scores match exactly.
-        self.norms: dict[str, list[float]] = {}
-        n = searcher.doc_count_all()
-        for field in fields:
-            b = weighting._field_B.get(field, weighting.B)
-            avg = searcher.avg_field_length(field) or 1
-            norm = [0.0] * n
-            for sub, offset, _ in self.leaves:
-                r = sub.reader()
-                for local in range(r.doc_count_all()):
-                    fl = r.doc_field_length(local, field, 1)
-                    norm[offset + local] = self.k1 * ((1 - b) + b * fl / avg)
-            self.norms[field] = norm
-        # doc_id of every passage, for grouping by document.
-        self.doc_of: list[str | None] = [None] * n
-        for sub, offset, _ in self.leaves:
-            col = sub.reader().column_reader("doc_id")
-            for local in range(sub.reader().doc_count_all()):
+        self.norms: dict[str, list[float]] = {f: [0.0] * n for f in fields}
+        shape = {f: (w._field_B.get(f, w.B), searcher.avg_field_length(f) or 1) for f in fields}
+        self.doc_of: list[str | None] = [None] * n       # doc_id of every passage, for grouping
+        for sub, offset in searcher.leaf_searchers():
+            r = sub.reader()
+            self.leaves.append((sub, offset, r.deleted_docs_set))
+            col = r.column_reader("doc_id")
+            for local in range(r.doc_count_all()):
                 self.doc_of[offset + local] = col[local]
+                for f, (b, avg) in shape.items():
+                    self.norms[f][offset + local] = self.k1 * ((1 - b) + b * r.doc_field_length(local, f, 1) / avg)
 
 
 def _blocks(st: Stats, field: str, text: str):
@@ -122,8 +114,6 @@ def _chained(per_word: list[list[int]], slop: int) -> bool:
 def _phrase_scores(st: Stats, q, factor: float, out: dict, only=None) -> None:
     """A phrase scores the sum of its words' BM25 where they stand in order, close."""
     field = q.fieldname
-    if field not in st.norms or not q.words:
-        raise Unsupported(q)
     per_word = []
     for w in q.words:
         sc: dict = {}
@@ -224,9 +214,7 @@ def run(st: Stats, q, allowed: set | None, masked: set | None, limit: int):
     passage of each other matching document, so that every document can be shown.
     """
     scores: dict = {}
-    _eval(st, q, 1.0, scores)
-    if allowed is not None:
-        scores = {d: s for d, s in scores.items() if d in allowed}
+    _eval(st, q, 1.0, scores, allowed)      # filtered passages are never scored
     if masked:
         scores = {d: s for d, s in scores.items() if d not in masked}
     counts: dict[str, int] = {}

@@ -300,8 +300,7 @@ class Reader:
         self._ix = open_dir(index_dir)
         self._searcher = self._ix.searcher(weighting=weighting())
         self._stats: _bag.Stats | None = None
-        self._vocab: dict[str, list] = {}
-        self._vocab_of = None
+        self._vocab: dict[str, list] = {}      # did-you-mean candidates by first two letters
         self.lock = threading.RLock()
 
     def searcher(self):
@@ -313,11 +312,12 @@ class Reader:
                 # left open for hits still reading their stored fields through it.
                 self._ix = open_dir(self.index_dir)
                 self._searcher = self._ix.searcher(weighting=weighting())
+                self._stats, self._vocab = None, {}      # both belong to the old searcher
             return self._searcher
 
     def _bag_stats(self, s) -> _bag.Stats:
-        if self._stats is None or self._stats.searcher is not s:
-            self._stats = _bag.Stats(s, s.weighting)
+        if self._stats is None:
+            self._stats = _bag.Stats(s)
         return self._stats
 
     def stored(self, docnum: int, searcher=None) -> dict:
@@ -395,9 +395,7 @@ class Reader:
             return best
 
     def _vocabulary(self, s, prefix: str) -> list[tuple[str, frozenset]]:
-        """Indexed word forms starting with `prefix`, kept per searcher (lists are reused)."""
-        if self._vocab_of is not s:
-            self._vocab, self._vocab_of = {}, s
+        """Indexed word forms starting with `prefix`, kept until the index changes."""
         words = self._vocab.get(prefix)
         if words is None:
             words = []
