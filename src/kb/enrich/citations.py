@@ -24,7 +24,7 @@ from functools import lru_cache
 
 from kb.enrich._text import norm, one_date
 
-__all__ = ["Citation", "find_citations", "resolve", "CODES", "ABBREVIATIONS", "code_name", "make_key"]
+__all__ = ["Citation", "find_citations", "resolve", "CODES", "ABBREVIATIONS", "NEIGHBOURS", "code_name", "make_key"]
 
 # Canonical code name -> usual abbreviation. Order matters for matching: the
 # longer names first, so that `гражданского процессуального` is not `гражданского`.
@@ -61,10 +61,8 @@ _JUR = (r"(?:Российской\s+Федерации|Российская\s+Ф
         r"Республики\s+Кыргызстан|Республик[аи]\s+Казахстан|РК|Республик[аи]\s+Таджикистан|РТ|"
         r"Республик[аи]\s+Узбекистан|РУз|Туркменистана|Туркменистан)")
 # Neighbours whose acts Central Asian texts cite: never to be taken for Kyrgyz acts.
-_NEIGHBOURS = (("республики казахстан", "РК"), ("республика казахстан", "РК"), ("рк", "РК"),
-               ("республики таджикистан", "РТ"), ("республика таджикистан", "РТ"), ("рт", "РТ"),
-               ("республики узбекистан", "РУз"), ("республика узбекистан", "РУз"), ("руз", "РУз"),
-               ("туркменистан", "ТМ"))
+NEIGHBOURS = {"РК": r"республик\w* казахстан", "РТ": r"республик\w* таджикистан",
+              "РУз": r"республик\w* узбекистан", "ТМ": r"туркменистан"}
 _MONTHS = r"(?:январ|феврал|март|апрел|ма[йя]|июн|июл|август|сентябр|октябр|ноябр|декабр)\w*"
 _DATE = rf"(?:\d{{1,2}}\.\d{{1,2}}\.\d{{4}}|\d{{1,2}}\s+{_MONTHS}\s+\d{{4}})(?:\s*(?:года|год|г\.?)(?!\w))?"
 _NUM = r"(?:[№N]\s*\d[\w\-/]*)"
@@ -176,8 +174,8 @@ def jurisdiction_of(s: str | None) -> str | None:
     if not s:
         return None
     n = norm(s)
-    for name, code in _NEIGHBOURS:
-        if n == name or (len(name) > 3 and n.startswith(name)):
+    for code, name in NEIGHBOURS.items():
+        if n == code.lower() or re.match(name, n):
             return code
     if n.startswith(("росси", "рф")):
         return "РФ"

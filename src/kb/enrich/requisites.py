@@ -7,7 +7,7 @@ import re
 from collections import Counter
 
 from kb.enrich._text import head_lines, norm, one_date
-from kb.enrich.citations import code_name, jurisdiction_of, make_key, normalize_number
+from kb.enrich.citations import NEIGHBOURS, code_name, jurisdiction_of, make_key, normalize_number
 
 __all__ = ["act_requisites", "document_year"]
 
@@ -40,12 +40,7 @@ def _jur(s: str) -> str | None:
     if re.search(r"кыргызск\w* республик|\bкр\b|кыргызстан", n):
         return "КР"
     # Checked last: a Kyrgyz act may name a neighbour (`соглашение ... с Республикой Казахстан`).
-    for name, code in (("казахстан", "РК"), ("таджикистан", "РТ"), ("узбекистан", "РУз")):
-        if re.search(rf"республик\w* {name}", n):
-            return code
-    if "туркменистан" in n:
-        return "ТМ"
-    return None
+    return next((code for code, name in NEIGHBOURS.items() if re.search(name, n)), None)
 
 
 def act_requisites(title: str, text: str) -> dict:
