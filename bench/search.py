@@ -13,7 +13,6 @@ import argparse
 import json
 import random
 import resource
-import shutil
 import statistics
 import sys
 import time

@@ -7,7 +7,7 @@ import re
 from collections import Counter
 
 from kb.enrich._text import head_lines, norm, one_date
-from kb.enrich.citations import NEIGHBOURS, code_name, jurisdiction_of, make_key, normalize_number
+from kb.enrich.citations import NEIGHBOURS, code_name, make_key, normalize_number
 
 __all__ = ["act_requisites", "document_year"]
 

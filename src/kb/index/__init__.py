@@ -17,7 +17,7 @@ from pathlib import Path
 from kb.index import querymodel
 from kb.index._engine import RawHit, RawResults, Reader, exists, forget_readers, reader
 from kb.index._more import Similar, similar_to_doc, similar_to_text
-from kb.index.build import ExtractCache, Report, update_index
+from kb.index.build import ExtractCache, Report, is_stale, update_index
 from kb.index.manifest import Entry, Manifest
 
 __all__ = [
@@ -47,32 +47,3 @@ def write_passages(index_dir: Path, records: Iterable[dict]) -> int:
         raise
     forget_readers()
     return n
-
-
-def is_stale(corpus: Path, index_dir: Path) -> bool:
-    """True when the index is missing, of another version, or the corpus has changed files."""
-    from kb.extract import iter_files
-    from kb.index._schema import version
-
-    if not exists(Path(index_dir)):
-        return True
-    man = Manifest.load(Path(index_dir))
-    if man.version != version():
-        return True
-    corpus = Path(corpus)
-    current = {p.relative_to(corpus).as_posix(): p for p in iter_files(corpus)}
-    # Files that failed stay out of the manifest: they make the index stale only when new.
-    if set(current) - set(man.files) - set(man.failed) or set(man.files) - set(current):
-        return True
-    from kb.index.build import sidecar_stamp
-    from kb.index.manifest import FILE
-
-    # A file that failed counts again once it was changed after the last run (fixed in place).
-    written = (Path(index_dir) / FILE).stat().st_mtime
-    if any(current[rel].stat().st_mtime > written for rel in man.failed if rel in current):
-        return True
-    for rel, e in man.files.items():
-        st = current[rel].stat()
-        if st.st_size != e.size or st.st_mtime != e.mtime or e.sidecar != sidecar_stamp(current[rel]):
-            return True
-    return False

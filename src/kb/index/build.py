@@ -17,6 +17,7 @@ from kb.extract.consultations import is_consultations_file, read_consultations
 from kb.index import _engine as engine
 from kb.index._schema import version as schema_version
 from kb.index.lock import WriteLock
+from kb.index.manifest import FILE as MANIFEST_FILE
 from kb.index.manifest import Entry, Manifest
 from kb.index.records import consultation_records, doc_id_for, enrich_document, passage_records
 from kb.progress import Progress, Silent
@@ -150,7 +151,7 @@ def update_index(corpus: Path, index_dir: Path, *, workers: int | None = None,
             st = path.stat()
             e = man.files.get(rel)
             stamps[rel] = stamp = sidecar_stamp(path)
-            if e and e.size == st.st_size and e.mtime == st.st_mtime and e.sidecar == stamp:
+            if _looks_unchanged(e, st, stamp):
                 report.unchanged += 1
                 continue
             sha = _sha256(path)
@@ -229,6 +230,31 @@ def update_index(corpus: Path, index_dir: Path, *, workers: int | None = None,
     engine.forget_readers()
     report.seconds = time.monotonic() - t0
     return report
+
+
+def is_stale(corpus: Path, index_dir: Path) -> bool:
+    """True when the index is missing, of another version, or the corpus has changed files."""
+    if not engine.exists(Path(index_dir)):
+        return True
+    man = Manifest.load(Path(index_dir))
+    if man.version != schema_version():
+        return True
+    corpus = Path(corpus)
+    current = {p.relative_to(corpus).as_posix(): p for p in iter_files(corpus)}
+    # Files that failed stay out of the manifest: they make the index stale only when new.
+    if set(current) - set(man.files) - set(man.failed) or set(man.files) - set(current):
+        return True
+    # A file that failed counts again once it was changed after the last run (fixed in place).
+    written = (Path(index_dir) / MANIFEST_FILE).stat().st_mtime
+    if any(current[rel].stat().st_mtime > written for rel in man.failed if rel in current):
+        return True
+    return not all(_looks_unchanged(e, current[rel].stat(), sidecar_stamp(current[rel]))
+                   for rel, e in man.files.items())
+
+
+def _looks_unchanged(e: Entry | None, st: os.stat_result, stamp: str) -> bool:
+    """Same size, mtime and sidecar as when indexed: unchanged, without reading the file."""
+    return e is not None and e.size == st.st_size and e.mtime == st.st_mtime and e.sidecar == stamp
 
 
 def sidecar_stamp(path: Path) -> str:

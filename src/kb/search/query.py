@@ -111,7 +111,6 @@ def _lex(q: str) -> list[_Lexeme]:
             out.append(_Lexeme("phrase", m.group("phrase"), neg="-" in pre, exact="!" in pre))
         else:
             pre, word = m.group("wpre") or "", m.group("word")
-            low = word.lower()
             if not pre and word in _OR:
                 out.append(_Lexeme("or"))
             elif not pre and word in _AND:
