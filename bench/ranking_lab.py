@@ -3,8 +3,7 @@
 Each variant indexes a BEIR set with kb's own code (`kb.index.write_passages`), runs every
 query through `kb.search.ranked` (the `kb eval` path) and scores with `kb.evaluation`.
 
-    .venv/bin/python bench/ranking_lab.py [--sets legal-ru-dev,xquad-ru] [--misses]
-        [--navec .venv/share/kb/navec_news_v1_1B_250K_300d_100q.tar]
+    .venv/bin/python bench/ranking_lab.py [--sets legal-ru-dev,xquad-ru] [--misses] [--navec FILE]
 
 Variants (all but `kb` with kb's own word-vector rerank off, KB_VECTORS=off):
   kb            kb as committed (equals `kb eval`)
@@ -12,10 +11,10 @@ Variants (all but `kb` with kb's own word-vector rerank off, KB_VECTORS=off):
   deriv-adj     + a second term for -ский adjectives: their base (`колумбийский` -> `колумб`,
                 as `Колумбия`), in documents and queries
   deriv-verb    + a second term for verbal nouns: the verb's stem (`выселение` -> `высел`)
-  navec-max     the prototype of kb's rerank, over `base`: rerank the top 20: score / top score + λ x mean over the query's content
-                words of the best cosine with a passage word, static word vectors (navec
-                news 250K, the file shipped inside the `natasha` wheel); λ 1 and 3.
-                Needs `pip install navec` and `--navec PATH_TO_TAR`; skipped otherwise.
+  navec-max     kb's word-vector rerank (kb.search.rerank) over `base`, at λ 1 and 3: the
+                top 20 passages gain λ x top score x mean best cosine of the query's content
+                words with a passage word. Vectors: --navec FILE, by default the file
+                scripts/setup installs; skipped when it is missing.
 --misses lists, for the `kb` variant, the questions whose answer is not first.
 """
 
@@ -58,40 +57,12 @@ def derived_policy(adj: bool, verbal: bool):
     return policy
 
 
-class Vectors:
-    """navec vectors, normalised, per lowercase word form."""
-
-    def __init__(self, path: Path):
-        import numpy as np
-        from navec import Navec
-
-        self.np = np
-        self.nv = Navec.load(str(path))
-        self.cache: dict[str, object] = {}
-
-    def __call__(self, w: str):
-        v = self.cache.get(w, False)
-        if v is False:
-            v = self.nv[w] if w in self.nv else None
-            if v is not None:
-                v = v / (self.np.linalg.norm(v) + 1e-9)
-            self.cache[w] = v
-        return v
-
-
-_WORD = re.compile(r"[а-яёa-z0-9]+(?:-[а-яёa-z0-9]+)*")
-
-
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower().replace("ё", "е"))
-
-
 def run_set(beir: Path, variant: str, vectors=None, lams=(1.0, 3.0), k: int = 20, misses: bool = False):
     from kb.analysis import _terms as T
-    from kb.analysis._stopwords import STOPWORDS
     from kb.evaluation import _jsonl, corpus_records, load_qrels, ndcg_at
     from kb.index import forget_readers, reader, write_passages
     from kb.search import ranked
+    from kb.search.rerank import with_vectors
 
     saved, saved_env = T._cyrillic, os.environ.get("KB_VECTORS")
     if variant != "kb":
@@ -107,13 +78,12 @@ def run_set(beir: Path, variant: str, vectors=None, lams=(1.0, 3.0), k: int = 20
             write_passages(Path(tmp), corpus_records(corpus))
             rd = reader(Path(tmp))
             scores: dict[str, list[float]] = {}
-            passage_vectors: dict[int, object] = {}
             for q in queries:
                 rel = qrels.get(str(q["_id"]))
                 if not rel:
                     continue
-                hits = ranked(rd, q["text"], None, 100)[1].hits
-                ids = [h.doc_id for h in hits]
+                parsed, raw = ranked(rd, q["text"], None, 100)
+                ids = [h.doc_id for h in raw.hits]
                 if variant != "navec-max":
                     s = ndcg_at(ids, rel)
                     scores.setdefault(variant, []).append(s)
@@ -122,27 +92,9 @@ def run_set(beir: Path, variant: str, vectors=None, lams=(1.0, 3.0), k: int = 20
                         rank = ids.index(best) + 1 if best in ids else None
                         print(f"  rank {rank}: {q['text']}  (answer {best}, first {ids[:1]})")
                     continue
-                np = vectors.np
-                qv = [vectors(w) for w in dict.fromkeys(_words(q["text"])) if w not in STOPWORDS]
-                qv = [v for v in qv if v is not None]
-                top = hits[:k]
-                sem = []
-                if qv and top:
-                    Q = np.stack(qv)
-                    for h in top:
-                        P = passage_vectors.get(h.docnum)
-                        if P is None:
-                            vs = [vectors(w) for w in set(_words(h.fields["body"] + " " + (h.fields.get("title") or "")))]
-                            vs = [v for v in vs if v is not None]
-                            P = passage_vectors[h.docnum] = np.stack(vs) if vs else np.zeros((1, Q.shape[1]))
-                        sem.append(float((Q @ P.T).max(axis=1).mean()))
                 for lam in lams:
-                    order = ids
-                    if sem:
-                        s0 = top[0].score or 1.0
-                        ranked_top = sorted(range(len(top)), key=lambda i: -(top[i].score / s0 + lam * sem[i]))
-                        order = [top[i].doc_id for i in ranked_top] + ids[k:]
-                    scores.setdefault(f"navec-max λ{lam:g}", []).append(ndcg_at(order, rel))
+                    again = with_vectors(parsed.node, parsed.plain_words, raw, depth=k, weight=lam, vectors=vectors)
+                    scores.setdefault(f"navec-max λ{lam:g}", []).append(ndcg_at([h.doc_id for h in again.hits], rel))
             forget_readers()
     finally:
         T._cyrillic = saved
@@ -159,18 +111,18 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "bench")
     ap.add_argument("--sets", default="legal-ru-dev,xquad-ru")
     ap.add_argument("--variants", default="kb,base,deriv-adj,deriv-verb,navec-max")
-    ap.add_argument("--navec", type=Path, help="navec_news_v1_1B_250K_300d_100q.tar")
+    ap.add_argument("--navec", type=Path, help="the vectors file (default: the one scripts/setup installs)")
     ap.add_argument("--misses", action="store_true")
     args = ap.parse_args()
     vectors = None
     if "navec-max" in args.variants:
-        if args.navec and args.navec.exists():
-            try:
-                vectors = Vectors(args.navec)
-            except ImportError:
-                print("navec-max skipped: `pip install navec` first", file=sys.stderr)
+        from kb.analysis.vectors import WordVectors, default_path
+
+        path = args.navec or default_path()
+        if path.is_file():
+            vectors = WordVectors(path)
         else:
-            print("navec-max skipped: no --navec file", file=sys.stderr)
+            print(f"navec-max skipped: no vectors file at {path}", file=sys.stderr)
     print(f"{'set':<14} {'variant':<18} {'nDCG@10':>8}")
     for name in args.sets.split(","):
         beir = args.data / name

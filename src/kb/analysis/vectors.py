@@ -57,9 +57,6 @@ class WordVectors:
         self._used = 0
         self._lock = threading.Lock()      # the caches below are shared by web threads
 
-    def __contains__(self, word: str) -> bool:
-        return word in self._ids
-
     def _matrix(self, ids):
         """Unit vectors of these word ids, one row each.
 

@@ -41,10 +41,12 @@ def content_words(query_words: list[str]) -> list[str]:
 
 
 def with_vectors(node, query_words: list[str], raw: RawResults, depth: int = DEPTH,
-                 weight: float = VECTOR_WEIGHT) -> RawResults:
+                 weight: float = VECTOR_WEIGHT, vectors=None) -> RawResults:
     """The same results, the first `depth` passages reordered; scores stay comparable
-    (a passage only gains, so those beyond `depth` keep their place below)."""
-    vectors = word_vectors()
+    (a passage only gains, so those beyond `depth` keep their place below).
+
+    `vectors`: a `WordVectors` to use instead of kb's configured ones (bench/ranking_lab.py)."""
+    vectors = vectors or word_vectors()
     if vectors is None or weight <= 0 or len(raw.hits) < 2 or not _plain(node):
         return raw
     words = content_words(query_words)
