@@ -17,6 +17,11 @@ class ExtractError(KbError):
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
 
+    def __reduce__(self):
+        # Crosses process boundaries (extraction workers): rebuilt from its two fields,
+        # not from `args`, which holds the one formatted message.
+        return (self.__class__, (self.path, self.reason))
+
 
 class UnsupportedFormat(ExtractError):
     """The file's format is not one kb reads."""
