@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.index import _bag, _engine, forget_readers, write_passages
+from kb.index import _bag, _engine, forget_readers, store, write_passages
 from kb.index import querymodel as qm
 from kb.search.query import parse
 
@@ -71,12 +71,19 @@ def index_dir(tmp_path_factory) -> Path:
     idx = tmp_path_factory.mktemp("bag") / "index"
     write_passages(idx, _records())
     # Deleted passages stay in their segment until a merge: the scorer must skip them.
-    w = _engine.Writer(_engine.open_dir(idx))
-    for doc in ("d3", "d10", "d41"):
-        w.delete_doc(doc)
-    w.commit()
+    _delete_docs(idx, ("d3", "d10", "d41"))
     forget_readers()
     return idx
+
+
+def _delete_docs(idx: Path, docs) -> None:
+    """Delete documents as `kb index` does: in a new generation, then published."""
+    gen = store.new_generation(idx, store.current(idx))
+    w = _engine.Writer(_engine.open_dir(gen))
+    for doc in docs:
+        w.delete_doc(doc)
+    w.commit()
+    store.publish(idx, gen, _engine.passage_count(gen))
 
 
 def _negation_holds(rd, negated: str, base: str, both: str) -> None:
@@ -160,9 +167,7 @@ def test_fast_path_sees_a_changed_index(tmp_path):
     write_passages(idx, _records(60))
     rd = _engine.reader(idx)
     before = rd.search(parse("жилье").node).total
-    w = _engine.Writer(_engine.open_dir(idx))
-    w.delete_doc("d0")
-    w.commit()
+    _delete_docs(idx, ["d0"])
     # Both paths: whoosh's own searcher.refresh() used to keep the old deletions.
     slow, after = _both(rd, "жилье")
     assert "d0" not in after.doc_counts and "d0" not in slow.doc_counts

@@ -39,5 +39,9 @@ class IndexLocked(KbError):
     """Another process is writing the index."""
 
 
+class IndexDamaged(KbError):
+    """The index's files or manifest are damaged; `kb index` repairs them."""
+
+
 class QueryError(KbError):
     """The query cannot be run (malformed, too long, too broad)."""

@@ -17,33 +17,38 @@ from pathlib import Path
 from kb.index import querymodel
 from kb.index._engine import RawHit, RawResults, Reader, exists, forget_readers, reader
 from kb.index._more import Similar, similar_to_doc, similar_to_text
-from kb.index.build import ExtractCache, Report, is_stale, update_index
-from kb.index.manifest import Entry, Manifest
+from kb.index.build import ExtractCache, Report, is_stale, update_index, verify
+from kb.index.manifest import Entry, Manifest, manifest_stamp
 
 __all__ = [
     "update_index", "write_passages", "reader", "Reader", "RawHit", "RawResults", "Report",
     "Manifest", "Entry", "ExtractCache", "querymodel", "exists", "forget_readers", "is_stale",
-    "Similar", "similar_to_doc", "similar_to_text",
+    "Similar", "similar_to_doc", "similar_to_text", "verify", "manifest_stamp",
 ]
 
 
 def write_passages(index_dir: Path, records: Iterable[dict]) -> int:
     """Create a fresh index holding exactly these passage records (keys as in the schema)."""
-    from kb.index import _engine
+    from kb.index import _engine, store
 
-    ix = _engine.create(Path(index_dir))
-    w = _engine.Writer(ix, bulk=True)
-    n = 0
+    gen = store.new_generation(Path(index_dir))
     try:
-        for rec in records:
-            rec = dict(rec)
-            rec.setdefault("exact", rec.get("body", ""))
-            rec.setdefault("pid", f"{rec.get('doc_id', '')}:{rec.get('ordinal', n)}")
-            w.add_passage(rec)
-            n += 1
-        w.commit()
+        w = _engine.Writer(_engine.create(gen), bulk=True)
+        n = 0
+        try:
+            for rec in records:
+                rec = dict(rec)
+                rec.setdefault("exact", rec.get("body", ""))
+                rec.setdefault("pid", f"{rec.get('doc_id', '')}:{rec.get('ordinal', n)}")
+                w.add_passage(rec)
+                n += 1
+            w.commit()
+        except BaseException:
+            w.cancel()
+            raise
+        store.publish(Path(index_dir), gen, n)
     except BaseException:
-        w.cancel()
+        store.discard(gen)
         raise
     forget_readers()
     return n

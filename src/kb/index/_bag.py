@@ -39,6 +39,8 @@ class Stats:
         self.doc_of: list[str | None] = [None] * n       # doc_id of every passage, for grouping
         for sub, offset in searcher.leaf_searchers():
             r = sub.reader()
+            if not r.doc_count_all():
+                continue        # an empty index is one EmptyReader: no columns, no deletions
             self.leaves.append((sub, offset, r.deleted_docs_set))
             col = r.column_reader("doc_id")
             for local in range(r.doc_count_all()):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
+import struct
 import threading
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +17,8 @@ from whoosh import scoring
 from whoosh.index import LockError
 
 from kb import analysis
-from kb.errors import IndexLocked, QueryError
-from kb.index import _bag
+from kb.errors import IndexDamaged, IndexLocked, KbError, QueryError
+from kb.index import _bag, store
 from kb.index import querymodel as qm
 from kb.index._schema import make_schema
 
@@ -43,16 +46,50 @@ FAST_BAG = True
 
 
 def exists(index_dir: Path) -> bool:
-    return windex.exists_in(str(index_dir), indexname=INDEX_NAME)
+    """An index has been published in this folder (kb.index.store)."""
+    return store.current(Path(index_dir)) is not None
 
 
-def create(index_dir: Path):
-    index_dir.mkdir(parents=True, exist_ok=True)
-    return windex.create_in(str(index_dir), make_schema(), indexname=INDEX_NAME)
+def create(gen: Path):
+    """A new, empty whoosh index in a generation folder."""
+    return windex.create_in(str(gen), make_schema(), indexname=INDEX_NAME)
 
 
-def open_dir(index_dir: Path):
-    return windex.open_dir(str(index_dir), indexname=INDEX_NAME)
+def open_dir(gen: Path):
+    return windex.open_dir(str(gen), indexname=INDEX_NAME)
+
+
+# What reading a damaged file raises inside whoosh (a truncated or garbled segment or TOC).
+_DAMAGE = (OSError, EOFError, struct.error, zlib.error, pickle.UnpicklingError, IndexError, ValueError,
+           KeyError, AttributeError, TypeError, windex.IndexError)
+
+
+def damaged(index_dir: Path, why) -> IndexDamaged:
+    return IndexDamaged(f"индекс {index_dir} повреждён ({why}); выполните `kb index`, чтобы восстановить "
+                        "его (index is damaged)")
+
+
+def check_generation(gen: Path) -> list[str]:
+    """Problems whoosh finds opening a generation: its TOC, segments and passage count."""
+    try:
+        ix = open_dir(gen)
+        with ix.searcher() as s:
+            n = s.doc_count()
+            r = s.reader()
+            for _ in zip(range(1), r.all_terms()):
+                pass
+    except _DAMAGE as e:
+        return [f"{gen.name}: whoosh не может открыть индекс: {type(e).__name__}: {e}"[:300]]
+    seal = store.read_seal(gen) or {}
+    want = seal.get("passages")
+    if isinstance(want, int) and want != n:
+        return [f"{gen.name}: фрагментов {n} вместо {want} (passage count mismatch)"]
+    return []
+
+
+def passage_count(gen: Path) -> int:
+    with open_dir(gen).searcher() as s:
+        return s.doc_count()
 
 
 class Writer:
@@ -296,23 +333,43 @@ class Reader:
     """
 
     def __init__(self, index_dir: Path):
-        self.index_dir = index_dir
-        self._ix = open_dir(index_dir)
-        self._searcher = self._ix.searcher(weighting=weighting())
-        self._stats: _bag.Stats | None = None
-        self._vocab: dict[str, list] = {}      # did-you-mean candidates by first two letters
+        self.index_dir = Path(index_dir)
         self.lock = threading.RLock()
+        self._stamp = None
+        self._searcher = None
+        self._open()
+
+    def _open(self) -> None:
+        """Open the published generation (files checked against its seal by size first).
+
+        Retried when CURRENT moves meanwhile: a writer may publish, and remove the
+        generation before last, between our reading CURRENT and opening its files."""
+        for attempt in range(5):
+            stamp = store.pointer_stamp(self.index_dir)
+            gen = store.current(self.index_dir)
+            if gen is None:
+                raise KbError(f"индекс не найден в {self.index_dir}: сначала выполните `kb index` (no index)")
+            try:
+                problems = store.check_files(gen, deep=False)
+                if problems:
+                    raise damaged(self.index_dir, problems[0])
+                searcher = open_dir(gen).searcher(weighting=weighting())
+            except (IndexDamaged, *_DAMAGE) as e:
+                if store.pointer_stamp(self.index_dir) != stamp and attempt < 4:
+                    continue
+                raise e if isinstance(e, IndexDamaged) else damaged(self.index_dir, f"{type(e).__name__}: {e}") from None
+            # The old searcher is left open for hits still reading their stored fields through it.
+            self._searcher, self._stamp, self.gen = searcher, stamp, gen
+            self._stats, self._vocab = None, {}       # both belong to the old searcher
+            return
 
     def searcher(self):
-        """The current searcher; callers hold `lock` while they use it."""
+        """The current searcher; callers hold `lock` while they use it.
+
+        A new generation published since the last query is opened here (one stat of CURRENT)."""
         with self.lock:
-            if not self._searcher.up_to_date():
-                # Not searcher.refresh(): it reuses the reader of an unchanged segment with
-                # its old deletions, so deleted passages stayed visible. The old searcher is
-                # left open for hits still reading their stored fields through it.
-                self._ix = open_dir(self.index_dir)
-                self._searcher = self._ix.searcher(weighting=weighting())
-                self._stats, self._vocab = None, {}      # both belong to the old searcher
+            if store.pointer_stamp(self.index_dir) != self._stamp:
+                self._open()
             return self._searcher
 
     def _bag_stats(self, s) -> _bag.Stats:

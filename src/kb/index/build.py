@@ -11,15 +11,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.enrich.sidecar import sidecar_path
-from kb.errors import ExtractError
+from kb.errors import ExtractError, IndexDamaged
 from kb.extract import Document, extract_many, iter_files
 from kb.extract.consultations import is_consultations_file, read_consultations
 from kb.index import _engine as engine
+from kb.index import store
 from kb.index._schema import version as schema_version
 from kb.index.lock import WriteLock
 from kb.index.manifest import FILE as MANIFEST_FILE
 from kb.index.manifest import Entry, Manifest
 from kb.index.records import consultation_records, doc_id_for, enrich_document, passage_records
+from kb.names import display, dumps
+from kb.procs import forked_children_die_with_parent
 from kb.progress import Progress, Silent
 from kb.segment import segment
 
@@ -37,6 +40,8 @@ class Report:
     renamed: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)   # bad rows of record files ("path, строка N: ...")
+    skipped: list[tuple[str, str]] = field(default_factory=list)   # not regular files inside the corpus
+    repaired: list[str] = field(default_factory=list)   # damage found in the index and mended
     unchanged: int = 0
     passages: int = 0
     rebuilt: str | None = None      # why the whole index was rebuilt, if it was
@@ -47,34 +52,33 @@ class Report:
         return bool(self.added or self.updated or self.removed or self.renamed)
 
     def lines(self) -> list[str]:
-        out = []
+        d = display
+        out = [f"восстановлено: {r}" for r in self.repaired]
         if self.rebuilt:
             out.append(f"Полная перестройка индекса: {self.rebuilt}")
-        for p in self.added:
-            out.append(f"добавлен: {p}")
-        for p in self.updated:
-            out.append(f"обновлён: {p}")
-        for old, new in self.renamed:
-            out.append(f"переименован: {old} -> {new}")
-        for p in self.removed:
-            out.append(f"удалён: {p}")
-        for p, why in self.failed:
-            out.append(f"ошибка: {p}: {why}")
-        for w in self.warnings:
-            out.append(f"предупреждение: {w}")
+        out += [f"добавлен: {d(p)}" for p in self.added]
+        out += [f"обновлён: {d(p)}" for p in self.updated]
+        out += [f"переименован: {d(old)} -> {d(new)}" for old, new in self.renamed]
+        out += [f"удалён: {d(p)}" for p in self.removed]
+        out += [f"пропущен: {d(p)}: {why}" for p, why in self.skipped]
+        out += [f"ошибка: {d(p)}: {d(why)}" for p, why in self.failed]
+        out += [f"предупреждение: {d(w)}" for w in self.warnings]
         out.append(
             f"Итого: добавлено {len(self.added)}, обновлено {len(self.updated)}, "
             f"переименовано {len(self.renamed)}, удалено {len(self.removed)}, "
-            f"без изменений {self.unchanged}, ошибок {len(self.failed)}; "
+            f"без изменений {self.unchanged}, пропущено {len(self.skipped)}, ошибок {len(self.failed)}; "
             f"фрагментов записано {self.passages}; {self.seconds:.1f} с"
         )
         return out
 
     def to_json(self) -> dict:
-        return {"added": self.added, "updated": self.updated, "removed": self.removed,
-                "renamed": [list(r) for r in self.renamed],
-                "failed": [{"path": p, "reason": r} for p, r in self.failed],
-                "warnings": self.warnings,
+        d = display
+        return {"added": [d(p) for p in self.added], "updated": [d(p) for p in self.updated],
+                "removed": [d(p) for p in self.removed],
+                "renamed": [[d(a), d(b)] for a, b in self.renamed],
+                "failed": [{"path": d(p), "reason": d(r)} for p, r in self.failed],
+                "skipped": [{"path": d(p), "reason": r} for p, r in self.skipped],
+                "warnings": [d(w) for w in self.warnings], "repaired": self.repaired,
                 "unchanged": self.unchanged, "passages": self.passages,
                 "rebuilt": self.rebuilt, "seconds": round(self.seconds, 2)}
 
@@ -92,29 +96,97 @@ class ExtractCache:
 
     def __init__(self, index_dir: Path):
         self.dir = Path(index_dir) / "cache" / EXTRACT_CACHE
+        self.damaged: list[str] = []
 
     def _file(self, sha: str) -> Path:
         return self.dir / sha[:2] / f"{sha}.json"
 
     def get(self, sha: str, path: Path) -> Document | None:
+        """The cached extraction, or None; a damaged entry is removed (`self.damaged` counts)."""
+        f = self._file(sha)
         try:
-            data = json.loads(self._file(sha).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            text = f.read_text(encoding="utf-8")
+        except FileNotFoundError:
             return None
-        doc = Document.from_json(data)
+        except (OSError, UnicodeDecodeError):
+            return self._drop(f)
+        doc = _cached_document(text, sha)
+        if doc is None:
+            return self._drop(f)
         doc.path = path
         return doc
+
+    def _drop(self, f: Path) -> None:
+        self.damaged.append(f.name[:12])
+        try:
+            f.unlink()
+        except OSError:
+            pass
+        return None
 
     def put(self, doc: Document) -> None:
         f = self._file(doc.sha256)
         f.parent.mkdir(parents=True, exist_ok=True)
-        tmp = f.with_suffix(".tmp")
-        tmp.write_text(json.dumps(doc.to_json(), ensure_ascii=False), encoding="utf-8")
+        tmp = f.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(dumps(doc.to_json()), encoding="utf-8")
         os.replace(tmp, f)
 
+    def entries(self) -> list[Path]:
+        return sorted(self.dir.glob("*/*.json")) if self.dir.is_dir() else []
 
-def _rebuild_reason(index_dir: Path, man: Manifest, corpus: Path) -> str | None:
+    def check(self) -> list[str]:
+        """Names of entries that are not sound extractions of their hash (for `kb check`)."""
+        bad = []
+        for f in self.entries():
+            try:
+                ok = _cached_document(f.read_text(encoding="utf-8"), f.stem) is not None
+            except (OSError, UnicodeDecodeError):
+                ok = False
+            if not ok:
+                bad.append(f.name)
+        return bad
+
+
+def _cached_document(text: str, sha: str) -> Document | None:
+    """The document of a cache entry when it has the shape `Document.to_json` writes."""
+    try:
+        data = json.loads(text)
+        doc = Document.from_json(data)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if doc.sha256 != sha or not isinstance(doc.format, str) or not isinstance(doc.title, str) \
+            or not all(isinstance(p, str) for p in doc.pages) or not isinstance(doc.size, int) \
+            or not all(isinstance(x, list) for x in (doc.warnings, doc.needs_ocr, doc.headings, doc.dates)):
+        return None
+    return doc
+
+
+def verify(index_dir: Path, deep: bool = True) -> list[str]:
+    """What is wrong with the published index: its pointer, files against their seal, what
+    whoosh reads (TOC, segments, passage count) and the manifest's shape. [] when sound or
+    when there is no index at all (see `store.current`)."""
+    index_dir = Path(index_dir)
+    gen = store.current(index_dir)
+    if gen is None:
+        if (index_dir / store.CURRENT).exists():
+            return [f"{store.CURRENT} указывает на отсутствующее поколение индекса (dangling pointer)"]
+        return []
+    problems = store.check_files(gen, deep=deep)
+    if not problems:
+        problems = engine.check_generation(gen)
+    try:
+        Manifest.read(gen / MANIFEST_FILE)
+    except IndexDamaged as e:
+        problems.append(str(e))
+    return problems
+
+
+def _rebuild_reason(index_dir: Path, man: Manifest, corpus: Path, damage: list[str]) -> str | None:
+    if damage:
+        return "индекс повреждён (что именно, см. «восстановлено»), он построен заново из документов (damaged index)"
     if not engine.exists(index_dir):
+        if store.has_legacy_files(index_dir):
+            return "индекс записан прежней версией kb (old index layout)"
         return "индекса ещё нет (new index)" if man.files else None
     if man.version != schema_version():
         was = man.version or "неизвестна"
@@ -125,118 +197,159 @@ def _rebuild_reason(index_dir: Path, man: Manifest, corpus: Path) -> str | None:
 
 
 def update_index(corpus: Path, index_dir: Path, *, workers: int | None = None,
-                 show_progress: bool = True, stream=None) -> Report:
-    """Index new and changed files of `corpus`, drop deleted ones; one writer at a time."""
+                 show_progress: bool = True, stream=None, rebuild: bool = False) -> Report:
+    """Index new and changed files of `corpus`, drop deleted ones; one writer at a time.
+
+    The index is checked first and rebuilt when damaged; the changes go into a new
+    generation published at the end (kb.index.store), so readers never see a half-written
+    index and a killed run changes nothing."""
     t0 = time.monotonic()
     corpus, index_dir = Path(corpus), Path(index_dir)
     if not corpus.is_dir():
         raise ExtractError(corpus, "папка документов не найдена (corpus folder not found)")
     stream = stream or sys.stderr
     workers = workers or os.cpu_count() or 1
+    forked_children_die_with_parent()      # whoosh's writer processes, when we are killed
     report = Report()
     with WriteLock(index_dir):
-        man = Manifest.load(index_dir)
-        report.rebuilt = _rebuild_reason(index_dir, man, corpus)
-        if report.rebuilt or not engine.exists(index_dir):
-            ix = engine.create(index_dir)
-            man = Manifest()
-        else:
-            ix = engine.open_dir(index_dir)
-        man.version, man.corpus = schema_version(), str(corpus.resolve())
-
-        current = {p.relative_to(corpus).as_posix(): p for p in iter_files(corpus)}
-        todo: list[tuple[str, Path, str]] = []          # rel, path, sha
-        stamps: dict[str, str] = {}
-        for rel, path in current.items():
-            st = path.stat()
-            e = man.files.get(rel)
-            stamps[rel] = stamp = sidecar_stamp(path)
-            if _looks_unchanged(e, st, stamp):
-                report.unchanged += 1
-                continue
-            sha = _sha256(path)
-            if e and e.sha256 == sha and e.sidecar == stamp:
-                e.mtime = st.st_mtime
-                report.unchanged += 1
-                continue
-            todo.append((rel, path, sha))
-        gone = [rel for rel in man.files if rel not in current]
-        gone_by_sha = {man.files[rel].sha256: rel for rel in gone}
-
-        cache = ExtractCache(index_dir)
-        bulk = sum(path.stat().st_size for _, path, _ in todo) > BULK_BYTES
-        writer = engine.Writer(ix, bulk=bulk)
+        left = store.discard_unpublished(index_dir)
+        if left:
+            report.repaired.append(f"удалены остатки прерванной индексации ({', '.join(left)})")
+        damage = verify(index_dir)
         try:
-            for rel in gone:
-                _delete(writer, man.files[rel])
-            # Files of consultation records are read here, not by the extractors.
-            record_files = {rel for rel, path, _ in todo if is_consultations_file(path)}
-            docs: dict[str, Document] = {}
-            missing = []
-            for rel, path, sha in todo:
-                if rel in record_files:
-                    continue
-                doc = cache.get(sha, path)
-                if doc is None:
-                    missing.append(path)
-                else:
-                    docs[rel] = doc
-            bar = Progress(len(todo), "Индексация", stream) if show_progress else Silent()
-            for rel in list(docs) + sorted(record_files):
-                bar.step(rel)
-            by_path = {path: rel for rel, path, _ in todo}
-            for path, res in extract_many(missing, workers=min(workers, max(1, len(missing)))):
-                rel = by_path[path]
-                bar.step(rel)
-                if isinstance(res, ExtractError):
-                    report.failed.append((rel, res.reason))
-                    continue
-                cache.put(res)
-                docs[rel] = res
-            bar.close()
-            for rel, path, sha in todo:
-                if rel in record_files:
-                    records = _read_records(rel, path, report)
-                    if records is None:
-                        continue
-                else:
-                    doc = docs.get(rel)
-                    if doc is None:
-                        continue      # failed: whatever was indexed for it stays
-                old = man.files.get(rel)
-                if old:
-                    _delete(writer, old)
-                    report.updated.append(rel)
-                elif sha in gone_by_sha:
-                    report.renamed.append((gone_by_sha.pop(sha), rel))
-                else:
-                    report.added.append(rel)
-                if rel in record_files:
-                    report.passages += _add_records(writer, man, rel, path, sha, *records)
-                else:
-                    report.passages += _add_document(writer, man, corpus, rel, doc)
-                man.files[rel].sidecar = stamps[rel]
-            renamed_from = {old for old, _ in report.renamed}
-            for rel in gone:
-                if rel not in renamed_from:
-                    report.removed.append(rel)
-                man.files.pop(rel, None)
-            man.failed = dict(report.failed)
-            writer.commit()
-        except BaseException:
-            writer.cancel()
-            raise
-        man.save(index_dir)
+            man = Manifest.load(index_dir) if not damage else Manifest()
+        except IndexDamaged as e:       # pragma: no cover - verify() has read it already
+            damage, man = [str(e)], Manifest()
+        report.repaired += damage
+        report.rebuilt = _rebuild_reason(index_dir, man, corpus, damage) or (
+            "по запросу (--rebuild)" if rebuild and store.current(index_dir) else None)
+        base = store.current(index_dir)
+        if report.rebuilt or base is None:
+            man, base = Manifest(), None
+        man.version, man.corpus = schema_version(), str(corpus.resolve())
+        _apply(corpus, index_dir, man, base, report, workers,
+               Progress if show_progress else Silent, stream)
     engine.forget_readers()
     report.seconds = time.monotonic() - t0
     return report
+
+
+def _apply(corpus: Path, index_dir: Path, man: Manifest, base: Path | None, report: Report,
+           workers: int, progress, stream) -> None:
+    """Compare the corpus with the manifest; write what changed into a new generation."""
+    current = {p.relative_to(corpus).as_posix(): p for p in iter_files(corpus)}
+    todo: list[tuple[str, Path, str]] = []          # rel, path, sha
+    stamps: dict[str, str] = {}
+    touched = False
+    for rel, path in current.items():
+        st = path.stat()
+        e = man.files.get(rel)
+        stamps[rel] = stamp = sidecar_stamp(path)
+        if _looks_unchanged(e, st, stamp):
+            report.unchanged += 1
+            continue
+        sha = _sha256(path)
+        if e and e.sha256 == sha and e.sidecar == stamp:
+            e.mtime = st.st_mtime
+            report.unchanged += 1
+            touched = True
+            continue
+        todo.append((rel, path, sha))
+    gone = [rel for rel in man.files if rel not in current]
+    if base is not None and not todo and not gone:
+        # Nothing to write to the index: the manifest alone takes the new file times.
+        if touched:
+            man.save(index_dir)
+        return
+    gen = store.new_generation(index_dir, base)
+    try:
+        ix = engine.open_dir(gen) if base is not None else engine.create(gen)
+        _write(corpus, index_dir, ix, man, todo, gone, stamps, report, workers, progress, stream)
+        man.write(gen / MANIFEST_FILE)
+        store.publish(index_dir, gen, engine.passage_count(gen))
+    except BaseException:
+        store.discard(gen)
+        raise
+
+
+def _write(corpus, index_dir, ix, man: Manifest, todo, gone, stamps, report: Report, workers: int,
+           progress, stream) -> None:
+    gone_by_sha = {man.files[rel].sha256: rel for rel in gone}
+    cache = ExtractCache(index_dir)
+    bulk = sum(path.stat().st_size for _, path, _ in todo) > BULK_BYTES
+    writer = engine.Writer(ix, bulk=bulk)
+    try:
+        for rel in gone:
+            _delete(writer, man.files[rel])
+        # Files of consultation records are read here, not by the extractors.
+        record_files = {rel for rel, path, _ in todo if is_consultations_file(path)}
+        docs: dict[str, Document] = {}
+        missing = []
+        for rel, path, sha in todo:
+            if rel in record_files:
+                continue
+            doc = cache.get(sha, path)
+            if doc is None:
+                missing.append(path)
+            else:
+                docs[rel] = doc
+        report.repaired += [f"кэш извлечения: запись {sha} повреждена, файл извлечён заново"
+                            for sha in cache.damaged]
+        bar = progress(len(todo), "Индексация", stream)
+        for rel in list(docs) + sorted(record_files):
+            bar.step(display(rel))
+        by_path = {path: rel for rel, path, _ in todo}
+        for path, res in extract_many(missing, workers=min(workers, max(1, len(missing)))):
+            rel = by_path[path]
+            bar.step(display(rel))
+            if isinstance(res, ExtractError):
+                report.failed.append((rel, res.reason))
+                continue
+            cache.put(res)
+            docs[rel] = res
+        bar.close()
+        for rel, path, sha in todo:
+            if rel in record_files:
+                records = _read_records(rel, path, report)
+                if records is None:
+                    continue
+            else:
+                doc = docs.get(rel)
+                if doc is None:
+                    continue      # failed: whatever was indexed for it stays
+            old = man.files.get(rel)
+            if old:
+                _delete(writer, old)
+                report.updated.append(rel)
+            elif sha in gone_by_sha:
+                report.renamed.append((gone_by_sha.pop(sha), rel))
+            else:
+                report.added.append(rel)
+            if rel in record_files:
+                report.passages += _add_records(writer, man, rel, path, sha, *records)
+            else:
+                report.passages += _add_document(writer, man, corpus, rel, doc)
+            man.files[rel].sidecar = stamps[rel]
+        renamed_from = {old for old, _ in report.renamed}
+        for rel in gone:
+            if rel not in renamed_from:
+                report.removed.append(rel)
+            man.files.pop(rel, None)
+        man.failed = dict(report.failed)
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
 
 
 def is_stale(corpus: Path, index_dir: Path) -> bool:
     """True when the index is missing, of another version, or the corpus has changed files."""
     if not engine.exists(Path(index_dir)):
         return True
-    man = Manifest.load(Path(index_dir))
+    try:
+        man = Manifest.load(Path(index_dir))
+    except IndexDamaged:
+        return True
     if man.version != schema_version():
         return True
     corpus = Path(corpus)
@@ -245,7 +358,7 @@ def is_stale(corpus: Path, index_dir: Path) -> bool:
     if set(current) - set(man.files) - set(man.failed) or set(man.files) - set(current):
         return True
     # A file that failed counts again once it was changed after the last run (fixed in place).
-    written = (Path(index_dir) / MANIFEST_FILE).stat().st_mtime
+    written = (store.current(Path(index_dir)) / MANIFEST_FILE).stat().st_mtime
     if any(current[rel].stat().st_mtime > written for rel in man.failed if rel in current):
         return True
     return not all(_looks_unchanged(e, current[rel].stat(), sidecar_stamp(current[rel]))
@@ -270,11 +383,13 @@ def sidecar_stamp(path: Path) -> str:
 
 
 def _add_document(writer, man: Manifest, corpus: Path, rel: str, doc: Document) -> int:
+    shown = display(rel)        # the index stores names fit to show; the manifest the real one
+    doc.title = display(doc.title)
     seg = segment(doc)
-    info = enrich_document(doc, rel, corpus, seg)
+    info = enrich_document(doc, shown, corpus, seg)
     doc_id = doc_id_for(rel)
     n = 0
-    for rec in passage_records(doc_id, rel, doc, seg, info):
+    for rec in passage_records(doc_id, shown, doc, seg, info):
         writer.add_passage(rec)
         n += 1
     man.files[rel] = Entry(

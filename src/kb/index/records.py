@@ -13,7 +13,8 @@ from kb.segment import Segmented
 
 def doc_id_for(rel: str) -> str:
     """A stable id from the path inside the corpus (URLs carry ids, never paths)."""
-    return hashlib.sha1(rel.encode("utf-8")).hexdigest()[:12]
+    # surrogateescape: a name that is not UTF-8 (kb.names) keeps its own bytes, and its id.
+    return hashlib.sha1(rel.encode("utf-8", "surrogateescape")).hexdigest()[:12]
 
 
 def enrich_document(doc: Document, rel: str, corpus: Path, seg: Segmented) -> dict:

@@ -6,9 +6,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb.index import Entry, Manifest
+from kb.index import Entry, Manifest, manifest_stamp
 
-_cache: dict[str, tuple[float, "Catalog"]] = {}
+_cache: dict[str, tuple[object, "Catalog"]] = {}
 _lock = threading.Lock()
 
 
@@ -61,16 +61,14 @@ def _info(path: str, e: Entry) -> DocInfo:
 
 
 def catalog(index_dir: Path) -> Catalog:
-    f = Path(index_dir) / "manifest.json"
-    try:
-        mtime = f.stat().st_mtime
-    except FileNotFoundError:
-        mtime = -1.0
+    """The catalog of the published index, read again when a new one is published or its
+    manifest rewritten. A damaged manifest raises IndexDamaged."""
+    stamp = manifest_stamp(Path(index_dir))
     key = str(Path(index_dir).resolve())
     with _lock:
         hit = _cache.get(key)
-        if hit and hit[0] == mtime:
+        if hit and hit[0] == stamp:
             return hit[1]
         cat = Catalog(Manifest.load(Path(index_dir)))
-        _cache[key] = (mtime, cat)
+        _cache[key] = (stamp, cat)
         return cat
