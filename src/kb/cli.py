@@ -70,13 +70,25 @@ def cmd_index(args) -> int:
     from kb.index import update_index
 
     report = update_index(_corpus(args), _index(args), workers=args.workers,
-                          show_progress=not args.quiet)
+                          show_progress=not args.quiet, rebuild=args.rebuild)
     if args.json:
         _print_json(report.to_json())
     else:
         for line in report.lines():
             print(line)
     return 1 if report.failed and args.strict else 0
+
+
+def cmd_check(args) -> int:
+    from kb.index.health import check
+
+    health = check(_corpus(args), _index(args))
+    if args.json:
+        _print_json(health.to_json())
+    else:
+        for line in health.lines():
+            print(line)
+    return 0 if health.state in ("ok", "stale") else 1
 
 
 def cmd_search(args) -> int:
@@ -153,7 +165,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="отчёт в JSON")
     p.add_argument("--quiet", action="store_true", help="без индикатора прогресса")
     p.add_argument("--strict", action="store_true", help="код возврата 1, если какой-то файл не прочитан")
+    p.add_argument("--rebuild", action="store_true",
+                   help="построить индекс заново (кэш извлечения сохраняется); поиск до конца работает по старому")
     p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("check", help="проверить индекс, ничего не меняя",
+                       description="Report the state of the index without changing it: its files against "
+                                   "their checksums, what whoosh reads, the manifest, the extraction cache, "
+                                   "and what changed in the corpus since the last kb index. Exit 0 when the "
+                                   "index is sound (even if the corpus changed), 1 when it is damaged or missing.")
+    _add_paths(p)
+    p.add_argument("--json", action="store_true", help="отчёт в JSON")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("search", help="искать в индексе",
                        description="Search the index. Syntax: words in any form, \"phrase\", !exact, "

@@ -1,0 +1,116 @@
+"""`kb check`: the state of an index, read without changing anything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kb.errors import IndexDamaged
+from kb.extract import iter_files
+from kb.index import _engine as engine
+from kb.index import store
+from kb.index.build import ExtractCache, _looks_unchanged, sidecar_stamp, verify
+from kb.index.manifest import Manifest
+from kb.names import display
+
+
+@dataclass
+class Health:
+    index_dir: str
+    generation: str | None = None
+    passages: int | None = None
+    documents: int = 0
+    problems: list[str] = field(default_factory=list)
+    legacy: bool = False                 # written by a kb before generations: `kb index` rebuilds it
+    unpublished: list[str] = field(default_factory=list)   # a running or killed writer's folders
+    cache_entries: int = 0
+    cache_damaged: list[str] = field(default_factory=list)
+    new: list[str] = field(default_factory=list)        # corpus files not in the index
+    changed: list[str] = field(default_factory=list)    # size, time or sidecar differ
+    removed: list[str] = field(default_factory=list)    # indexed, gone from the corpus
+    failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def state(self) -> str:
+        if self.problems:
+            return "damaged"
+        if self.generation is None:
+            return "missing"
+        if self.new or self.changed or self.removed:
+            return "stale"
+        return "ok"
+
+    def lines(self) -> list[str]:
+        out = [f"Индекс: {self.index_dir}"]
+        if self.generation:
+            out.append(f"Поколение: {self.generation}; фрагментов {'?' if self.passages is None else self.passages}, "
+                       f"документов {self.documents}")
+        elif self.legacy:
+            out.append("Индекс записан прежней версией kb: `kb index` перестроит его")
+        else:
+            out.append("Индекса нет: выполните `kb index`")
+        out += [f"повреждение: {p}" for p in self.problems]
+        if self.unpublished:
+            out.append(f"незавершённая индексация: {', '.join(self.unpublished)} "
+                       "(идёт сейчас, или её остатки удалит следующий `kb index`)")
+        out.append(f"Кэш извлечения: записей {self.cache_entries}, повреждённых {len(self.cache_damaged)}")
+        out += [f"повреждена запись кэша: {n}" for n in self.cache_damaged[:20]]
+        if self.generation:
+            out.append(f"Папка документов: новых {len(self.new)}, изменённых {len(self.changed)}, "
+                       f"удалённых {len(self.removed)}")
+            for label, names in (("новый", self.new), ("изменён", self.changed), ("удалён", self.removed)):
+                out += [f"  {label}: {display(n)}" for n in names[:20]]
+        out += [f"не проиндексирован (ошибка при последнем запуске): {display(p)}: {r}" for p, r in self.failed.items()]
+        verdict = {"ok": "в порядке", "stale": "в порядке, но папка документов изменилась: выполните `kb index`",
+                   "missing": "индекса нет", "damaged": "ПОВРЕЖДЁН: `kb index` восстановит его из документов"}
+        out.append(f"Состояние: {verdict[self.state]}")
+        return out
+
+    def to_json(self) -> dict:
+        return {"state": self.state, "index": self.index_dir, "generation": self.generation,
+                "passages": self.passages, "documents": self.documents, "problems": self.problems,
+                "legacy": self.legacy, "unpublished": self.unpublished,
+                "cache": {"entries": self.cache_entries, "damaged": self.cache_damaged},
+                "corpus": {"new": [display(p) for p in self.new], "changed": [display(p) for p in self.changed],
+                           "removed": [display(p) for p in self.removed]},
+                "failed": [{"path": display(p), "reason": r} for p, r in self.failed.items()]}
+
+
+def check(corpus: Path | None, index_dir: Path) -> Health:
+    """Verify the published generation (files by hash, whoosh, manifest), the extraction
+    cache, and compare the manifest with the corpus folder (by size and time, no hashing)."""
+    index_dir = Path(index_dir)
+    h = Health(index_dir=str(index_dir))
+    gen = store.current(index_dir)
+    h.legacy = gen is None and store.has_legacy_files(index_dir)
+    h.problems = verify(index_dir, deep=True)
+    cur_n = int(gen.name[1:]) if gen else 0
+    h.unpublished = [d.name for n, d in store.generations(index_dir) if n > cur_n]
+    cache = ExtractCache(index_dir)
+    h.cache_entries = len(cache.entries())
+    h.cache_damaged = cache.check()
+    if gen is None:
+        return h
+    h.generation = gen.name
+    try:
+        h.passages = engine.passage_count(gen)
+    except Exception:       # noqa: BLE001 - already among the problems verify() found
+        h.passages = None
+    try:
+        man = Manifest.load(index_dir)
+    except IndexDamaged:
+        return h
+    h.documents = sum(len(e.meta.get("records", [])) or 1 for e in man.files.values())
+    h.failed = dict(man.failed)
+    if corpus is not None and Path(corpus).is_dir():
+        corpus = Path(corpus)
+        files = {p.relative_to(corpus).as_posix(): p for p in iter_files(corpus)}
+        for rel, path in files.items():
+            e = man.files.get(rel)
+            if e is None:
+                if rel not in man.failed:
+                    h.new.append(rel)
+            elif not _looks_unchanged(e, path.stat(), sidecar_stamp(path)):
+                h.changed.append(rel)
+        h.removed = [rel for rel in man.files if rel not in files]
+    return h
