@@ -322,6 +322,26 @@ class RawResults:
     total: int                         # matching passages
 
 
+def _checked(method):
+    """Reading errors of a damaged index become IndexDamaged: when a read fails, the files are
+    checked against their seal by hash; unchanged files mean a real bug, raised as it is."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except KbError:
+            raise
+        except Exception as e:
+            gen = getattr(self, "gen", None)
+            problems = store.check_files(gen, deep=True) if gen is not None else []
+            if problems:
+                raise damaged(self.index_dir, problems[0]) from None
+            raise e
+    return wrapper
+
+
 class Reader:
     """An open searcher, shared by threads, refreshed when the index has changed.
 
@@ -377,6 +397,7 @@ class Reader:
             self._stats = _bag.Stats(s)
         return self._stats
 
+    @_checked
     def stored(self, docnum: int, searcher=None) -> dict:
         with self.lock:
             return (searcher or self.searcher()).stored_fields(docnum)
@@ -384,6 +405,7 @@ class Reader:
     def close(self) -> None:
         self._searcher.close()
 
+    @_checked
     def search(self, node, filters: qm.Filters | None = None, limit: int = 200) -> RawResults:
         with self.lock:
             s = self.searcher()
@@ -409,6 +431,7 @@ class Reader:
             return RawResults(hits=hits, doc_counts={k: len(v) for k, v in groups.items()},
                               total=sum(len(v) for v in groups.values()))
 
+    @_checked
     def doc_passages(self, doc_id: str) -> list[dict]:
         with self.lock:
             s = self.searcher()
@@ -416,16 +439,19 @@ class Reader:
             out = [self.stored(n, s) for n in docnums]
             return sorted(out, key=lambda f: f.get("ordinal", 0))
 
+    @_checked
     def known_form(self, norm: str) -> bool:
         with self.lock:
             return self.searcher().reader().doc_frequency("exact", norm) > 0
 
+    @_checked
     def known_word(self, word: str) -> bool:
         """True when the word, in this or another inflection, is in the index."""
         with self.lock:
             r = self.searcher().reader()
             return any(r.doc_frequency("body", t) > 0 for terms in _lemma_terms(word) for t in terms)
 
+    @_checked
     def suggest(self, norm: str) -> str | None:
         """The most frequent indexed word form within edit distance 2 of `norm`.
 
@@ -463,6 +489,7 @@ class Reader:
             self._vocab[prefix] = words
         return words
 
+    @_checked
     def doc_count(self) -> int:
         with self.lock:
             return self.searcher().doc_count()

@@ -100,7 +100,9 @@ class Manifest:
                 raise ValueError("неверные поля version/corpus/files/failed")
             entries = {k: _entry(k, v) for k, v in files.items()}
         except (OSError, ValueError, UnicodeDecodeError) as e:
-            raise IndexDamaged(f"манифест индекса {p} повреждён: {e} (damaged manifest)") from None
+            why = e.strerror if isinstance(e, OSError) else str(e)
+            raise IndexDamaged(f"индекс {p.parent.parent} повреждён (манифест {p.parent.name}/{p.name}: {why}); "
+                               "выполните `kb index`, чтобы восстановить его (index is damaged)") from None
         return cls(version=version, corpus=corpus, files=entries, failed=failed)
 
     def write(self, p: Path) -> None:
