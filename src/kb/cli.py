@@ -85,6 +85,8 @@ def cmd_search(args) -> int:
     filters = Filters(doc_type=args.type or [], year=args.year or [])
     res = search(_index(args), args.query, per_page=args.limit, page=args.page, filters=filters,
                  sort=args.sort)
+    if res.notice:      # cut by the time budget, or an index with no documents: one line, on stderr
+        print(f"kb: {res.notice}", file=sys.stderr)
     if args.json:
         _print_json(res.to_json()["hits"] if not args.full else res.to_json())
         return 0

@@ -4,6 +4,7 @@
     documents(index_dir, doc_type=..., year=..., sort=...) -> [DocInfo]
     document_facets(index_dir, doc_type=..., year=...) -> {"type": [(value, count)], ...}
     document(index_dir, doc_id, query=None) -> DocView
+    index_notice(index_dir, corpus=None) -> message when there is nothing to search yet
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from kb import analysis
+from kb import analysis, config
 from kb.errors import KbError, QueryError
 from kb.index import querymodel as qm
 from kb.enrich import find_citations
@@ -27,7 +28,7 @@ from kb.search.snippets import Matcher, highlight_all, snippet
 
 __all__ = ["search", "parse", "SearchResult", "Hit", "DocGroup", "DocInfo", "catalog",
            "documents", "document", "Filters", "MAX_PAGE", "MAX_PER_PAGE", "warm_up", "consultation_field",
-           "document_facets"]
+           "document_facets", "index_notice", "empty_result", "ranked"]
 
 Filters = qm.Filters
 MAX_PAGE = 1000
@@ -36,9 +37,35 @@ CANDIDATES = 1000        # passages ranked to form the document groups
 PER_DOC = 3              # best passages shown per document
 
 
+NO_INDEX = ("индекс ещё не построен: выполните `kb index` или дождитесь окончания индексации "
+            "(no index yet: run `kb index` or wait until indexing ends)")
+
+
 def _check_index(index_dir: Path) -> None:
     if not exists(Path(index_dir)):
-        raise KbError(f"индекс не найден в {index_dir}: сначала выполните `kb index` (no index)")
+        raise KbError(f"индекс ещё не построен в {index_dir}: выполните `kb index` или дождитесь "
+                      "окончания индексации (no index yet)")
+
+
+def index_notice(index_dir: Path, corpus: Path | None = None) -> str | None:
+    """Why there is nothing to search yet ("русский (english)"), or None when the index has documents.
+
+    Goes through kb.index only (its files are its own business). A damaged index is not
+    a notice: opening it raises its KbError."""
+    if not exists(Path(index_dir)):
+        return NO_INDEX
+    if reader(Path(index_dir)).doc_count() == 0:
+        where = f"в папку {corpus}" if corpus else "в папку документов"
+        return (f"в индексе пока нет документов: добавьте файлы {where} и выполните `kb index` "
+                "(the index has no documents yet)")
+    return None
+
+
+def empty_result(query: str, notice: str | None, *, page: int = 1, per_page: int = 10,
+                 sort: str = "relevance") -> SearchResult:
+    """No results, with the reason to show (an index not built yet, or with no documents)."""
+    return SearchResult(query=query, groups=[], total_docs=0, total_hits=0, page=page, per_page=per_page,
+                        sort=sort, notice=notice)
 
 
 def _suggest(rd, parsed: Parsed) -> str | None:
@@ -72,16 +99,24 @@ def warm_up(index_dir: Path) -> None:
     word_vectors()
 
 
-def ranked(rd, query: str, filters: qm.Filters | None = None, limit: int = CANDIDATES):
+def ranked(rd, query: str, filters: qm.Filters | None = None, limit: int = CANDIDATES,
+           deadline: qm.Deadline | None = None):
     """Parse and run a query; when its required phrases find nothing, try them as optional.
 
-    The one ranking path of `kb search`, the web and `kb eval`."""
+    The one ranking path of `kb search`, the web and `kb eval`. Both tries share the
+    `deadline`; results it cut are marked `cut` and not tried again."""
     parsed = parse(query)
-    raw = rd.search(parsed.node, filters, limit=limit)
-    if not raw.total and parsed.relaxable:
+    raw = rd.search(parsed.node, filters, limit=limit, deadline=deadline)
+    if not raw.total and parsed.relaxable and not raw.cut:
         parsed = parse(query, relaxed=True)
-        raw = rd.search(parsed.node, filters, limit=limit)
+        raw = rd.search(parsed.node, filters, limit=limit, deadline=deadline)
     return parsed, with_vectors(parsed.node, parsed.plain_words, raw)
+
+
+def cut_notice(seconds: float) -> str:
+    shown = f"{seconds:g}".replace(".", ",")
+    return (f"поиск остановлен через {shown} с: показаны найденные к этому моменту результаты "
+            f"(search stopped after {seconds:g} s: results found by then)")
 
 
 def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
@@ -96,9 +131,13 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
         raise QueryError("сортировка: relevance или date (sort must be relevance or date)")
     _check_index(index_dir)
     rd = reader(Path(index_dir))
+    if rd.doc_count() == 0:
+        parse(query)                      # a malformed query is still reported as such
+        return empty_result(query, index_notice(index_dir), page=page, per_page=per_page, sort=sort)
     graph = citation_graph(index_dir)
     run_filters = _doc_filters(graph, filters)
-    parsed, raw = ranked(rd, query, run_filters, CANDIDATES)
+    deadline = qm.Deadline(config.query_seconds())
+    parsed, raw = ranked(rd, query, run_filters, CANDIDATES, deadline)
     raw = _article_first(rd, graph, query, run_filters, raw)
     cat = catalog(index_dir)
 
@@ -125,7 +164,8 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     total_docs = len(raw.doc_counts) or len(order)
     result = SearchResult(query=query, groups=groups, total_docs=total_docs, total_hits=raw.total,
                           page=page, per_page=per_page, sort=sort, relaxed=parsed.relaxed,
-                          facets=_facets(cat, raw.doc_counts or {d: 1 for d in order}, filters))
+                          facets=_facets(cat, raw.doc_counts or {d: 1 for d in order}, filters),
+                          cut=raw.cut, notice=cut_notice(deadline.seconds) if raw.cut else None)
     sel_c = set(filters.cites) if filters else set()
     for name in ("category", "region"):
         sel = set(getattr(filters, name)) if filters else set()

@@ -31,6 +31,7 @@ def create_app(corpus: Path, index_dir: Path) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(files.bp)
     app.jinja_env.globals.update(type_label=views.type_label, format_size=views.format_size)
+    app.jinja_env.filters["notice_ru"] = views.notice_ru
 
     @app.errorhandler(Exception)
     def handle_error(e: Exception):

@@ -6,9 +6,11 @@ import re
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from kb.search import Filters, catalog, document, document_facets, documents, search
+from kb.search import (Filters, catalog, document, document_facets, documents, empty_result, index_notice,
+                       search)
 from kb.search.citations import citation_graph
 from kb.search.similar import similar, similar_to_text
+from kb.search.results import split_message
 from kb.web import params
 
 bp = Blueprint("views", __name__)
@@ -35,6 +37,19 @@ def format_size(n: int) -> str:
 
 def _index():
     return current_app.config["KB_INDEX"]
+
+
+def notice() -> str | None:
+    """Why there is nothing to search yet (no index, or no documents in it), else None."""
+    return index_notice(_index(), current_app.config["KB_CORPUS"])
+
+
+def notice_ru(msg: str | None) -> str:
+    """The Russian part of a kb message, as a sentence."""
+    if not msg:
+        return ""
+    ru = split_message(msg)[0]
+    return ru[:1].upper() + ru[1:]
 
 
 def page_window(page: int, pages: int, width: int = 2) -> list[int | None]:
