@@ -430,13 +430,69 @@ def test_unexpected_error_is_500_without_traceback(site, monkeypatch):
     assert "secret internals" not in r.get_data(as_text=True)
 
 
-def test_no_index_is_503(tmp_path):
+NOTICE_PAGES = ["/", "/search?q=жилье", "/docs", "/consult?text=" + quote("соседи затопили квартиру")]
+
+
+def test_no_index_is_a_page_not_an_error(tmp_path):
     app = create_app(tmp_path / "corpus", tmp_path / "index")
     c = app.test_client()
-    r = c.get("/")
-    assert r.status_code == 503 and "kb index" in text(r)
+    for url in NOTICE_PAGES:
+        r = c.get(url)
+        assert r.status_code == 200, url
+        assert "Индекс ещё не построен: выполните `kb index` или дождитесь окончания индексации" in text(r), url
+    for url in ("/api/search?q=жилье", "/api/documents", "/api/consult?text=" + quote("затопили квартиру")):
+        r = c.get(url)
+        assert r.status_code == 200 and r.is_json, url
+        assert r.json["notice"]["message_ru"].startswith("индекс ещё не построен"), url
+        assert r.json["notice"]["message_en"].startswith("no index yet"), url
+    j = c.get("/api/search?q=жилье").json
+    assert j["total_docs"] == 0 and j["hits"] == [] and j["documents"] == []
+    assert c.get("/api/documents").json["documents"] == []
+    # A malformed query is still a 400, index or not.
+    assert c.get("/api/search?q=" + quote("(" * 20 + "жилье")).status_code == 400
+
+
+def test_empty_index_is_a_page_naming_the_corpus_folder(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    update_index(corpus, tmp_path / "index", show_progress=False)
+    c = create_app(corpus, tmp_path / "index").test_client()
+    for url in NOTICE_PAGES:
+        r = c.get(url)
+        assert r.status_code == 200, url
+        assert "В индексе пока нет документов: добавьте файлы в папку " + str(corpus) in text(r), url
+    j = c.get("/api/search?q=жилье").json
+    assert j["total_docs"] == 0 and j["notice"]["message_en"] == "the index has no documents yet"
+    j = c.get("/api/documents").json
+    assert j["total"] == 0 and j["notice"]["message_ru"].startswith("в индексе пока нет документов")
+
+
+def test_damaged_index_is_503_with_its_message(site, monkeypatch):
+    from kb.errors import KbError
+    import kb.web.views
+
+    def damaged(*a, **k):
+        raise KbError("индекс повреждён: выполните `kb index` заново (index is damaged)")
+
+    monkeypatch.setattr(kb.web.views, "index_notice", damaged)
+    c = site.test_client()
     r = c.get("/api/search?q=жилье")
-    assert r.status_code == 503 and r.json["error"]["message_en"] == "no index"
+    assert r.status_code == 503 and r.json["error"]["message_en"] == "index is damaged"
+    r = c.get("/")
+    assert r.status_code == 503 and "индекс повреждён" in text(r)
+
+
+def test_cli_search_without_index_is_one_line(tmp_path, capsys):
+    from kb.cli import main
+
+    assert main(["search", "--index", str(tmp_path / "none"), "жилье"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "индекс ещё не построен" in err
+    (tmp_path / "c").mkdir()
+    update_index(tmp_path / "c", tmp_path / "i", show_progress=False)
+    assert main(["search", "--index", str(tmp_path / "i"), "жилье"]) == 0
+    out = capsys.readouterr()
+    assert "в индексе пока нет документов" in out.err and "Найдено документов: 0" in out.out
 
 
 # --- serve command -----------------------------------------------------------------------------------

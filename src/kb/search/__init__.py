@@ -63,7 +63,11 @@ def index_notice(index_dir: Path, corpus: Path | None = None) -> str | None:
 
 def empty_result(query: str, notice: str | None, *, page: int = 1, per_page: int = 10,
                  sort: str = "relevance") -> SearchResult:
-    """No results, with the reason to show (an index not built yet, or with no documents)."""
+    """No results, with the reason to show (an index not built yet, or with no documents).
+
+    A malformed query still raises its QueryError, as search() would."""
+    if query:
+        parse(query)
     return SearchResult(query=query, groups=[], total_docs=0, total_hits=0, page=page, per_page=per_page,
                         sort=sort, notice=notice)
 
@@ -132,7 +136,6 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     _check_index(index_dir)
     rd = reader(Path(index_dir))
     if rd.doc_count() == 0:
-        parse(query)                      # a malformed query is still reported as such
         return empty_result(query, index_notice(index_dir), page=page, per_page=per_page, sort=sort)
     graph = citation_graph(index_dir)
     run_filters = _doc_filters(graph, filters)

@@ -65,6 +65,8 @@ def page_window(page: int, pages: int, width: int = 2) -> list[int | None]:
 
 @bp.get("/")
 def home():
+    if msg := notice():
+        return render_template("home.html", docs=[], types=[], years=[], passages=0, notice=msg)
     docs = documents(_index())
     facets = document_facets(_index())
     return render_template("home.html", docs=docs, types=facets["type"], years=facets["year"],
@@ -79,6 +81,9 @@ def results():
         if p.types or p.years:
             return redirect(url_for("views.browse", type=p.types, year=p.years))
         return redirect(url_for("views.home"))
+    if msg := notice():
+        res = empty_result(p.q, msg, per_page=p.per_page)
+        return render_template("results.html", res=res, p=p, window=[1])
     res = search(_index(), p.q, page=p.page, per_page=p.per_page,
                  filters=Filters(doc_type=p.types, year=p.years, cites=p.cites, category=p.categories,
                                  region=p.regions), sort=p.sort)
@@ -135,14 +140,18 @@ def consult_matches(text: str, limit: int = 5) -> tuple[list, list]:
 @bp.get("/consult")
 def consult():
     text = params.long_text(request.args, "text")
-    found, acts = consult_matches(text) if text else ([], [])
-    return render_template("consult.html", text=text, found=found, acts=acts)
+    msg = notice()
+    found, acts = consult_matches(text) if text and not msg else ([], [])
+    return render_template("consult.html", text=text, found=found, acts=acts, notice=msg)
 
 
 @bp.get("/docs")
 def browse():
     p = params.browse_params(request.args)
     chosen = dict(doc_type=p.types, year=p.years, category=p.categories, region=p.regions)
+    if msg := notice():
+        return render_template("browse.html", docs=[], p=p, types=[], years=[], categories=[], regions=[],
+                               total=0, notice=msg)
     docs = documents(_index(), sort=p.sort, **chosen)
     facets = document_facets(_index(), **chosen)
     return render_template("browse.html", docs=docs, p=p, types=facets["type"], years=facets["year"],
