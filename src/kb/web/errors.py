@@ -16,6 +16,8 @@ _HTTP_RU = {
     405: ("Метод не поддерживается", "Method not allowed"),
     413: ("Слишком большой запрос", "Request too large"),
     414: ("Слишком длинный адрес", "URI too long"),
+    429: ("Слишком много одновременных запросов с вашего адреса: подождите несколько секунд и повторите",
+          "too many requests in flight from your address: retry in a few seconds"),
     500: ("Внутренняя ошибка сервера", "Internal server error"),
     503: ("Поиск временно недоступен", "Search unavailable"),
 }
