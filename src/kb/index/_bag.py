@@ -54,7 +54,9 @@ class Stats:
             for local in range(r.doc_count_all()):
                 self.doc_of[offset + local] = col[local]
                 for f, (b, avg) in shape.items():
-                    self.norms[f][offset + local] = self.k1 * ((1 - b) + b * r.doc_field_length(local, f, 1) / avg)
+                    # None for an empty field (a PDF page without text): no term to score there.
+                    length = r.doc_field_length(local, f, 1) or 0
+                    self.norms[f][offset + local] = self.k1 * ((1 - b) + b * length / avg)
 
 
 def _blocks(st: Stats, field: str, text: str):
