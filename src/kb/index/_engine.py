@@ -425,12 +425,35 @@ class Reader:
                               total=sum(len(v) for v in groups.values()),
                               cut=deadline is not None and deadline.hit)
 
-    def doc_passages(self, doc_id: str) -> list[dict]:
+    def doc_passage_count(self, doc_id: str) -> int:
+        """Live passages of a document, from the postings of its id (no stored fields read)."""
+        with self.lock:
+            return sum(1 for _ in self.searcher().document_numbers(doc_id=doc_id))
+
+    def doc_passages(self, doc_id: str, start: int = 0, stop: int | None = None) -> list[dict]:
+        """Stored fields of a document's passages with start <= ordinal < stop, in order
+        (to the end when stop is None).
+
+        Each passage is found by its unique `pid` term, "<doc_id>:<ordinal>" (records.py), so
+        only the slice's stored fields are read: a document's passages may sit in several
+        segments (a multi-process write), in any docnum order, and a whole huge document
+        is hundreds of MB. An index whose pids are made otherwise (none is, but kb eval writes
+        its own records) is read the slow way: every passage, sorted."""
         with self.lock:
             s = self.searcher()
-            docnums = list(s.document_numbers(doc_id=doc_id))
-            out = [self.stored(n, s) for n in docnums]
-            return sorted(out, key=lambda f: f.get("ordinal", 0))
+            total = self.doc_passage_count(doc_id)
+            stop = total if stop is None else min(stop, total)
+            out = []
+            for n in range(max(0, start), stop):
+                num = s.document_number(pid=f"{doc_id}:{n}")
+                if num is None:
+                    break
+                out.append(self.stored(num, s))
+            if len(out) == max(0, stop - max(0, start)):
+                return out
+            every = sorted((self.stored(n, s) for n in s.document_numbers(doc_id=doc_id)),
+                           key=lambda f: f.get("ordinal", 0))
+            return [f for f in every if start <= f.get("ordinal", 0) < stop]
 
     def known_form(self, norm: str) -> bool:
         with self.lock:

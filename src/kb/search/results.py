@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
+from kb.search.reading import part_of
+
 # kb messages are "русский текст (english text)".
 _BILINGUAL = re.compile(r"^(?P<ru>.*\S)\s*\((?P<en>[^()]*)\)\s*$", re.S)
 
@@ -48,6 +50,7 @@ class Hit:
             "snippet": self.snippet,
             "doc_id": self.doc_id,
             "passage": self.ordinal,
+            "part": part_of(self.ordinal),      # /doc/<doc_id>?part=<part>#p-<passage>
             "year": self.year,
             "heading": self.heading,
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, request
 
 from kb.search import Filters, catalog, document, documents, empty_result, search
+from kb.search.reading import DEFAULT_LIMIT, MAX_LIMIT
 from kb.search.results import notice_json
 from kb.search.similar import similar
 from kb.web import params
@@ -39,9 +40,11 @@ def api_documents():
 @bp.get("/documents/<doc_id>")
 def api_document(doc_id: str):
     q = params.query_text(request.args)
+    offset = params.integer(request.args, "offset", 0, 0, 10**9)
+    limit = params.integer(request.args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     if not valid_doc_id(doc_id):
         abort(404)
-    view = document(current_app.config["KB_INDEX"], doc_id, q or None)
+    view = document(current_app.config["KB_INDEX"], doc_id, q or None, offset=offset, limit=limit)
     if view is None:
         abort(404)
     return view.to_json()

@@ -6,8 +6,8 @@ import re
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from kb.search import (Filters, catalog, document, document_facets, documents, empty_result, index_notice,
-                       search)
+from kb.search import (PART_PASSAGES, Filters, catalog, document, document_facets, documents, empty_result,
+                       index_notice, matches_in, part_of, search)
 from kb.search.citations import citation_graph
 from kb.search.similar import similar, similar_to_text
 from kb.search.results import split_message
@@ -96,21 +96,38 @@ def results():
 @bp.get("/doc/<doc_id>")
 def doc(doc_id: str):
     q = params.query_text(request.args)
+    part = params.integer(request.args, "part", 1, 1, 10**6)
     if not valid_doc_id(doc_id):
         abort(404)
-    view = document(_index(), doc_id, q or None)
+    view = document(_index(), doc_id, q or None, offset=(part - 1) * PART_PASSAGES, pages=True)
     if view is None:
         abort(404)
-    pages: list[tuple[int, int]] = []   # (page, first passage on it) for the contents of a paged document
-    for psg in view.passages:
-        if psg["page"] and (not pages or pages[-1][0] != psg["page"]):
-            pages.append((psg["page"], psg["ordinal"]))
-    matched = [psg for psg in view.passages if "<mark>" in psg["html"]] if q else []
-    return render_template("document.html", view=view, info=view.info, q=q, pages=pages, matched=matched,
+    if part > view.parts:
+        # An old link into a document that has since become shorter: its last part.
+        return redirect(url_for("views.doc", doc_id=doc_id, q=q or None, part=view.parts))
+    matches = matches_in(_index(), doc_id, q) if q else None
+    return render_template("document.html", view=view, info=view.info, q=q, matches=matches,
+                           parts=page_window(view.part, view.parts),
                            is_pdf=view.info.format == "pdf", similar=similar(_index(), doc_id),
                            consult=view.info.meta.get("consultation"),
                            similar_consult=similar(_index(), doc_id, doc_type=CONSULTATION)
                            if view.info.doc_type == CONSULTATION else [])
+
+
+def passage_url(doc_id: str, ordinal: int, q: str | None = None, here: tuple | None = None) -> str:
+    """A link to passage `ordinal`: just its anchor when it is on the page shown (`here` =
+    (doc_id, part)), else the document's part that holds it."""
+    return _part_url(doc_id, part_of(ordinal or 0), f"p-{ordinal or 0}", q, here)
+
+
+def page_url(doc_id: str, page: int, part: int, q: str | None = None, here: tuple | None = None) -> str:
+    return _part_url(doc_id, part, f"page-{page}", q, here)
+
+
+def _part_url(doc_id: str, part: int, anchor: str, q: str | None, here: tuple | None) -> str:
+    if here == (doc_id, part):
+        return f"#{anchor}"
+    return url_for("views.doc", doc_id=doc_id, q=q or None, part=part if part > 1 else None) + f"#{anchor}"
 
 
 CONSULTATION = "консультация"
