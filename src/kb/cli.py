@@ -207,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-queries", action="store_true",
                    help="писать в журнал тексты запросов (по умолчанию скрыты: q=…)")
     p.add_argument("--max-per-client", type=int, default=None, metavar="N",
-                   help="поисковых запросов одновременно с одного адреса (по умолчанию 4 или $KB_MAX_PER_CLIENT; "
+                   help="поисковых запросов одновременно с одного адреса (по умолчанию 2 или $KB_MAX_PER_CLIENT; "
                         "0 — без ограничения)")
     p.set_defaults(func=cmd_serve)
     return parser

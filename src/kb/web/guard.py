@@ -22,9 +22,12 @@ LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 # Routes that search or read a whole document: the expensive ones (kb.web's own endpoint names).
 LIMITED = {"views.results", "views.consult", "views.doc", "api.api_search", "api.api_consult",
            "api.api_document", "api.api_similar"}
-# In flight at once per client address on those routes; waitress has 8 threads, so one
-# visitor cannot hold more than half of them (kb serve --max-per-client, KB_MAX_PER_CLIENT).
-MAX_PER_CLIENT = 4
+# In flight at once per client address on those routes (kb serve --max-per-client,
+# KB_MAX_PER_CLIENT). The index answers one search at a time (one shared whoosh searcher
+# under a lock), so one client's searches add up for everybody: measured on ../shared/data,
+# four 5-second searches of one client held another client's search 19.7 s, two 9.7 s.
+# Two still lets a person load a page of results and a document at once.
+MAX_PER_CLIENT = 2
 
 
 def host_name(value: str) -> str | None:
