@@ -520,6 +520,10 @@ def test_no_index_is_a_page_not_an_error(tmp_path):
     assert c.get("/api/documents").json["documents"] == []
     # A malformed query is still a 400, index or not.
     assert c.get("/api/search?q=" + quote("(" * 20 + "жилье")).status_code == 400
+    # No index, no document: a 404, not an error of the server.
+    assert c.get("/doc/0123456789ab").status_code == 404
+    assert c.get("/api/documents/0123456789ab").status_code == 404
+    assert c.get("/file/0123456789ab").status_code == 404
 
 
 def test_empty_index_is_a_page_naming_the_corpus_folder(tmp_path):

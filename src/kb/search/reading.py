@@ -129,11 +129,13 @@ class DocView:
 
 def document(index_dir: Path, doc_id: str, query: str | None = None, *, offset: int = 0,
              limit: int = PART_PASSAGES, pages: bool = False) -> DocView | None:
-    """Passages offset..offset+limit of a document (limit at most MAX_LIMIT), or None when unknown.
+    """Passages offset..offset+limit of a document (limit at most MAX_LIMIT), or None when unknown
+    (or when no index has been built yet).
 
     `pages`: also list where each page of a paginated document begins (`DocView.pages`), from
     the first passage of every part: one stored passage a part, not the whole text."""
-    check_index(index_dir)
+    if not exists(Path(index_dir)):
+        return None                       # nothing indexed yet: no such document (a 404, not a 503)
     info = catalog(index_dir).get(doc_id)
     if info is None:
         return None
