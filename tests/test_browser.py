@@ -182,3 +182,56 @@ def test_script_in_document_is_text(browser, tmp_path):
     finally:
         page.close()
         server.close()
+
+
+@pytest.fixture(scope="module")
+def long_doc_url(tmp_path_factory):
+    """A legal act of 1,000 articles (20 parts), served as kb serve would."""
+    from waitress.server import create_server
+
+    from kb.index import update_index
+    from kb.web import create_app
+    from test_doc_parts import _act
+
+    tmp = tmp_path_factory.mktemp("browser-long")
+    (tmp / "c").mkdir()
+    (tmp / "c" / "long-act.txt").write_text(_act(), encoding="utf-8")
+    update_index(tmp / "c", tmp / "i", show_progress=False)
+    server = create_server(create_app(tmp / "c", tmp / "i"), host="127.0.0.1", port=0, threads=4)
+    threading.Thread(target=server.run, daemon=True).start()
+    base = f"http://127.0.0.1:{server.effective_port}"
+    from urllib.request import urlopen
+    import json
+
+    doc_id = json.loads(urlopen(base + "/api/documents").read())["documents"][0]["doc_id"]
+    yield f"{base}/doc/{doc_id}"
+    server.close()
+
+
+def test_part_navigation_and_links_into_parts(page, long_doc_url):
+    page.goto(long_doc_url)
+    nav = page.get_by_role("navigation", name="Части документа", exact=True)
+    assert "Часть 1 из 21" in nav.inner_text()
+    nav.get_by_role("link", name="Следующая часть →").click()
+    page.wait_for_url(re.compile(r"part=2$"))
+    assert page.locator("section.passage").first.get_attribute("id") == "p-50"
+    assert page.locator("#p-49").count() == 0
+
+    # A chapter in the contents opens its part, scrolled to it.
+    page.get_by_role("navigation", name="Содержание").get_by_role("link", name=re.compile(r"^Глава 9\.")).click()
+    page.wait_for_url(re.compile(r"part=17#p-801$"))
+    target = page.locator("#p-801")
+    assert target.evaluate("el => el.matches(':target')")
+    box = target.bounding_box()
+    assert box and 0 <= box["y"] < 900
+
+    # A search result deep in the document lands in its part, the word marked.
+    page.goto(long_doc_url.split("/doc/")[0] + "/search?q=эпистолярный")
+    page.locator("a.where").first.click()
+    page.wait_for_url(re.compile(r"part=16#p-750$"))
+    assert page.locator("#p-750 mark").inner_text() == "эпистолярный"
+
+    # An old link to a passage, made before parts (no ?part=): kb.js opens the right part.
+    page.goto(long_doc_url + "#p-333")
+    page.wait_for_url(re.compile(r"part=7#p-333$"))
+    assert page.locator("#p-333").evaluate("el => el.matches(':target')")

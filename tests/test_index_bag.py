@@ -193,3 +193,15 @@ def test_fast_path_ranks_as_whoosh_on_real_law(shared_data, tmp_path):
     for case in NEGATED:
         _negation_holds(rd, *case)
     forget_readers()
+
+
+def test_empty_passages_do_not_break_the_scorer(tmp_path):
+    """A PDF page without text is a passage with an empty body: whoosh keeps no length for it."""
+    recs = list(_records(30)) + [{"doc_id": "scan", "ordinal": n, "pid": f"scan:{n}", "path": "scan.pdf",
+                                  "title": "Скан", "body": "", "doc_type": "другое"} for n in range(3)]
+    write_passages(tmp_path / "index", recs)
+    rd = _engine.reader(tmp_path / "index")
+    slow, fast = _both(rd, "права инвалидов на жилье")
+    _same(slow, fast, 50)
+    assert fast.total > 0 and "scan" not in fast.doc_counts
+    forget_readers()

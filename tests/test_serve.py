@@ -25,9 +25,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def get(url: str, timeout: float = 10.0):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return r.status, r.headers, r.read()
+def get(url: str, timeout: float = 10.0, headers: dict | None = None):
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
 
 
 def test_kb_serve_indexes_and_answers(tmp_path):
@@ -35,7 +39,8 @@ def test_kb_serve_indexes_and_answers(tmp_path):
     shutil.copytree(ROOT / "corpus", corpus)
     port = free_port()
     cmd = [str(KB) if KB.exists() else sys.executable, *([] if KB.exists() else ["-m", "kb.cli"]),
-           "serve", "--corpus", str(corpus), "--index", str(tmp_path / "index"), "--port", str(port)]
+           "serve", "--corpus", str(corpus), "--index", str(tmp_path / "index"), "--port", str(port),
+           "--allowed-host", "kb.example", "--access-log", str(tmp_path / "access.log")]
     log = (tmp_path / "serve.log").open("w+")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -66,8 +71,25 @@ def test_kb_serve_indexes_and_answers(tmp_path):
         page = body.decode("utf-8")
         assert status == 200 and "Запись юридической консультации № 17" in page and "<mark>" in page
 
+        # Bound to loopback: a page of another site reaching it by DNS rebinding is refused.
+        status, _, body = get(f"{base}/api/search?q={q}", headers={"Host": "evil.example"})
+        assert status == 400 and "Host" in json.loads(body)["error"]["message_ru"]
+        assert get(f"{base}/api/search?q={q}", headers={"Host": f"kb.example:{port}"})[0] == 200
+        assert get(f"{base}/nope")[0] == 404
+
         out = (tmp_path / "serve.log").read_text()
         assert "добавлен" in out and "127.0.0.1" in out   # indexed first, then served on loopback
+        # A line is written once the server has closed the answer, just after the client read it.
+        deadline = time.monotonic() + 10
+        while True:
+            access = (tmp_path / "access.log").read_text(encoding="utf-8").splitlines()
+            if any(ln.endswith(" GET /nope") for ln in access) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert any(" 200 " in ln and ln.endswith(" GET /api/search?q=…") for ln in access)
+        assert any(" 400 " in ln and ln.endswith(" GET /api/search?q=…") for ln in access)
+        assert any(" 404 " in ln and ln.endswith(" GET /nope") for ln in access)
+        assert "общежит" not in "\n".join(access), access
     finally:
         proc.terminate()
         try:

@@ -290,6 +290,76 @@ def test_file_html_is_sandboxed(client):
     assert r.headers["Content-Security-Policy"] == "sandbox"
 
 
+ODD_NAMES = {
+    "line\nbreak.txt": ("line_break.txt", "line_break.txt"),
+    'say "hi" it\'s.txt': ('say "hi" it\'s.txt', "say _hi_ it_s.txt"),
+    "Отчёт №1 — «жильё».txt": ("Отчёт №1 — «жильё».txt", "No1.txt"),
+    "a;b,c%20d\t.txt": ("a;b,c%20d_.txt", "a_b_c_20d.txt"),
+}
+
+
+def _disposition(resp) -> tuple[str, str, str | None]:
+    """(inline/attachment, filename, the decoded filename*) of a response."""
+    from urllib.parse import unquote
+
+    from werkzeug.http import parse_options_header
+
+    cd = resp.headers["Content-Disposition"]
+    assert "\n" not in cd and "\r" not in cd and cd.isascii()
+    kind = parse_options_header(cd)[0]       # (werkzeug's parser merges filename* into filename)
+    plain = re.search(r'filename=(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))', cd)
+    star = re.search(r"filename\*=UTF-8''([^;\s]+)", cd)
+    return kind, plain.group(1) or plain.group(2), unquote(star.group(1)) if star else None
+
+
+def test_file_odd_names_download(tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    for n, name in enumerate(ODD_NAMES):
+        (corpus / name).write_text(f"Заметка номер {n} о странном имени файла\n", encoding="utf-8")
+    update_index(corpus, tmp_path / "i", show_progress=False)
+    c = create_app(corpus, tmp_path / "i").test_client()
+    docs = {d["path"]: d["doc_id"] for d in c.get("/api/documents").json["documents"]}
+    assert set(docs) == set(ODD_NAMES)
+    for name, (shown, fallback) in ODD_NAMES.items():
+        r = c.get(f"/file/{docs[name]}")
+        assert r.status_code == 200, name
+        assert "странном имени" in r.get_data(as_text=True)
+        kind, ascii_name, utf8_name = _disposition(r)
+        assert kind == "inline" and ascii_name == fallback
+        assert utf8_name == (shown if shown != fallback else None)
+
+
+def test_file_name_with_bytes_that_are_not_utf8(tmp_path, monkeypatch):
+    """A name from an old archive in cp1251 (the indexer does not take these yet: the catalog is faked)."""
+    import os
+
+    import kb.web.files
+    from kb.search.catalog import DocInfo
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    raw = "Договор".encode("cp1251") + b" \xab1\xbb.docx"
+    with open(os.path.join(os.fsencode(corpus), raw), "wb") as f:
+        f.write(b"PK\x03\x04 not really a docx")
+    name = os.fsdecode(raw)
+    info = DocInfo(doc_id="abc123", path=name, title="Договор", doc_type="другое", year=None, format="docx",
+                   pages=1, passages=1, size=24, sha256="", meta={})
+
+    class FakeCatalog:
+        def get(self, doc_id):
+            return info if doc_id == "abc123" else None
+
+    monkeypatch.setattr(kb.web.files, "catalog", lambda index: FakeCatalog())
+    c = create_app(corpus, tmp_path / "i").test_client()
+    r = c.get("/file/abc123")
+    assert r.status_code == 200 and r.data.startswith(b"PK")
+    kind, ascii_name, utf8_name = _disposition(r)
+    assert kind == "attachment"
+    assert ascii_name == "1.docx"
+    assert utf8_name == "_______ _1_.docx"
+
+
 @pytest.mark.parametrize("url", [
     "/file/../../etc/passwd", "/file/..%2F..%2Fetc%2Fpasswd", "/file/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
     "/file/etc/passwd", "/file//etc/passwd", "/file/..", "/file/secret.txt", "/file/ffffffffffff",
@@ -430,13 +500,73 @@ def test_unexpected_error_is_500_without_traceback(site, monkeypatch):
     assert "secret internals" not in r.get_data(as_text=True)
 
 
-def test_no_index_is_503(tmp_path):
+NOTICE_PAGES = ["/", "/search?q=жилье", "/docs", "/consult?text=" + quote("соседи затопили квартиру")]
+
+
+def test_no_index_is_a_page_not_an_error(tmp_path):
     app = create_app(tmp_path / "corpus", tmp_path / "index")
     c = app.test_client()
-    r = c.get("/")
-    assert r.status_code == 503 and "kb index" in text(r)
+    for url in NOTICE_PAGES:
+        r = c.get(url)
+        assert r.status_code == 200, url
+        assert "Индекс ещё не построен: выполните `kb index` или дождитесь окончания индексации" in text(r), url
+    for url in ("/api/search?q=жилье", "/api/documents", "/api/consult?text=" + quote("затопили квартиру")):
+        r = c.get(url)
+        assert r.status_code == 200 and r.is_json, url
+        assert r.json["notice"]["message_ru"].startswith("индекс ещё не построен"), url
+        assert r.json["notice"]["message_en"].startswith("no index yet"), url
+    j = c.get("/api/search?q=жилье").json
+    assert j["total_docs"] == 0 and j["hits"] == [] and j["documents"] == []
+    assert c.get("/api/documents").json["documents"] == []
+    # A malformed query is still a 400, index or not.
+    assert c.get("/api/search?q=" + quote("(" * 20 + "жилье")).status_code == 400
+    # No index, no document: a 404, not an error of the server.
+    assert c.get("/doc/0123456789ab").status_code == 404
+    assert c.get("/api/documents/0123456789ab").status_code == 404
+    assert c.get("/file/0123456789ab").status_code == 404
+
+
+def test_empty_index_is_a_page_naming_the_corpus_folder(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    update_index(corpus, tmp_path / "index", show_progress=False)
+    c = create_app(corpus, tmp_path / "index").test_client()
+    for url in NOTICE_PAGES:
+        r = c.get(url)
+        assert r.status_code == 200, url
+        assert "В индексе пока нет документов: добавьте файлы в папку " + str(corpus) in text(r), url
+    j = c.get("/api/search?q=жилье").json
+    assert j["total_docs"] == 0 and j["notice"]["message_en"] == "the index has no documents yet"
+    j = c.get("/api/documents").json
+    assert j["total"] == 0 and j["notice"]["message_ru"].startswith("в индексе пока нет документов")
+
+
+def test_damaged_index_is_503_with_its_message(site, monkeypatch):
+    from kb.errors import KbError
+    import kb.web.views
+
+    def damaged(*a, **k):
+        raise KbError("индекс повреждён: выполните `kb index` заново (index is damaged)")
+
+    monkeypatch.setattr(kb.web.views, "index_notice", damaged)
+    c = site.test_client()
     r = c.get("/api/search?q=жилье")
-    assert r.status_code == 503 and r.json["error"]["message_en"] == "no index"
+    assert r.status_code == 503 and r.json["error"]["message_en"] == "index is damaged"
+    r = c.get("/")
+    assert r.status_code == 503 and "индекс повреждён" in text(r)
+
+
+def test_cli_search_without_index_is_one_line(tmp_path, capsys):
+    from kb.cli import main
+
+    assert main(["search", "--index", str(tmp_path / "none"), "жилье"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "индекс ещё не построен" in err
+    (tmp_path / "c").mkdir()
+    update_index(tmp_path / "c", tmp_path / "i", show_progress=False)
+    assert main(["search", "--index", str(tmp_path / "i"), "жилье"]) == 0
+    out = capsys.readouterr()
+    assert "в индексе пока нет документов" in out.err and "Найдено документов: 0" in out.out
 
 
 # --- serve command -----------------------------------------------------------------------------------

@@ -97,6 +97,8 @@ def cmd_search(args) -> int:
     filters = Filters(doc_type=args.type or [], year=args.year or [])
     res = search(_index(args), args.query, per_page=args.limit, page=args.page, filters=filters,
                  sort=args.sort)
+    if res.notice:      # cut by the time budget, or an index with no documents: one line, on stderr
+        print(f"kb: {res.notice}", file=sys.stderr)
     if args.json:
         _print_json(res.to_json()["hits"] if not args.full else res.to_json())
         return 0
@@ -135,7 +137,18 @@ def cmd_serve(args) -> int:
 
     if args.rescan < 0:
         raise KbError("--rescan: число секунд >= 0 (0 — не следить за папкой) (must be >= 0)")
-    serve(_corpus(args), _index(args), host=args.host, port=args.port, debug=args.debug, rescan=args.rescan)
+    if args.max_per_client is not None and args.max_per_client < 0:
+        raise KbError("--max-per-client: число запросов >= 0 (0 — без ограничения) (must be >= 0)")
+    hosts = list(args.allowed_host or [])
+    hosts += [h.strip() for h in os.environ.get("KB_ALLOWED_HOSTS", "").split(",") if h.strip()]
+    per_client = args.max_per_client
+    if per_client is None and os.environ.get("KB_MAX_PER_CLIENT", "").strip():
+        raw = os.environ["KB_MAX_PER_CLIENT"].strip()
+        if not raw.isdigit():
+            raise KbError(f"KB_MAX_PER_CLIENT: нужно целое число >= 0, а не «{raw}» (must be an integer >= 0)")
+        per_client = int(raw)
+    serve(_corpus(args), _index(args), host=args.host, port=args.port, debug=args.debug, rescan=args.rescan,
+          allowed_hosts=hosts, access_log=args.access_log, log_queries=args.log_queries, max_per_client=per_client)
     return 0
 
 
@@ -209,6 +222,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="режим разработки: Flask с перезагрузкой при изменении кода")
     p.add_argument("--rescan", type=float, default=60.0, metavar="SECONDS",
                    help="как часто проверять папку с документами и обновлять индекс (по умолчанию 60 с; 0 — никогда)")
+    p.add_argument("--allowed-host", action="append", metavar="NAME",
+                   help="имя сервера, принимаемое в заголовке Host, кроме localhost, 127.0.0.1 и [::1] "
+                        "(можно несколько; также $KB_ALLOWED_HOSTS через запятую)")
+    p.add_argument("--access-log", type=Path, metavar="FILE",
+                   help="журнал запросов в файл (по умолчанию stderr)")
+    p.add_argument("--log-queries", action="store_true",
+                   help="писать в журнал тексты запросов (по умолчанию скрыты: q=…)")
+    p.add_argument("--max-per-client", type=int, default=None, metavar="N",
+                   help="поисковых запросов одновременно с одного адреса (по умолчанию 2 или $KB_MAX_PER_CLIENT; "
+                        "0 — без ограничения)")
     p.set_defaults(func=cmd_serve)
     return parser
 

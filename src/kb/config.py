@@ -11,6 +11,27 @@ MAX_FILE_BYTES = int(float(os.environ.get("KB_MAX_FILE_MB", "200")) * 1024 * 102
 MAX_UNPACKED_BYTES = int(float(os.environ.get("KB_MAX_UNPACKED_MB", "500")) * 1024 * 1024)
 
 
+# Time one search may spend in the index before it stops and shows what it has found.
+QUERY_SECONDS = 5.0
+
+
+def query_seconds() -> float:
+    """The search time budget: $KB_QUERY_SECONDS (read at each search), else QUERY_SECONDS."""
+    raw = os.environ.get("KB_QUERY_SECONDS", "").strip()
+    if not raw:
+        return QUERY_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 3600:
+        from kb.errors import KbError
+
+        raise KbError(f"KB_QUERY_SECONDS: нужно число секунд больше 0, а не «{raw}» "
+                      "(must be a number of seconds > 0)")
+    return value
+
+
 def default_corpus() -> Path:
     return Path(os.environ.get("KB_CORPUS", "corpus"))
 

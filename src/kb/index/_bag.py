@@ -10,6 +10,9 @@ compares both paths). Other parts (fields, prefixes, exact forms, compound words
 matched by whoosh and their scores added in. One difference, on purpose: whoosh's AndNot
 sometimes keeps a passage it should exclude (seen: `жилье -аренда` kept an article with
 `аренды`, depending on the segment layout); the exclusion here is exact.
+
+A query's deadline (querymodel.Deadline) is checked at every postings block: past it, the
+scoring stops and `run` ranks what has been scored so far (`deadline.hit` says so).
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ class Unsupported(Exception):
     """A part `supported()` let through that cannot be scored here: whoosh runs the query."""
 
 
+class _TimeUp(Exception):
+    """The query's deadline passed while scoring."""
+
+
 class Stats:
     """Per-searcher data the evaluator needs: built once per opened index version."""
 
@@ -31,6 +38,9 @@ class Stats:
         self.weighting = w = searcher.weighting
         self.k1 = w.K1
         self.leaves = []    # (leaf searcher, offset, deleted set)
+        # The deadline of the query being scored, set by run(): the reader's lock lets one
+        # query at a time use these statistics.
+        self.deadline = None
         n = searcher.doc_count_all()
         # K1 * ((1 - B) + B * length / avg length), per field and global docnum: whoosh's
         # BM25 denominator less tf, computed in the same order so scores match exactly.
@@ -46,7 +56,9 @@ class Stats:
             for local in range(r.doc_count_all()):
                 self.doc_of[offset + local] = col[local]
                 for f, (b, avg) in shape.items():
-                    self.norms[f][offset + local] = self.k1 * ((1 - b) + b * r.doc_field_length(local, f, 1) / avg)
+                    # None for an empty field (a PDF page without text): no term to score there.
+                    length = r.doc_field_length(local, f, 1) or 0
+                    self.norms[f][offset + local] = self.k1 * ((1 - b) + b * length / avg)
 
 
 def _blocks(st: Stats, field: str, text: str):
@@ -57,12 +69,15 @@ def _blocks(st: Stats, field: str, text: str):
     s = st.searcher
     btext = s.schema[field].to_bytes(text)
     fmt = s.schema[field].format
+    deadline = st.deadline
     for sub, offset, deleted in st.leaves:
         r = sub.reader()
         if (field, btext) not in r:
             continue
         m = r._terms.matcher(field, btext, fmt)
         while m.is_active():
+            if deadline is not None and deadline.passed():
+                raise _TimeUp
             m._read_ids()
             yield offset, deleted, m
             m._next_block()
@@ -142,9 +157,13 @@ def _phrase_scores(st: Stats, q, factor: float, out: dict, only=None) -> None:
 
 def _opaque_scores(st: Stats, q, factor: float, out: dict, only=None) -> None:
     """Whoosh matches the part (a phrase, a compound word); its scores are added in."""
+    deadline, n = st.deadline, 0
     for sub, offset, _ in st.leaves:
         m = q.matcher(sub, sub.context(weighting=st.weighting))
         while m.is_active():
+            n += 1
+            if deadline is not None and not n & 255 and deadline.passed():
+                raise _TimeUp
             d = m.id() + offset
             if only is None or d in only:
                 out[d] = out.get(d, 0.0) + m.score() * factor
@@ -209,14 +228,21 @@ def supported(q) -> bool:
     return False
 
 
-def run(st: Stats, q, allowed: set | None, masked: set | None, limit: int):
+def run(st: Stats, q, allowed: set | None, masked: set | None, limit: int, deadline=None):
     """(hits, {doc_id: matching passages}, total matching passages).
 
     hits: (score, docnum) of the best `limit` passages, best first, then the best
     passage of each other matching document, so that every document can be shown.
+    Past the `deadline`, the passages scored so far (`deadline.hit` is then true).
     """
     scores: dict = {}
-    _eval(st, q, 1.0, scores, allowed)      # filtered passages are never scored
+    st.deadline = deadline
+    try:
+        _eval(st, q, 1.0, scores, allowed)      # filtered passages are never scored
+    except _TimeUp:
+        pass
+    finally:
+        st.deadline = None
     if masked:
         scores = {d: s for d, s in scores.items() if d not in masked}
     counts: dict[str, int] = {}

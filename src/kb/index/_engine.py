@@ -11,10 +11,12 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from whoosh import collectors
 from whoosh import index as windex
 from whoosh import query as wq
 from whoosh import scoring
 from whoosh.index import LockError
+from whoosh.searching import TimeLimit
 
 from kb import analysis
 from kb.errors import IndexDamaged, IndexLocked, KbError, QueryError
@@ -23,7 +25,15 @@ from kb.index import querymodel as qm
 from kb.index._schema import make_schema
 
 INDEX_NAME = "passages"
-MAX_PREFIX_TERMS = 2000   # a wildcard matching more forms than this is refused
+# Cost bounds of one query (docs/query-syntax.md). Each wildcard adds every word form it
+# matches to the query: 40 two-letter prefixes of up to 2,000 forms each ran for a minute,
+# so the budget is for all the wildcards of a query together.
+MAX_PREFIX_TERMS = 2000
+# Distinct index terms of a query after the lexicon's expansions, compound splitting and
+# the lemmas of ambiguous words: the 1,210 bench questions need at most 25, a pasted
+# 420-character sentence in quotes 42; 40 abbreviations of the lexicon make 102 (66 phrases,
+# 5 s of positions on the real codes), refused.
+MAX_QUERY_TERMS = 100
 
 # Ranking chosen by `kb eval` on the dev sets (docs/ranking.md).
 K1 = 1.2
@@ -171,11 +181,24 @@ def _terms_query(field: str, per_token: list[list[str]], boost: float = 1.0):
 
 
 class Translator:
+    """A querymodel tree -> a whoosh query, refusing one that would cost too much.
+
+    One Translator per query: it counts the query's index terms and wildcard expansions
+    against MAX_QUERY_TERMS and MAX_PREFIX_TERMS."""
+
     def __init__(self, reader):
         self.reader = reader
+        self.terms: set[str] = set()
+        self.prefix_terms = 0
 
     def __call__(self, node):
         return self.tr(node)
+
+    def _count(self, texts) -> None:
+        self.terms.update(texts)
+        if len(self.terms) > MAX_QUERY_TERMS:
+            raise QueryError(f"запрос слишком сложный: больше {MAX_QUERY_TERMS} терминов поиска после "
+                             "раскрытия сокращений и составных слов; сократите запрос (too many terms)")
 
     def tr(self, node):
         if isinstance(node, qm.Word):
@@ -238,16 +261,19 @@ class Translator:
     def word(self, w: qm.Word):
         if w.mode == "prefix":
             prefix = analysis.normalize(w.text)
-            n = 0
             for _ in self.reader.expand_prefix("exact", prefix):
-                n += 1
-                if n > MAX_PREFIX_TERMS:
-                    raise QueryError(f"шаблон «{w.text}*» слишком общий: больше {MAX_PREFIX_TERMS} "
-                                     "словоформ (wildcard too broad)")
+                self.prefix_terms += 1
+                if self.prefix_terms > MAX_PREFIX_TERMS:
+                    raise QueryError(f"шаблоны со * слишком общие: «{w.text}*» и другие шаблоны запроса "
+                                     f"вместе дают больше {MAX_PREFIX_TERMS} словоформ; уточните начала слов "
+                                     "(wildcards too broad)")
             return wq.Prefix("exact", prefix)
         if w.mode == "exact":
-            return _terms_query("exact", [[s] for s in _surfaces(w.text)])
+            per = [[s] for s in _surfaces(w.text)]
+            self._count(t for terms in per for t in terms)
+            return _terms_query("exact", per)
         per = _lemma_terms(w.text)
+        self._count(t for terms in per for t in terms)
         weight = min((analysis.query_weight(t.norm) for t in analysis.tokenize(w.text)), default=1.0)
         subs = [_terms_query("body", per), _terms_query("title", per, TITLE_BOOST)]
         if EXACT_BONUS:
@@ -264,6 +290,7 @@ class Translator:
         else:
             per = [terms for word in p.words for terms in _lemma_terms(word)]
             field = "body"
+        self._count(t for terms in per for t in terms)
         alts = [wq.Or([wq.Term(field, t) for t in terms]) if len(terms) > 1 else wq.Term(field, terms[0])
                 for terms in per if terms]
         if not alts:
@@ -277,7 +304,9 @@ class Translator:
 
     def field(self, f: qm.FieldMatch):
         if f.name == "title":
-            return _terms_query("title", _lemma_terms(f.value))
+            per = _lemma_terms(f.value)
+            self._count(t for terms in per for t in terms)
+            return _terms_query("title", per)
         if f.name in ("doc_type", "year", "article", "path", "cites", "doc_id"):
             return wq.Term(f.name, f.value)
         raise QueryError(f"неизвестное поле «{f.name}» (unknown field)")
@@ -320,6 +349,30 @@ class RawResults:
     hits: list[RawHit]                 # best passages first (up to the limit)
     doc_counts: dict[str, int]         # every matching document -> matching passages
     total: int                         # matching passages
+    cut: bool = False                  # the deadline stopped the search: what was found by then
+
+
+class _Deadline(collectors.WrappingCollector):
+    """Stops whoosh's collection when the query's deadline has passed (raises whoosh's TimeLimit).
+
+    Not whoosh's TimeLimitCollector: by default it stops the search with SIGALRM, which
+    signal.signal() refuses outside the main thread and which would interrupt the main
+    thread (waitress's loop), not this search; without the alarm it checks a flag set by a
+    timer thread (one thread per query) only in its own collect_matches(), which is never
+    called under a FilterCollector (facets) and which, above one, would bypass the filter.
+    This one checks the clock in collect(), so it works in either place. Like the original,
+    it looks only between matches: setting up the matchers (about 0.6 ms per wildcard form)
+    is not interrupted; MAX_PREFIX_TERMS bounds it.
+    """
+
+    def __init__(self, child, deadline: qm.Deadline):
+        super().__init__(child)
+        self.deadline = deadline
+
+    def collect(self, sub_docnum):
+        if self.deadline.passed():
+            raise TimeLimit
+        return self.child.collect(sub_docnum)
 
 
 def _checked(method):
@@ -406,38 +459,82 @@ class Reader:
         self._searcher.close()
 
     @_checked
-    def search(self, node, filters: qm.Filters | None = None, limit: int = 200) -> RawResults:
+    def search(self, node, filters: qm.Filters | None = None, limit: int = 200,
+               deadline: qm.Deadline | None = None) -> RawResults:
+        """The best `limit` passages for a querymodel node; QueryError when it costs too much.
+
+        Past the `deadline`, what was found by then, marked `cut`."""
         with self.lock:
             s = self.searcher()
+            if deadline is not None:
+                deadline.start()
             q = Translator(s.reader())(node)
+            if not s.doc_count_all():
+                return RawResults(hits=[], doc_counts={}, total=0)
             flt, mask = filter_query(filters)
             if FAST_BAG and _bag.supported(q):
                 st = self._bag_stats(s)
                 allowed = set(s.docs_for_query(flt)) if flt is not None else None
                 masked = set(s.docs_for_query(mask)) if mask is not None else None
                 try:
-                    top, counts, total = _bag.run(st, q, allowed, masked, limit)
+                    top, counts, total = _bag.run(st, q, allowed, masked, limit, deadline)
                 except _bag.Unsupported:
                     pass
                 else:
                     hits = [RawHit(n, score, st.doc_of[n], self, s) for score, n in top]
-                    return RawResults(hits=hits, doc_counts=counts, total=total)
-            # Everything else (AND, NOT, prefixes, exact forms, fields): whoosh's matchers.
-            res = s.search(q, limit=limit, filter=flt, mask=mask, groupedby="doc_id", terms=False)
+                    return RawResults(hits=hits, doc_counts=counts, total=total,
+                                      cut=deadline is not None and deadline.hit)
+            # Everything else (AND, NOT, prefixes, exact forms, fields): whoosh's matchers,
+            # collected as s.search(q, limit, filter, mask, groupedby="doc_id") would.
+            c = s.collector(limit=limit, groupedby="doc_id", terms=False)
+            if deadline is not None:
+                c = _Deadline(c, deadline)
+            if flt is not None or mask is not None:
+                c = collectors.FilterCollector(c, flt, mask)
+            try:
+                s.search_with_collector(q, c)
+            except TimeLimit:
+                deadline.hit = True
+            res = c.results()
             groups = res.groups("doc_id")
             doc_of = {n: d for d, nums in groups.items() for n in nums}
             hits = [RawHit(n, score, doc_of.get(n) or self.stored(n, s)["doc_id"], self, s)
                     for score, n in res.top_n]
             return RawResults(hits=hits, doc_counts={k: len(v) for k, v in groups.items()},
-                              total=sum(len(v) for v in groups.values()))
+                              total=sum(len(v) for v in groups.values()),
+                              cut=deadline is not None and deadline.hit)
 
     @_checked
-    def doc_passages(self, doc_id: str) -> list[dict]:
+    def doc_passage_count(self, doc_id: str) -> int:
+        """Live passages of a document, from the postings of its id (no stored fields read)."""
+        with self.lock:
+            return sum(1 for _ in self.searcher().document_numbers(doc_id=doc_id))
+
+    @_checked
+    def doc_passages(self, doc_id: str, start: int = 0, stop: int | None = None) -> list[dict]:
+        """Stored fields of a document's passages with start <= ordinal < stop, in order
+        (to the end when stop is None).
+
+        Each passage is found by its unique `pid` term, "<doc_id>:<ordinal>" (records.py), so
+        only the slice's stored fields are read: a document's passages may sit in several
+        segments (a multi-process write), in any docnum order, and a whole huge document
+        is hundreds of MB. An index whose pids are made otherwise (none is, but kb eval writes
+        its own records) is read the slow way: every passage, sorted."""
         with self.lock:
             s = self.searcher()
-            docnums = list(s.document_numbers(doc_id=doc_id))
-            out = [self.stored(n, s) for n in docnums]
-            return sorted(out, key=lambda f: f.get("ordinal", 0))
+            total = self.doc_passage_count(doc_id)
+            stop = total if stop is None else min(stop, total)
+            out = []
+            for n in range(max(0, start), stop):
+                num = s.document_number(pid=f"{doc_id}:{n}")
+                if num is None:
+                    break
+                out.append(self.stored(num, s))
+            if len(out) == max(0, stop - max(0, start)):
+                return out
+            every = sorted((self.stored(n, s) for n in s.document_numbers(doc_id=doc_id)),
+                           key=lambda f: f.get("ordinal", 0))
+            return [f for f in every if start <= f.get("ordinal", 0) < stop]
 
     @_checked
     def known_form(self, norm: str) -> bool:

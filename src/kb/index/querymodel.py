@@ -7,6 +7,7 @@ same analyzer serves documents and queries.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 
@@ -61,3 +62,27 @@ class Filters:
     # Of consultation records; the search stage turns them into doc_id lists from its catalog.
     category: list[str] = field(default_factory=list)
     region: list[str] = field(default_factory=list)
+
+
+class Deadline:
+    """The time one query may spend in the index; past it, the index returns what it has found.
+
+    The clock starts at the query's first search (`start()`, called by the index once it holds
+    the searcher), so time spent queueing behind another query does not count; the later
+    searches of the same query (the relaxed second try) share what is left. `hit` tells
+    whether some search was cut.
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.hit = False
+        self._at: float | None = None
+
+    def start(self) -> None:
+        if self._at is None:
+            self._at = time.monotonic() + self.seconds
+
+    def passed(self) -> bool:
+        if not self.hit and self._at is not None and time.monotonic() >= self._at:
+            self.hit = True
+        return self.hit

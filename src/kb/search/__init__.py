@@ -3,31 +3,35 @@
     search(index_dir, "права инвалидов на жильё", page=1) -> SearchResult
     documents(index_dir, doc_type=..., year=..., sort=...) -> [DocInfo]
     document_facets(index_dir, doc_type=..., year=...) -> {"type": [(value, count)], ...}
-    document(index_dir, doc_id, query=None) -> DocView
+    document(index_dir, doc_id, query=None, offset=0, limit=50) -> DocView   (kb.search.reading)
+    matches_in(index_dir, doc_id, query) -> DocMatches
+    index_notice(index_dir, corpus=None) -> message when there is nothing to search yet
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kb import analysis
-from kb.errors import KbError, QueryError
+from kb import analysis, config
+from kb.errors import QueryError
 from kb.index import querymodel as qm
 from kb.enrich import find_citations
 from kb.index import RawResults, exists, reader
 from kb.search.catalog import Catalog, DocInfo, catalog
 from kb.search.citations import CitationGraph, citation_graph
-from kb.search.query import Highlight, Parsed, parse
+from kb.search.query import Parsed, parse
+from kb.search.reading import PART_PASSAGES, DocView, check_index, document, part_of
 from kb.search.rerank import with_vectors
 from kb.search.results import DocGroup, FacetValue, Hit, SearchResult
-from kb.search.snippets import Matcher, highlight_all, snippet
+from kb.search.snippets import Matcher, snippet
 
 __all__ = ["search", "parse", "SearchResult", "Hit", "DocGroup", "DocInfo", "catalog",
            "documents", "document", "Filters", "MAX_PAGE", "MAX_PER_PAGE", "warm_up", "consultation_field",
-           "document_facets"]
+           "document_facets", "index_notice", "empty_result", "ranked", "DocView", "part_of", "PART_PASSAGES",
+           "matches_in", "DocMatches"]
 
 Filters = qm.Filters
 MAX_PAGE = 1000
@@ -36,9 +40,33 @@ CANDIDATES = 1000        # passages ranked to form the document groups
 PER_DOC = 3              # best passages shown per document
 
 
-def _check_index(index_dir: Path) -> None:
+NO_INDEX = ("индекс ещё не построен: выполните `kb index` или дождитесь окончания индексации "
+            "(no index yet: run `kb index` or wait until indexing ends)")
+
+
+def index_notice(index_dir: Path, corpus: Path | None = None) -> str | None:
+    """Why there is nothing to search yet ("русский (english)"), or None when the index has documents.
+
+    Goes through kb.index only (its files are its own business). A damaged index is not
+    a notice: opening it raises its KbError."""
     if not exists(Path(index_dir)):
-        raise KbError(f"индекс не найден в {index_dir}: сначала выполните `kb index` (no index)")
+        return NO_INDEX
+    if reader(Path(index_dir)).doc_count() == 0:
+        where = f"в папку {corpus}" if corpus else "в папку документов"
+        return (f"в индексе пока нет документов: добавьте файлы {where} и выполните `kb index` "
+                "(the index has no documents yet)")
+    return None
+
+
+def empty_result(query: str, notice: str | None, *, page: int = 1, per_page: int = 10,
+                 sort: str = "relevance") -> SearchResult:
+    """No results, with the reason to show (an index not built yet, or with no documents).
+
+    A malformed query still raises its QueryError, as search() would."""
+    if query:
+        parse(query)
+    return SearchResult(query=query, groups=[], total_docs=0, total_hits=0, page=page, per_page=per_page,
+                        sort=sort, notice=notice)
 
 
 def _suggest(rd, parsed: Parsed) -> str | None:
@@ -72,16 +100,24 @@ def warm_up(index_dir: Path) -> None:
     word_vectors()
 
 
-def ranked(rd, query: str, filters: qm.Filters | None = None, limit: int = CANDIDATES):
+def ranked(rd, query: str, filters: qm.Filters | None = None, limit: int = CANDIDATES,
+           deadline: qm.Deadline | None = None):
     """Parse and run a query; when its required phrases find nothing, try them as optional.
 
-    The one ranking path of `kb search`, the web and `kb eval`."""
+    The one ranking path of `kb search`, the web and `kb eval`. Both tries share the
+    `deadline`; results it cut are marked `cut` and not tried again."""
     parsed = parse(query)
-    raw = rd.search(parsed.node, filters, limit=limit)
-    if not raw.total and parsed.relaxable:
+    raw = rd.search(parsed.node, filters, limit=limit, deadline=deadline)
+    if not raw.total and parsed.relaxable and not raw.cut:
         parsed = parse(query, relaxed=True)
-        raw = rd.search(parsed.node, filters, limit=limit)
+        raw = rd.search(parsed.node, filters, limit=limit, deadline=deadline)
     return parsed, with_vectors(parsed.node, parsed.plain_words, raw)
+
+
+def cut_notice(seconds: float) -> str:
+    shown = f"{seconds:g}".replace(".", ",")
+    return (f"поиск остановлен через {shown} с: показаны найденные к этому моменту результаты "
+            f"(search stopped after {seconds:g} s: results found by then)")
 
 
 def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
@@ -94,11 +130,14 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
         raise QueryError(f"на странице может быть от 1 до {MAX_PER_PAGE} результатов (per_page out of range)")
     if sort not in ("relevance", "date"):
         raise QueryError("сортировка: relevance или date (sort must be relevance or date)")
-    _check_index(index_dir)
+    check_index(index_dir)
     rd = reader(Path(index_dir))
+    if rd.doc_count() == 0:
+        return empty_result(query, index_notice(index_dir), page=page, per_page=per_page, sort=sort)
     graph = citation_graph(index_dir)
     run_filters = _doc_filters(graph, filters)
-    parsed, raw = ranked(rd, query, run_filters, CANDIDATES)
+    deadline = qm.Deadline(config.query_seconds())
+    parsed, raw = ranked(rd, query, run_filters, CANDIDATES, deadline)
     raw = _article_first(rd, graph, query, run_filters, raw)
     cat = catalog(index_dir)
 
@@ -125,7 +164,8 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     total_docs = len(raw.doc_counts) or len(order)
     result = SearchResult(query=query, groups=groups, total_docs=total_docs, total_hits=raw.total,
                           page=page, per_page=per_page, sort=sort, relaxed=parsed.relaxed,
-                          facets=_facets(cat, raw.doc_counts or {d: 1 for d in order}, filters))
+                          facets=_facets(cat, raw.doc_counts or {d: 1 for d in order}, filters),
+                          cut=raw.cut, notice=cut_notice(deadline.seconds) if raw.cut else None)
     sel_c = set(filters.cites) if filters else set()
     for name in ("category", "region"):
         sel = set(getattr(filters, name)) if filters else set()
@@ -233,7 +273,7 @@ def documents(index_dir: Path, *, doc_type: list[str] | None = None, year: list[
     """All indexed documents, filtered and sorted (browse page, /api/documents).
 
     category / region select consultation records by their fields."""
-    _check_index(index_dir)
+    check_index(index_dir)
     chosen = {"type": doc_type, "year": year, "category": category, "region": region}
     docs = [d for d in catalog(index_dir).all() if _selected(d, chosen)]
     if sort == "date":
@@ -253,7 +293,7 @@ def document_facets(index_dir: Path, *, doc_type: list[str] | None = None, year:
     Each facet counts under the other facets' selections, so a number says what a click
     gives; a selected value with no documents is listed with 0. Years newest first, the
     others most frequent first."""
-    _check_index(index_dir)
+    check_index(index_dir)
     chosen = {"type": doc_type, "year": year, "category": category, "region": region}
     docs = catalog(index_dir).all()
     out = {}
@@ -266,48 +306,31 @@ def document_facets(index_dir: Path, *, doc_type: list[str] | None = None, year:
     return out
 
 
-class DocView:
-    """A document for reading: metadata, outline, passages with matches highlighted."""
-
-    def __init__(self, info: DocInfo, passages: list[dict], query: str | None):
-        self.info = info
-        self.query = query
-        matcher = None
-        if query:
-            try:
-                matcher = Matcher(parse(query).highlight)
-            except QueryError:
-                matcher = None
-        self.passages = [
-            {"ordinal": p.get("ordinal", 0), "page": p.get("page"), "page_end": p.get("page_end"),
-             "article": p.get("article") or None, "heading": p.get("heading", ""),
-             "html": highlight_all(p.get("body", ""), matcher or _NO_MATCH),
-             "text": p.get("body", "")}
-            for p in passages
-        ]
-        self.outline = info.meta.get("outline", [])
-        self.cites: list = []          # acts this document cites (kb.search.citations.CitedAct)
-        self.cited_by: list = []       # documents citing this act (CitingDoc)
-
-    def to_json(self) -> dict:
-        d = self.info.to_json()
-        d["meta"] = {k: v for k, v in self.info.meta.items() if k != "outline"}
-        d["outline"] = self.outline
-        d["passages"] = [{k: v for k, v in p.items() if k != "html"} for p in self.passages]
-        d["cites"] = [c.to_json() for c in self.cites]
-        d["cited_by"] = [c.to_json() for c in self.cited_by]
-        return d
+MATCHES_RANKED = 300      # passages of one document ranked for its "matches" list
+MATCHES_SHOWN = 30
 
 
-_NO_MATCH = Matcher(Highlight())
+@dataclass
+class DocMatches:
+    """Where a query matches in one document: the first passages in reading order (of its
+    best MATCHES_RANKED), each with its ordinal, page and article."""
+
+    total: int                       # matching passages in the document
+    passages: list[dict]
+    cut: bool = False                # the time budget stopped the search
+    error: str | None = None         # the query could not be run ("русский (english)")
 
 
-def document(index_dir: Path, doc_id: str, query: str | None = None) -> DocView | None:
-    _check_index(index_dir)
-    info = catalog(index_dir).get(doc_id)
-    if info is None:
-        return None
-    view = DocView(info, reader(Path(index_dir)).doc_passages(doc_id), query)
-    graph = citation_graph(index_dir)
-    view.cites, view.cited_by = graph.cites(doc_id), graph.cited_by(doc_id)
-    return view
+def matches_in(index_dir: Path, doc_id: str, query: str) -> DocMatches:
+    """The passages of `doc_id` matching `query`, found by the index (the whole document, not
+    just the part on screen)."""
+    check_index(index_dir)
+    rd = reader(Path(index_dir))
+    try:
+        _, raw = ranked(rd, query, qm.Filters(doc_id=[doc_id]), MATCHES_RANKED, qm.Deadline(config.query_seconds()))
+    except QueryError as e:
+        return DocMatches(0, [], error=str(e))
+    found = sorted(({"ordinal": h.fields.get("ordinal", 0), "page": h.fields.get("page"),
+                     "article": h.fields.get("article") or None} for h in raw.hits if h.doc_id == doc_id),
+                   key=lambda m: m["ordinal"])
+    return DocMatches(raw.doc_counts.get(doc_id, 0), found[:MATCHES_SHOWN], cut=raw.cut)

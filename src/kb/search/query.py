@@ -25,6 +25,9 @@ from kb.index import querymodel as qm
 MAX_QUERY_CHARS = 500
 MAX_WORDS = 40
 MIN_PREFIX = 2
+# Nesting of parentheses and НЕ/NOT: the parser recurses once per level, so the limit is
+# checked before recursing (330 "(" used to end in a RecursionError).
+MAX_DEPTH = 10
 
 # Plain words combine as OR with a bonus for matching more of them: chosen by `kb eval`
 # (docs/ranking.md); a natural question then still finds passages that lack its filler words.
@@ -132,6 +135,13 @@ class _Parser:
         self.coord = coord
         self.hl = Highlight()
         self.plain: list[str] = []
+        self.depth = 0
+
+    def deeper(self) -> None:
+        if self.depth >= MAX_DEPTH:
+            raise QueryError(f"слишком много вложенных скобок или НЕ: можно до {MAX_DEPTH} уровней "
+                             "(query nested too deeply)")
+        self.depth += 1
 
     def peek(self) -> _Lexeme | None:
         return self.lx[self.i] if self.i < len(self.lx) else None
@@ -221,11 +231,15 @@ class _Parser:
             self.take()
             if self.peek() is None or self.peek().kind in ("or", "rp", "and"):
                 raise QueryError("после НЕ/NOT нужно слово (NOT needs a word)")
+            self.deeper()
             inner = self.unary()
+            self.depth -= 1
             return qm.Not(inner) if inner is not None else None
         if lx.kind == "lp":
             self.take()
+            self.deeper()
             inner = self.or_expr()
+            self.depth -= 1
             if self.peek() is None or self.peek().kind != "rp":
                 raise QueryError("не закрыта скобка в запросе (unclosed parenthesis)")
             self.take()

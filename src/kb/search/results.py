@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
+
+from kb.search.reading import part_of
+
+# kb messages are "русский текст (english text)".
+_BILINGUAL = re.compile(r"^(?P<ru>.*\S)\s*\((?P<en>[^()]*)\)\s*$", re.S)
+
+
+def split_message(msg: str) -> tuple[str, str]:
+    """("русский текст", "english text") of a kb message; both the same when it has no English part."""
+    m = _BILINGUAL.match(msg)
+    return (m["ru"], m["en"]) if m else (msg, msg)
+
+
+def notice_json(msg: str | None) -> dict | None:
+    if not msg:
+        return None
+    ru, en = split_message(msg)
+    return {"message_ru": ru, "message_en": en}
 
 
 @dataclass
@@ -31,6 +50,7 @@ class Hit:
             "snippet": self.snippet,
             "doc_id": self.doc_id,
             "passage": self.ordinal,
+            "part": part_of(self.ordinal),      # /doc/<doc_id>?part=<part>#p-<passage>
             "year": self.year,
             "heading": self.heading,
         }
@@ -76,6 +96,8 @@ class SearchResult:
     took_ms: float = 0.0
     sort: str = "relevance"         # or "date"
     relaxed: bool = False           # the quoted phrases found nothing: results for their words
+    cut: bool = False               # the time budget stopped the search: what was found by then
+    notice: str | None = None       # "русский (english)" to show above the results (cut, empty index)
 
     @property
     def pages(self) -> int:
@@ -96,6 +118,8 @@ class SearchResult:
             "took_ms": round(self.took_ms, 1),
             "suggestion": self.suggestion,
             "relaxed": self.relaxed,
+            "cut": self.cut,
+            "notice": notice_json(self.notice),
             "facets": {k: [asdict(v) for v in vals] for k, vals in self.facets.items()},
             "hits": [h.to_json() for h in self.flat_hits()],
             "documents": [

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, request
 
-from kb.search import Filters, catalog, document, documents, search
+from kb.search import Filters, catalog, document, documents, empty_result, search
+from kb.search.reading import DEFAULT_LIMIT, MAX_LIMIT
+from kb.search.results import notice_json
 from kb.search.similar import similar
 from kb.web import params
-from kb.web.views import consult_matches, valid_doc_id
+from kb.web.views import consult_matches, notice, valid_doc_id
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -17,6 +19,8 @@ def api_search():
     p = params.search_params(request.args)
     if not p.q:
         raise params.ParamError("пустой запрос: укажите параметр q", "empty query: give the q parameter")
+    if msg := notice():
+        return empty_result(p.q, msg, per_page=p.per_page, sort=p.sort).to_json()
     res = search(current_app.config["KB_INDEX"], p.q, page=p.page, per_page=p.per_page,
                  filters=Filters(doc_type=p.types, year=p.years, cites=p.cites, category=p.categories,
                                  region=p.regions), sort=p.sort)
@@ -26,17 +30,21 @@ def api_search():
 @bp.get("/documents")
 def api_documents():
     p = params.browse_params(request.args)
+    if msg := notice():
+        return {"total": 0, "documents": [], "notice": notice_json(msg)}
     docs = documents(current_app.config["KB_INDEX"], doc_type=p.types, year=p.years, category=p.categories,
                      region=p.regions, sort=p.sort)
-    return {"total": len(docs), "documents": [d.to_json() for d in docs]}
+    return {"total": len(docs), "documents": [d.to_json() for d in docs], "notice": None}
 
 
 @bp.get("/documents/<doc_id>")
 def api_document(doc_id: str):
     q = params.query_text(request.args)
+    offset = params.integer(request.args, "offset", 0, 0, 10**9)
+    limit = params.integer(request.args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     if not valid_doc_id(doc_id):
         abort(404)
-    view = document(current_app.config["KB_INDEX"], doc_id, q or None)
+    view = document(current_app.config["KB_INDEX"], doc_id, q or None, offset=offset, limit=limit)
     if view is None:
         abort(404)
     return view.to_json()
@@ -60,8 +68,10 @@ def api_consult():
     if not text:
         raise params.ParamError("пустой текст: укажите параметр text", "empty text: give the text parameter")
     limit = params.integer(request.args, "limit", 5, 1, 20)
+    if msg := notice():
+        return {"consultations": [], "acts": [], "notice": notice_json(msg)}
     found, acts = consult_matches(text, limit)
-    return {"consultations": [{**f["doc"].to_json(), "consultation": f["consultation"],
+    return {"notice": None, "consultations": [{**f["doc"].to_json(), "consultation": f["consultation"],
                                "cites": [c.to_json() for c in f["cites"]]} for f in found],
             "acts": [{**a["act"].to_json(), "count": a["count"],
                       "articles": [art.to_json() for art in a["articles"].values()]} for a in acts]}

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from kb.web import api, files, views
+from kb.web import api, files, guard, views
 from kb.web.errors import from_exception
 
 # Templates live in the repository's top-level templates/ (issue 4); static files beside this module.
@@ -21,7 +21,10 @@ _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
-def create_app(corpus: Path, index_dir: Path) -> Flask:
+def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] | None = None,
+               max_per_client: int = guard.MAX_PER_CLIENT) -> Flask:
+    """The app over an index; `allowed_hosts`: names accepted in Host (None: any, see
+    guard.allowed_hosts); `max_per_client`: searches in flight per client address (0: no limit)."""
     app = Flask("kb.web", template_folder=str(TEMPLATES), static_folder=str(STATIC))
     app.config.update(KB_CORPUS=Path(corpus), KB_INDEX=Path(index_dir),
                       MAX_CONTENT_LENGTH=64 * 1024, JSON_AS_ASCII=False)
@@ -30,18 +33,24 @@ def create_app(corpus: Path, index_dir: Path) -> Flask:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(files.bp)
-    app.jinja_env.globals.update(type_label=views.type_label, format_size=views.format_size)
+    app.jinja_env.globals.update(type_label=views.type_label, format_size=views.format_size,
+                                 passage_url=views.passage_url, page_url=views.page_url)
+    app.jinja_env.filters["notice_ru"] = views.notice_ru
+    guard.install(app, allowed_hosts=allowed_hosts, max_per_client=max_per_client)
 
     @app.errorhandler(Exception)
     def handle_error(e: Exception):
         err = from_exception(e)
         if err.status == 500 and not isinstance(e, HTTPException):
             log.exception("unexpected error on %s", request.path)
+        # Retry-After of a 429, Allow of a 405.
+        headers = {k: v for k, v in e.get_headers() if k in ("Retry-After", "Allow")} \
+            if isinstance(e, HTTPException) else {}
         if request.path.startswith("/api/"):
-            return err.to_json(), err.status
+            return err.to_json(), err.status, headers
         # The query stays in the box so a 400 can be fixed in place.
         q = " ".join(request.args.get("q", "").split())[:500]
-        return render_template("error.html", error=err, q=q), err.status
+        return render_template("error.html", error=err, q=q), err.status, headers
 
     @app.after_request
     def security_headers(resp):

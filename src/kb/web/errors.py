@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from werkzeug.exceptions import HTTPException
 
 from kb.errors import KbError, QueryError
+from kb.search.results import split_message
 from kb.web.params import ParamError
 
 _HTTP_RU = {
@@ -16,11 +16,11 @@ _HTTP_RU = {
     405: ("Метод не поддерживается", "Method not allowed"),
     413: ("Слишком большой запрос", "Request too large"),
     414: ("Слишком длинный адрес", "URI too long"),
+    429: ("Слишком много одновременных запросов с вашего адреса: подождите несколько секунд и повторите",
+          "too many requests in flight from your address: retry in a few seconds"),
     500: ("Внутренняя ошибка сервера", "Internal server error"),
     503: ("Поиск временно недоступен", "Search unavailable"),
 }
-# kb messages are "русский текст (english text)": split them for the two fields.
-_BILINGUAL = re.compile(r"^(?P<ru>.*\S)\s*\((?P<en>[^()]*)\)\s*$", re.S)
 
 
 @dataclass
@@ -31,11 +31,6 @@ class WebError:
 
     def to_json(self) -> dict:
         return {"error": {"status": self.status, "message_ru": self.message_ru, "message_en": self.message_en}}
-
-
-def split_message(msg: str) -> tuple[str, str]:
-    m = _BILINGUAL.match(msg)
-    return (m["ru"], m["en"]) if m else (msg, msg)
 
 
 def from_exception(e: Exception) -> WebError:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from kb.errors import KbError
@@ -57,13 +58,25 @@ def watch_corpus(corpus: Path, index_dir: Path, every: float, out=None, rounds: 
 
 
 def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int = 5000,
-          debug: bool = False, threads: int = 8, rescan: float = 60.0) -> None:
+          debug: bool = False, threads: int = 8, rescan: float = 60.0, allowed_hosts: Iterable[str] = (),
+          access_log: Path | None = None, log_queries: bool = False, max_per_client: int | None = None) -> None:
+    """`allowed_hosts`: names accepted in Host besides the loopback ones (guard.allowed_hosts);
+    `access_log`: a file for the access log (default stderr); `log_queries`: show query values in it."""
+    from kb.web import guard
+    from kb.web.accesslog import AccessLog
     from kb.web.app import create_app
 
     # Under the reloader this module runs twice; the child (WERKZEUG_RUN_MAIN) skips indexing.
     if not os.environ.get("WERKZEUG_RUN_MAIN"):
         prepare_index(corpus, index_dir)
-    app = create_app(corpus, index_dir)
+    hosts = guard.allowed_hosts(host, allowed_hosts)
+    app = create_app(corpus, index_dir, allowed_hosts=hosts,
+                     max_per_client=guard.MAX_PER_CLIENT if max_per_client is None else max_per_client)
+    try:
+        log = open(access_log, "a", encoding="utf-8", buffering=1) if access_log else sys.stderr
+    except OSError as e:
+        raise KbError(f"не открыть журнал запросов {access_log}: {e.strerror} (cannot open the access log)") from None
+    app.wsgi_app = AccessLog(app.wsgi_app, log, show_queries=log_queries)
     url = f"http://{host if ':' not in host else '[' + host + ']'}:{port}/"
     if debug:
         app.run(host=host, port=port, debug=True, use_reloader=True)
@@ -76,4 +89,6 @@ def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int =
     if rescan > 0:
         threading.Thread(target=watch_corpus, args=(Path(corpus), Path(index_dir), rescan), daemon=True).start()
     print(f"kb: поиск открыт на {url} (Ctrl+C — остановить)", file=sys.stderr, flush=True)
+    if hosts is not None:
+        print(f"kb: принимаются имена сервера: {', '.join(sorted(hosts))}", file=sys.stderr, flush=True)
     waitress_serve(app, host=host, port=port, threads=threads, ident="kb")

@@ -6,9 +6,11 @@ import re
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from kb.search import Filters, catalog, document, document_facets, documents, search
+from kb.search import (PART_PASSAGES, Filters, catalog, document, document_facets, documents, empty_result,
+                       index_notice, matches_in, part_of, search)
 from kb.search.citations import citation_graph
 from kb.search.similar import similar, similar_to_text
+from kb.search.results import split_message
 from kb.web import params
 
 bp = Blueprint("views", __name__)
@@ -37,6 +39,19 @@ def _index():
     return current_app.config["KB_INDEX"]
 
 
+def notice() -> str | None:
+    """Why there is nothing to search yet (no index, or no documents in it), else None."""
+    return index_notice(_index(), current_app.config["KB_CORPUS"])
+
+
+def notice_ru(msg: str | None) -> str:
+    """The Russian part of a kb message, as a sentence."""
+    if not msg:
+        return ""
+    ru = split_message(msg)[0]
+    return ru[:1].upper() + ru[1:]
+
+
 def page_window(page: int, pages: int, width: int = 2) -> list[int | None]:
     """Page numbers to show around the current one; None marks a gap (…)."""
     keep = {1, pages} | set(range(max(1, page - width), min(pages, page + width) + 1))
@@ -50,6 +65,8 @@ def page_window(page: int, pages: int, width: int = 2) -> list[int | None]:
 
 @bp.get("/")
 def home():
+    if msg := notice():
+        return render_template("home.html", docs=[], types=[], years=[], passages=0, notice=msg)
     docs = documents(_index())
     facets = document_facets(_index())
     return render_template("home.html", docs=docs, types=facets["type"], years=facets["year"],
@@ -64,6 +81,9 @@ def results():
         if p.types or p.years:
             return redirect(url_for("views.browse", type=p.types, year=p.years))
         return redirect(url_for("views.home"))
+    if msg := notice():
+        res = empty_result(p.q, msg, per_page=p.per_page)
+        return render_template("results.html", res=res, p=p, window=[1])
     res = search(_index(), p.q, page=p.page, per_page=p.per_page,
                  filters=Filters(doc_type=p.types, year=p.years, cites=p.cites, category=p.categories,
                                  region=p.regions), sort=p.sort)
@@ -76,21 +96,38 @@ def results():
 @bp.get("/doc/<doc_id>")
 def doc(doc_id: str):
     q = params.query_text(request.args)
+    part = params.integer(request.args, "part", 1, 1, 10**6)
     if not valid_doc_id(doc_id):
         abort(404)
-    view = document(_index(), doc_id, q or None)
+    view = document(_index(), doc_id, q or None, offset=(part - 1) * PART_PASSAGES, pages=True)
     if view is None:
         abort(404)
-    pages: list[tuple[int, int]] = []   # (page, first passage on it) for the contents of a paged document
-    for psg in view.passages:
-        if psg["page"] and (not pages or pages[-1][0] != psg["page"]):
-            pages.append((psg["page"], psg["ordinal"]))
-    matched = [psg for psg in view.passages if "<mark>" in psg["html"]] if q else []
-    return render_template("document.html", view=view, info=view.info, q=q, pages=pages, matched=matched,
+    if part > view.parts:
+        # An old link into a document that has since become shorter: its last part.
+        return redirect(url_for("views.doc", doc_id=doc_id, q=q or None, part=view.parts))
+    matches = matches_in(_index(), doc_id, q) if q else None
+    return render_template("document.html", view=view, info=view.info, q=q, matches=matches,
+                           parts=page_window(view.part, view.parts),
                            is_pdf=view.info.format == "pdf", similar=similar(_index(), doc_id),
                            consult=view.info.meta.get("consultation"),
                            similar_consult=similar(_index(), doc_id, doc_type=CONSULTATION)
                            if view.info.doc_type == CONSULTATION else [])
+
+
+def passage_url(doc_id: str, ordinal: int, q: str | None = None, here: tuple | None = None) -> str:
+    """A link to passage `ordinal`: just its anchor when it is on the page shown (`here` =
+    (doc_id, part)), else the document's part that holds it."""
+    return _part_url(doc_id, part_of(ordinal or 0), f"p-{ordinal or 0}", q, here)
+
+
+def page_url(doc_id: str, page: int, part: int, q: str | None = None, here: tuple | None = None) -> str:
+    return _part_url(doc_id, part, f"page-{page}", q, here)
+
+
+def _part_url(doc_id: str, part: int, anchor: str, q: str | None, here: tuple | None) -> str:
+    if here == (doc_id, part):
+        return f"#{anchor}"
+    return url_for("views.doc", doc_id=doc_id, q=q or None, part=part if part > 1 else None) + f"#{anchor}"
 
 
 CONSULTATION = "консультация"
@@ -120,14 +157,18 @@ def consult_matches(text: str, limit: int = 5) -> tuple[list, list]:
 @bp.get("/consult")
 def consult():
     text = params.long_text(request.args, "text")
-    found, acts = consult_matches(text) if text else ([], [])
-    return render_template("consult.html", text=text, found=found, acts=acts)
+    msg = notice()
+    found, acts = consult_matches(text) if text and not msg else ([], [])
+    return render_template("consult.html", text=text, found=found, acts=acts, notice=msg)
 
 
 @bp.get("/docs")
 def browse():
     p = params.browse_params(request.args)
     chosen = dict(doc_type=p.types, year=p.years, category=p.categories, region=p.regions)
+    if msg := notice():
+        return render_template("browse.html", docs=[], p=p, types=[], years=[], categories=[], regions=[],
+                               total=0, notice=msg)
     docs = documents(_index(), sort=p.sort, **chosen)
     facets = document_facets(_index(), **chosen)
     return render_template("browse.html", docs=docs, p=p, types=facets["type"], years=facets["year"],

@@ -1,0 +1,168 @@
+"""Reading a document a part at a time: never its whole text, whatever its size.
+
+    document(index_dir, doc_id, query=None, offset=0, limit=PART_PASSAGES) -> DocView | None
+    part_of(ordinal) -> the part (from 1) that holds passage `ordinal`
+
+A part is PART_PASSAGES passages in a row, so the part of a passage is known from its
+ordinal alone: a link to passage N (outline, pages, matches, search results, citations) is
+built without reading the index. The segmenter cuts passages at 6,000 characters, so a part
+is at most 300,000 characters, about 60,000 on average (1,232 characters a passage in
+../shared/data).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kb.errors import KbError, QueryError
+from kb.index import exists, reader
+from kb.search.catalog import DocInfo, catalog
+from kb.search.citations import citation_graph
+from kb.search.query import Highlight, parse
+from kb.search.snippets import Matcher, highlight_all
+
+PART_PASSAGES = 50
+MAX_LIMIT = 200              # passages in one /api/documents/<id> answer (at most ~1.2M characters)
+DEFAULT_LIMIT = 100
+# Contents shown beside a part: the whole outline (or page list) up to this many entries,
+# else the chapters nearest the part and everything in it (a code has ~130 bytes of outline
+# a passage: a huge document's would be megabytes).
+MAX_TOC = 400
+
+_NO_MATCH = Matcher(Highlight())
+
+
+def check_index(index_dir: Path) -> None:
+    if not exists(Path(index_dir)):
+        raise KbError(f"индекс ещё не построен в {index_dir}: выполните `kb index` или дождитесь "
+                      "окончания индексации (no index yet)")
+
+
+def part_of(ordinal: int) -> int:
+    return max(0, ordinal) // PART_PASSAGES + 1
+
+
+class DocView:
+    """A document for reading: metadata, outline, and passages offset..offset+limit, matches highlighted."""
+
+    def __init__(self, info: DocInfo, passages: list[dict], query: str | None, *, offset: int = 0,
+                 limit: int = PART_PASSAGES, total: int | None = None):
+        self.info = info
+        self.query = query
+        self.offset = offset
+        self.limit = limit
+        self.total = len(passages) if total is None else total      # passages in the whole document
+        matcher = None
+        if query:
+            try:
+                matcher = Matcher(parse(query).highlight)
+            except QueryError:
+                matcher = None
+        self.passages = []
+        anchored: set[int] = set()
+        for p in passages:
+            page, page_end = p.get("page"), p.get("page_end")
+            # `#page-N` anchors: a page is found in the passage where it begins.
+            pages = range(page, (page_end or page) + 1) if page else range(0)
+            anchors = [n for n in pages if n not in anchored]
+            anchored.update(anchors)
+            self.passages.append(
+                {"ordinal": p.get("ordinal", 0), "page": page, "page_end": page_end,
+                 "article": p.get("article") or None, "heading": p.get("heading", ""),
+                 "html": highlight_all(p.get("body", ""), matcher or _NO_MATCH),
+                 "text": p.get("body", ""), "page_anchors": anchors})
+        self.outline = info.meta.get("outline", [])
+        self.pages: list[tuple[int, int]] = []   # (page, part where it begins) of a paginated document
+        self.cites: list = []          # acts this document cites (kb.search.citations.CitedAct)
+        self.cited_by: list = []       # documents citing this act (CitingDoc)
+
+    @property
+    def part(self) -> int:
+        return part_of(self.offset)
+
+    @property
+    def parts(self) -> int:
+        return max(1, -(-self.total // PART_PASSAGES))
+
+    def toc(self, limit: int = MAX_TOC) -> list[dict]:
+        """The outline entries to show beside this part (all of them in a normal document)."""
+        if len(self.outline) <= limit:
+            return self.outline
+        start, end = self.offset, self.offset + self.limit
+        here = [e for e in self.outline if start <= e.get("ordinal", 0) < end][:limit]
+        chapters = sorted((e for e in self.outline if e.get("level") == 1),
+                          key=lambda e: abs(e.get("ordinal", 0) - start))[:max(0, limit - len(here))]
+        keep = {id(e) for e in here + chapters}
+        return [e for e in self.outline if id(e) in keep]
+
+    def page_toc(self, limit: int = MAX_TOC) -> list[tuple[int, int]]:
+        """(page, part) links: every page, or beyond `limit` the pages of this part and the
+        first page of each other part."""
+        if len(self.pages) <= limit:
+            return self.pages
+        firsts = {}
+        for page, part in self.pages:
+            firsts.setdefault(part, page)
+        here = [(page, part) for page, part in self.pages if part == self.part][:limit]
+        others = [(page, part) for part, page in firsts.items() if part != self.part]
+        return sorted(here + others)
+
+    @property
+    def next_offset(self) -> int | None:
+        end = self.offset + self.limit
+        return end if end < self.total else None
+
+    def to_json(self) -> dict:
+        d = self.info.to_json()
+        d["meta"] = {k: v for k, v in self.info.meta.items() if k != "outline"}
+        # The outline entries that begin in these passages: paged with them.
+        d["outline"] = [e for e in self.outline if self.offset <= e.get("ordinal", 0) < self.offset + self.limit]
+        d["passages_total"] = self.total
+        d["offset"] = self.offset
+        d["limit"] = self.limit
+        d["next_offset"] = self.next_offset
+        d["passages"] = [{k: v for k, v in p.items() if k not in ("html", "page_anchors")} for p in self.passages]
+        d["cites"] = [c.to_json() for c in self.cites]
+        d["cited_by"] = [c.to_json() for c in self.cited_by]
+        return d
+
+
+def document(index_dir: Path, doc_id: str, query: str | None = None, *, offset: int = 0,
+             limit: int = PART_PASSAGES, pages: bool = False) -> DocView | None:
+    """Passages offset..offset+limit of a document (limit at most MAX_LIMIT), or None when unknown
+    (or when no index has been built yet).
+
+    `pages`: also list where each page of a paginated document begins (`DocView.pages`), from
+    the first passage of every part: one stored passage a part, not the whole text."""
+    if not exists(Path(index_dir)):
+        return None                       # nothing indexed yet: no such document (a 404, not a 503)
+    info = catalog(index_dir).get(doc_id)
+    if info is None:
+        return None
+    limit = max(1, min(limit, MAX_LIMIT))
+    offset = max(0, offset)
+    rd = reader(Path(index_dir))
+    total = rd.doc_passage_count(doc_id)
+    view = DocView(info, rd.doc_passages(doc_id, offset, offset + limit), query, offset=offset, limit=limit,
+                   total=total)
+    if pages and info.pages > 1:
+        view.pages = _page_parts(rd, doc_id, view.parts, info.pages)
+    graph = citation_graph(index_dir)
+    view.cites, view.cited_by = graph.cites(doc_id), graph.cited_by(doc_id)
+    return view
+
+
+def _page_parts(rd, doc_id: str, parts: int, last_page: int) -> list[tuple[int, int]]:
+    """(page, part) for every page: a page begins in the last part whose first passage starts on
+    or before it (a passage may run over several pages)."""
+    firsts = []
+    for part in range(1, parts + 1):
+        got = rd.doc_passages(doc_id, (part - 1) * PART_PASSAGES, (part - 1) * PART_PASSAGES + 1)
+        if got and got[0].get("page"):
+            firsts.append((got[0]["page"], part))
+    out, i = [], 0
+    for page in range(1, last_page + 1):
+        while i + 1 < len(firsts) and firsts[i + 1][0] <= page:
+            i += 1
+        out.append((page, firsts[i][1] if firsts else 1))
+    return out
