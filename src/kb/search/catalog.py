@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.index import Entry, Manifest, manifest_stamp
+from kb.names import display
 
 _cache: dict[str, tuple[object, "Catalog"]] = {}
 _lock = threading.Lock()
@@ -15,7 +16,7 @@ _lock = threading.Lock()
 @dataclass
 class DocInfo:
     doc_id: str
-    path: str
+    path: str               # relative to the corpus, fit to show (kb.names.display)
     title: str
     doc_type: str
     year: int | None
@@ -25,6 +26,7 @@ class DocInfo:
     size: int
     sha256: str
     meta: dict
+    file: str = ""          # the real relative path, to open the file ("" when the same as path)
 
     def to_json(self) -> dict:
         return {"doc_id": self.doc_id, "path": self.path, "title": self.title, "doc_type": self.doc_type,
@@ -43,9 +45,9 @@ class Catalog:
             # A file of consultation records: each record is a document of its own.
             for r in records:
                 self.docs[r["doc_id"]] = DocInfo(
-                    doc_id=r["doc_id"], path=path, title=r["title"], doc_type=r["doc_type"], year=r["year"],
-                    format=e.format, pages=0, passages=r["passages"], size=e.size, sha256=e.sha256,
-                    meta=r["meta"])
+                    doc_id=r["doc_id"], path=display(path), title=r["title"], doc_type=r["doc_type"],
+                    year=r["year"], format=e.format, pages=0, passages=r["passages"], size=e.size,
+                    sha256=e.sha256, meta=r["meta"], file=path)
 
     def get(self, doc_id: str) -> DocInfo | None:
         return self.docs.get(doc_id)
@@ -55,9 +57,9 @@ class Catalog:
 
 
 def _info(path: str, e: Entry) -> DocInfo:
-    return DocInfo(doc_id=e.doc_id, path=path, title=e.title, doc_type=e.doc_type, year=e.year,
+    return DocInfo(doc_id=e.doc_id, path=display(path), title=e.title, doc_type=e.doc_type, year=e.year,
                    format=e.format, pages=e.pages, passages=e.passages, size=e.size, sha256=e.sha256,
-                   meta=e.meta)
+                   meta=e.meta, file=path)
 
 
 def catalog(index_dir: Path) -> Catalog:

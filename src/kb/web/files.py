@@ -38,7 +38,7 @@ def original_path(doc_id: str) -> Path | None:
     if info is None:
         return None
     corpus = current_app.config["KB_CORPUS"].resolve()
-    path = (corpus / info.path).resolve()
+    path = (corpus / (info.file or info.path)).resolve()
     # The manifest is trusted, but a symlink or an edited manifest must not leave the corpus.
     if not path.is_relative_to(corpus) or not path.is_file():
         return None
