@@ -15,6 +15,14 @@ MAX_UNPACKED_BYTES = int(float(os.environ.get("KB_MAX_UNPACKED_MB", "100")) * 10
 # took 99 s and 1.25 GB): this many fit in the default worker memory. Real pages: < 10,000.
 HTML_MAX_ELEMENTS = int(os.environ.get("KB_HTML_MAX_ELEMENTS", "500000"))
 
+# Per-file bounds of extraction, enforced by the worker pool (kb.extract.pool); 0 = none.
+# Wall time of one file (the 303-page Kyrgyz Civil Code PDF takes ~40 s on a slow core).
+FILE_SECONDS = float(os.environ.get("KB_FILE_SECONDS", "300"))
+# Memory of one worker process, as RLIMIT_DATA (heap and private mappings; real files
+# here need under 100 MB).
+FILE_MEMORY_MB = int(float(os.environ.get("KB_FILE_MEMORY_MB", "1024")))
+
+
 def default_corpus() -> Path:
     return Path(os.environ.get("KB_CORPUS", "corpus"))
 
