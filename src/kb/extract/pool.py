@@ -39,6 +39,9 @@ _NEAR_LIMIT = 0.75
 _RETIRE_AT = 0.5
 # A worker that dies before it is ready points at the environment, not at a file.
 _START_ATTEMPTS = 3
+# Start-up (an interpreter and kb.extract, ~0.2 s here, more on a loaded machine) is not
+# the file's time: until ready, a worker has this long whatever the per-file bound.
+_START_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -267,10 +270,14 @@ class Pool:
                 continue
             w.path, w.started = path, time.monotonic()
 
+    def _deadline(self, w: _Worker) -> float:
+        seconds = self.limits.seconds or 0.0
+        return w.started + (seconds if w.ready else max(seconds, _START_SECONDS))
+
     def _timeout(self, busy: list[_Worker]) -> float | None:
         if self.limits.seconds is None or not busy:
             return None
-        first = min(w.started for w in busy) + self.limits.seconds
+        first = min(self._deadline(w) for w in busy)
         return max(0.0, first - time.monotonic()) + 0.01
 
     def _collect(self, todo: deque) -> Iterator[tuple[Path, Document | ExtractError]]:
@@ -280,7 +287,7 @@ class Pool:
         for w in busy:
             if w.conn in ready or w.process.sentinel in ready:
                 yield from self._receive(w, todo)
-            elif self.limits.seconds is not None and time.monotonic() - w.started > self.limits.seconds:
+            elif self.limits.seconds is not None and time.monotonic() > self._deadline(w):
                 path = w.path
                 self._drop(w, kill=True)
                 if w.ready:
