@@ -105,8 +105,8 @@ def _bound_memory(mb: int | None) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, hard))
     if mb:
         # RLIMIT_DATA, not RLIMIT_AS: it counts the heap and private writable mappings,
-        # not the ~100 MB of shared libraries and reserved address space (measured in
-        # docs/architecture.md), so the bound means what a user reads in its number.
+        # not shared libraries and reserved address space (35 MB more in a worker with
+        # every reader loaded; docs/architecture.md), so the bound means its number.
         _, hard = resource.getrlimit(resource.RLIMIT_DATA)
         soft = mb * 1024 * 1024
         if hard != resource.RLIM_INFINITY:
