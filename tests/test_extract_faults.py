@@ -473,3 +473,28 @@ def test_no_worker_outlives_a_killed_parent(shared_data, tmp_path):
         time.sleep(0.1)
     assert [p for p in tree if _alive(p)] == [], [(p, _cmdline(p)) for p in tree if _alive(p)]
     assert _with_marker(marker) == []
+
+
+_TOOL_PARENT = """
+import subprocess, sys, time
+from kb.procs import dies_with_us
+
+tool = subprocess.Popen(["sleep", "60"], preexec_fn=dies_with_us())
+print(tool.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_tool_run_by_a_worker_dies_with_it():
+    # catdoc/antiword under a worker killed for its time: the same mechanism, with sleep.
+    worker = subprocess.Popen([sys.executable, "-c", _TOOL_PARENT], stdout=subprocess.PIPE, text=True)
+    try:
+        tool = int(worker.stdout.readline())
+        assert _alive(tool)
+    finally:
+        worker.kill()
+        worker.wait(10)
+    end = time.monotonic() + 10
+    while _alive(tool) and time.monotonic() < end:
+        time.sleep(0.05)
+    assert not _alive(tool)
