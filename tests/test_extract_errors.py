@@ -126,10 +126,14 @@ def test_unreadable_file(tmp_path, monkeypatch):
         if os.access(path, os.R_OK):
             # Running as root: chmod does not stop root from reading, so make the read fail
             # the way the kernel would for anyone else.
-            def denied(self, *a, **k):
-                raise PermissionError(13, "Permission denied", str(self))
+            real_open = os.open
 
-            monkeypatch.setattr(Path, "read_bytes", denied)
+            def denied(file, *a, **k):
+                if os.fspath(file) == str(path):
+                    raise PermissionError(13, "Permission denied", str(file))
+                return real_open(file, *a, **k)
+
+            monkeypatch.setattr(os, "open", denied)
         _raises(path, "не удаётся прочитать", "Permission denied")
     finally:
         path.chmod(0o644)

@@ -34,29 +34,49 @@ def _print_json(obj) -> None:
 
 # --- extract -----------------------------------------------------------------
 
+def _in_order(paths, results):
+    """`results` (path, result) pairs coming in any order, given back in the order of `paths`,
+    each as soon as it and all before it are done."""
+    order = iter(paths)
+    want = next(order, None)
+    pending = {}
+    for path, res in results:
+        pending[path] = res
+        while want is not None and want in pending:
+            yield want, pending.pop(want)
+            want = next(order, None)
+
+
 def cmd_extract(args) -> int:
-    from kb.extract import extract, extract_many, iter_files
+    from kb.errors import printable
+    from kb.extract import extract_file, extract_many, scan_corpus
 
     target = Path(args.file)
     if target.is_dir():
-        failed = 0
+        scan = scan_corpus(target)
+        for path, reason in scan.skipped:
+            print(f"пропущен: {printable(path)}: {reason}", file=sys.stderr)
+        failed, done = len(scan.skipped), 0
         results = []
-        for path, res in extract_many(iter_files(target), workers=args.workers):
+        for path, res in _in_order(scan.files, extract_many(scan.files, workers=args.workers or None)):
             if isinstance(res, KbError):
                 failed += 1
                 print(f"ошибка: {res}", file=sys.stderr)
-            elif args.json:
-                results.append(res.to_json())
+                continue
+            done += 1
+            if args.json:
+                results.append(dict(res.to_json(), path=printable(path)))
             else:
-                print(f"{path}: {res.format}, {res.page_count} стр., {len(res.text)} симв."
-                      + (f"; предупреждения: {'; '.join(res.warnings)}" if res.warnings else ""))
+                print(f"{printable(path)}: {res.format}, {res.page_count} стр., {len(res.text)} симв."
+                      + (f"; предупреждения: {'; '.join(res.warnings)}" if res.warnings else ""),
+                      flush=True)
         if args.json:
             _print_json(results)
-        print(f"Извлечено: {len(results) if args.json else 'см. выше'}; ошибок: {failed}", file=sys.stderr)
+        print(f"Извлечено: {done}; ошибок: {failed}", file=sys.stderr)
         return 1 if failed else 0
-    doc = extract(target)
+    doc = extract_file(target)
     if args.json:
-        _print_json(doc.to_json())
+        _print_json(dict(doc.to_json(), path=printable(doc.path)))
     else:
         for w in doc.warnings:
             print(f"предупреждение: {w}", file=sys.stderr)
@@ -164,10 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("extract", help="извлечь чистый текст одного файла (или папки)",
                        description="Print the clean text of one file (PDF, DOCX, DOC, RTF, HTML, TXT). "
-                                   "Given a folder, extracts every file and reports failures.")
+                                   "Given a folder, extracts every file and reports failures. Each file "
+                                   "is read in a worker process bounded in time (KB_FILE_SECONDS, 300) "
+                                   "and memory (KB_FILE_MEMORY_MB, 1024).")
     p.add_argument("file", help="путь к файлу или папке")
     p.add_argument("--json", action="store_true", help="вывод в JSON: path, format, title, pages, warnings, metadata")
-    p.add_argument("--workers", type=int, default=1, help="число процессов для папки (по умолчанию 1)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="процессов для извлечения текста из папки (по умолчанию все ядра)")
     p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser("index", help="построить или обновить индекс папки документов",

@@ -8,7 +8,19 @@ from pathlib import Path
 # Files larger than this are refused before parsing (bytes); KB_MAX_FILE_MB overrides.
 MAX_FILE_BYTES = int(float(os.environ.get("KB_MAX_FILE_MB", "200")) * 1024 * 1024)
 # Unpacked size limit of a DOCX (zip bombs): checked from the zip directory before parsing.
-MAX_UNPACKED_BYTES = int(float(os.environ.get("KB_MAX_UNPACKED_MB", "500")) * 1024 * 1024)
+# The largest real DOCX of the test corpus unpacks to 4.7 MB.
+MAX_UNPACKED_BYTES = int(float(os.environ.get("KB_MAX_UNPACKED_MB", "100")) * 1024 * 1024)
+# Elements an HTML file may have; counted by a cheap pre-scan before the tree is built.
+# BeautifulSoup and the walker cost ~1.25 KB and ~0.1 s per 1,000 elements here (999,000
+# took 99 s and 1.25 GB): this many fit in the default worker memory. Real pages: < 10,000.
+HTML_MAX_ELEMENTS = int(os.environ.get("KB_HTML_MAX_ELEMENTS", "500000"))
+
+# Per-file bounds of extraction, enforced by the worker pool (kb.extract.pool); 0 = none.
+# Wall time of one file (the 303-page Kyrgyz Civil Code PDF takes ~40 s on a slow core).
+FILE_SECONDS = float(os.environ.get("KB_FILE_SECONDS", "300"))
+# Memory of one worker process, as RLIMIT_DATA (heap and private mappings; real files
+# here need under 100 MB).
+FILE_MEMORY_MB = int(float(os.environ.get("KB_FILE_MEMORY_MB", "1024")))
 
 
 # Time one search may spend in the index before it stops and shows what it has found.

@@ -2,25 +2,48 @@
 
 from __future__ import annotations
 
+import os
+import unicodedata
 from pathlib import Path
+
+
+def printable(path: str | Path) -> str:
+    """`path` fit for a one-line message: bytes that are not UTF-8 (kept by Python as
+    surrogate escapes, which cannot be printed) become U+FFFD, control characters
+    (a newline in a file name) become escapes such as `\\n`."""
+    text = os.fsencode(path).decode("utf-8", "replace")
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or unicodedata.category(c) == "Zs"
+                   else repr(c)[1:-1] for c in text)
 
 
 class KbError(Exception):
     """Base of every error kb reports to a user without a traceback."""
 
+    def __reduce__(self):
+        # Errors cross process boundaries (extraction workers). The default rebuilds them
+        # as `cls(*args)`, but subclasses take other arguments than the one formatted
+        # message `args` holds (ExtractError: path, reason): rebuild without __init__.
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls, args, state):
+    err = cls.__new__(cls, *args)      # BaseException.__new__ sets `args`
+    err.__dict__.update(state)
+    return err
+
 
 class ExtractError(KbError):
-    """A file could not be extracted; names the file and the cause."""
+    """A file could not be extracted; names the file and the cause.
+
+    `path` is the path as given (it may hold surrogate escapes); the message shows it
+    with `printable`."""
 
     def __init__(self, path: str | Path, reason: str):
         self.path = str(path)
         self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
-
-    def __reduce__(self):
-        # Crosses process boundaries (extraction workers): rebuilt from its two fields,
-        # not from `args`, which holds the one formatted message.
-        return (self.__class__, (self.path, self.reason))
+        super().__init__(f"{printable(self.path)}: {reason}")
 
 
 class UnsupportedFormat(ExtractError):
@@ -29,6 +52,14 @@ class UnsupportedFormat(ExtractError):
 
 class FileTooLarge(ExtractError):
     """The file (or its unpacked content) exceeds the configured limit."""
+
+
+class TooComplex(ExtractError):
+    """The file's structure is beyond what kb parses safely (nesting depth, element count)."""
+
+
+class LimitExceeded(ExtractError):
+    """Extraction ran over its per-file time or memory bound and was stopped."""
 
 
 class MissingTool(ExtractError):

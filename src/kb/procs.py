@@ -27,6 +27,24 @@ def die_with_parent(parent_pid: int | None = None) -> None:
         os._exit(1)
 
 
+def dies_with_us():
+    """A `preexec_fn` for `subprocess`: the program gets SIGKILL when this process ends
+    (catdoc under an extraction worker killed for its time). PR_SET_PDEATHSIG is not
+    inherited across fork, so it is set in the child; libc is looked up here, in the
+    parent, so that between fork and exec only the prctl call runs. None off Linux."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def hook() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    return hook
+
+
 def _before_fork() -> None:
     global _parent_pid
     _parent_pid = os.getpid()

@@ -13,6 +13,7 @@ from pathlib import Path
 from kb.errors import ExtractError, MissingTool
 from kb.extract.clean import clean_chars, tidy_lines
 from kb.extract.document import RawText
+from kb.procs import dies_with_us
 
 TIMEOUT_S = 60
 
@@ -33,7 +34,9 @@ def read_doc(path: Path, data: bytes) -> RawText:
     cmd = _command(path)
     tool = Path(cmd[0]).name
     try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT_S, check=False)
+        # The tool dies with its worker: a worker killed for its time takes it along.
+        proc = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT_S, check=False,
+                              preexec_fn=dies_with_us())
     except subprocess.TimeoutExpired:
         raise ExtractError(path, f"{tool} не успел за {TIMEOUT_S} с (timed out)") from None
     except OSError as e:

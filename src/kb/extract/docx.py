@@ -8,14 +8,17 @@ import zipfile
 from pathlib import Path
 
 from kb import config
-from kb.errors import ExtractError, FileTooLarge
+from kb.errors import ExtractError, FileTooLarge, TooComplex
 from kb.extract.clean import clean_chars, tidy_lines
 from kb.extract.document import RawText
 
-# Deflate cannot beat ~1030:1; real DOCX parts compress 3-20x (XML of a huge table maybe
-# 100x). Anything far beyond, and big, is built to exhaust memory.
-MAX_RATIO = 300
-_RATIO_MIN_BYTES = 16 * 1024 * 1024
+# Deflate cannot beat ~1030:1. Real DOCX parts compress at most ~23x (the test corpus's
+# word/_rels/document.xml.rels; python-docx's own template styles ~32x): a big entry far
+# beyond that is built to exhaust memory. Small entries may do as they like.
+MAX_RATIO = 100
+_RATIO_MIN_BYTES = 4 * 1024 * 1024
+# libxml2's own bound without XML_PARSE_HUGE, which python-docx's parser does not set.
+XML_MAX_DEPTH = 256
 
 # Built-in heading styles are named in English whatever Word's language ("Heading 1"),
 # user copies in Russian ("Заголовок 1"); ConsultantPlus exports mark headings "ConsPlusTitle".
@@ -23,11 +26,16 @@ _HEADING_STYLE = re.compile(r"heading|заголовок|title|название"
 _PLACEHOLDER_TITLES = {"", "title", "заголовок", "document", "документ", "untitled", "без названия"}
 
 
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f}".rstrip("0").rstrip(".")
+
+
 def check_zip_bomb(path: Path, data: bytes) -> None:
     """Refuse an archive whose declared unpacked size or compression ratio is absurd.
 
-    `zipfile` never yields more than an entry's declared `file_size`, so the
-    directory's sizes bound what parsing can unpack: checking them first is enough.
+    `zipfile` never yields more than an entry's declared `file_size` (and checks the
+    CRC), so the directory's sizes bound what parsing can unpack: checking them first,
+    which costs milliseconds, is enough.
     """
     try:
         infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
@@ -35,12 +43,25 @@ def check_zip_bomb(path: Path, data: bytes) -> None:
         raise ExtractError(path, "повреждённый ZIP/DOCX-архив (corrupt zip)") from None
     total = sum(i.file_size for i in infos)
     if total > config.MAX_UNPACKED_BYTES:
-        raise FileTooLarge(path, f"распакованный DOCX слишком велик: {total} > "
-                                 f"{config.MAX_UNPACKED_BYTES} байт (zip bomb?)")
+        raise FileTooLarge(path, f"распакованный DOCX слишком велик: {_mb(total)} МБ > "
+                                 f"{_mb(config.MAX_UNPACKED_BYTES)} МБ (zip bomb?; KB_MAX_UNPACKED_MB)")
     for i in infos:
         if i.file_size > _RATIO_MIN_BYTES and i.file_size > MAX_RATIO * max(i.compress_size, 1):
-            raise FileTooLarge(path, f"подозрительное сжатие в DOCX: {i.filename} "
-                                     f"{i.compress_size} -> {i.file_size} байт (zip bomb?)")
+            ratio = i.file_size // max(i.compress_size, 1)
+            raise FileTooLarge(path, f"подозрительное сжатие в DOCX: {i.filename} сжат в {ratio} раз, "
+                                     f"{_mb(i.compress_size)} -> {_mb(i.file_size)} МБ (zip bomb?)")
+
+
+def _xml_refusal(path: Path, e: Exception) -> ExtractError | None:
+    """libxml2's own refusals of hostile XML, said plainly; None for other errors."""
+    msg = str(e)
+    if "Excessive depth" in msg:
+        return TooComplex(path, f"слишком глубокая вложенность XML в DOCX: больше {XML_MAX_DEPTH} "
+                                "уровней (XML nesting too deep)")
+    if "amplification" in msg or "entity reference loop" in msg:
+        return TooComplex(path, "XML-сущности в DOCX раскрываются в огромный текст "
+                                "(entity expansion, billion laughs)")
+    return None
 
 
 def _is_heading(paragraph) -> bool:
@@ -113,8 +134,12 @@ def _blocks(element, parent):
 def read_docx(path: Path, data: bytes) -> RawText:
     check_zip_bomb(path, data)
     import docx
+    from lxml import etree
 
-    document = docx.Document(io.BytesIO(data))
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except etree.XMLSyntaxError as e:
+        raise _xml_refusal(path, e) or e
     lines: list[str] = []
     headings: list[str] = []
     for block in _blocks(document.element.body, document._body):

@@ -399,6 +399,8 @@ def _open(path: Path, data: bytes):
         n = len(pdf.pages)
     except (PDFPasswordIncorrect, PDFEncryptionError) as e:
         raise ExtractError(path, f"PDF защищён паролем или шифрованием (encrypted PDF: {type(e).__name__})") from None
+    except MemoryError:
+        raise                   # the memory bound's, not a broken file's (kb.extract.pool)
     except Exception as e:  # noqa: BLE001 - pdfminer raises many kinds on broken files
         cause = _cause(e)
         if "password" in cause.lower() or "encrypt" in cause.lower():
@@ -429,6 +431,8 @@ def read_pdf(path: Path, data: bytes) -> RawText:
         for number, page in enumerate(pdf.pages, start=1):
             try:
                 chars = _page_chars(page)
+            except MemoryError:
+                raise           # would fail every page after it too: the file fails
             except Exception as e:  # noqa: BLE001 - one broken page must not lose the others
                 failed += 1
                 warnings.append(f"стр. {number}: страница не читается ({_cause(e)})"[:300])
