@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import unicodedata
 from pathlib import Path
 
 
 def printable(path: str | Path) -> str:
-    """`path` fit for a one-line message: bytes that are not UTF-8 (kept by Python as
-    surrogate escapes, which cannot be printed) become U+FFFD, control characters
-    (a newline in a file name) become escapes such as `\\n`."""
-    text = os.fsencode(path).decode("utf-8", "replace")
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() or unicodedata.category(c) == "Zs"
-                   else repr(c)[1:-1] for c in text)
+    """`path` fit for a one-line message (kb.names.display: undecodable bytes and control
+    characters shown readably)."""
+    from kb.names import display
+
+    return display(path)
 
 
 class KbError(Exception):

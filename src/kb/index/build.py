@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kb.enrich.sidecar import sidecar_path
 from kb.errors import ExtractError, IndexDamaged
-from kb.extract import Document, extract_many, iter_files
+from kb.extract import Document, extract_many, iter_files, scan_corpus
 from kb.extract.consultations import is_consultations_file, read_consultations
 from kb.index import _engine as engine
 from kb.index import store
@@ -237,7 +237,9 @@ def update_index(corpus: Path, index_dir: Path, *, workers: int | None = None,
 def _apply(corpus: Path, index_dir: Path, man: Manifest, base: Path | None, report: Report,
            workers: int, progress, stream) -> None:
     """Compare the corpus with the manifest; write what changed into a new generation."""
-    current = {p.relative_to(corpus).as_posix(): p for p in iter_files(corpus)}
+    scan = scan_corpus(corpus)
+    report.skipped = [(_rel(p, corpus), why) for p, why in scan.skipped]
+    current = {p.relative_to(corpus).as_posix(): p for p in scan.files}
     todo: list[tuple[str, Path, str]] = []          # rel, path, sha
     stamps: dict[str, str] = {}
     touched = False
@@ -270,6 +272,13 @@ def _apply(corpus: Path, index_dir: Path, man: Manifest, base: Path | None, repo
     except BaseException:
         store.discard(gen)
         raise
+
+
+def _rel(path: Path, corpus: Path) -> str:
+    try:
+        return Path(path).relative_to(corpus).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _write(corpus, index_dir, ix, man: Manifest, todo, gone, stamps, report: Report, workers: int,
