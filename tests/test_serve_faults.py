@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-import faults
+import fault_cases as faults
 from conftest import ROOT
 from test_serve import free_port
 

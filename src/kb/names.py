@@ -16,26 +16,30 @@ _CYRILLIC_RUN = re.compile(r"[А-Яа-яЁё№]+")
 
 
 def display(name: str | os.PathLike) -> str:
-    """The name fit to show on one line: as is when it is valid text; else its bytes read as
-    cp1251 when that gives Russian letters (a name from a Windows zip), else with U+FFFD for
-    bad bytes; control characters (a newline in a file name) as escapes such as `\\n`."""
+    """The name fit to show on one line: as is when it is valid text; else each folder or file
+    name with undecodable bytes read as cp1251 when that gives Russian words (a name from a
+    Windows zip), else with U+FFFD for the bad bytes; control characters (a newline in a file
+    name) as escapes such as `\\n`."""
     name = os.fspath(name)
     if _SURROGATE.search(name):
-        raw = os.fsencode(name)
-        try:
-            guess = raw.decode("cp1251")
-        except UnicodeDecodeError:
-            guess = ""
-        # Russian words: nothing beyond ASCII but Cyrillic letters, and at least one real
-        # word (a lone byte such as 0xFF would read as "я").
-        runs = re.findall(r"[^\x00-\x7f]+", guess)
-        if runs and all(_CYRILLIC_RUN.fullmatch(r) for r in runs) and max(map(len, runs)) >= 3:
-            name = guess
-        else:
-            name = raw.decode("utf-8", "replace")
+        name = "/".join(_guess(part) if _SURROGATE.search(part) else part for part in name.split("/"))
     if name.isprintable():
         return name
     return "".join(c if c.isprintable() or unicodedata.category(c) == "Zs" else repr(c)[1:-1] for c in name)
+
+
+def _guess(part: str) -> str:
+    raw = os.fsencode(part)
+    try:
+        guess = raw.decode("cp1251")
+    except UnicodeDecodeError:
+        guess = ""
+    # Russian words: nothing beyond ASCII but Cyrillic letters, and at least one real word
+    # (a lone byte such as 0xFF would read as "я").
+    runs = re.findall(r"[^\x00-\x7f]+", guess)
+    if runs and all(_CYRILLIC_RUN.fullmatch(r) for r in runs) and max(map(len, runs)) >= 3:
+        return guess
+    return raw.decode("utf-8", "replace")
 
 
 def dumps(obj, **kw) -> str:
