@@ -88,9 +88,9 @@ def files(data: Path, work: Path) -> None:
             name = (item["path"] if isinstance(item, dict) else item).split("/", 1)[-1]
             reason = item.get("reason", "") if isinstance(item, dict) else ""
             got[name] = ({"added": "indexed"}.get(kind, kind), reason)
-    from kb.names import display
+    from kb.names import display, readable
     for name, want in expected.items():
-        outcome, reason = got.get(display(name), ("missing from the report", ""))
+        outcome, reason = got.get(readable(name), ("missing from the report", ""))
         row(f"  {display(name)[:40]}", f"{outcome}: {reason}"[:58], base, after, outcome == want)
     new = sum(1 for v in expected.values() if v == "indexed")
     row("broken files beside real ones", f"exit {code}, {secs:.0f} s, others intact", base, after,

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 
 import pdf_fixtures
-from kb.index import _engine, forget_readers, reader, update_index, write_passages
+from kb.index import edit, forget_readers, reader, update_index, write_passages
 from kb.search import PART_PASSAGES, part_of
 from kb.search.reading import MAX_LIMIT
 from kb.web import create_app
@@ -104,12 +104,11 @@ def test_slice_by_ordinal_across_segments_and_updates(tmp_path):
     assert [f["ordinal"] for f in rd.doc_passages("small", 0, 50)] == [0, 1, 2]
 
     # Re-written passages (deleted, then added again): the live ones are read.
-    w = _engine.Writer(_engine.open_dir(tmp_path / "i"))
-    w.delete_doc("small")
-    for n in range(2):
-        w.add_passage({"doc_id": "small", "ordinal": n, "pid": f"small:{n}", "path": "s.txt", "title": "Малый",
-                       "body": f"Новый текст {n}", "exact": f"Новый текст {n}"})
-    w.commit()
+    with edit(tmp_path / "i") as w:
+        w.delete_doc("small")
+        for n in range(2):
+            w.add_passage({"doc_id": "small", "ordinal": n, "pid": f"small:{n}", "path": "s.txt", "title": "Малый",
+                           "body": f"Новый текст {n}", "exact": f"Новый текст {n}"})
     got = rd.doc_passages("small", 0, 50)
     assert [f["body"] for f in got] == ["Новый текст 0", "Новый текст 1"]
     forget_readers()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.index import _bag, _engine, forget_readers, store, write_passages
+from kb.index import _bag, _engine, edit, forget_readers, write_passages
 from kb.index import querymodel as qm
 from kb.search.query import parse
 
@@ -78,12 +78,9 @@ def index_dir(tmp_path_factory) -> Path:
 
 def _delete_docs(idx: Path, docs) -> None:
     """Delete documents as `kb index` does: in a new generation, then published."""
-    gen = store.new_generation(idx, store.current(idx))
-    w = _engine.Writer(_engine.open_dir(gen))
-    for doc in docs:
-        w.delete_doc(doc)
-    w.commit()
-    store.publish(idx, gen, _engine.passage_count(gen))
+    with edit(idx) as w:
+        for doc in docs:
+            w.delete_doc(doc)
 
 
 def _negation_holds(rd, negated: str, base: str, both: str) -> None:

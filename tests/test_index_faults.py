@@ -256,3 +256,26 @@ def test_killed_twenty_times_then_each_next_run_gives_the_clean_build(shared_dat
         outcomes.append(finished)
         shutil.rmtree(index)
     assert outcomes.count(True) <= 4, "most kills must land while kb index is working"
+
+
+def test_odd_names_are_indexed_searchable_and_served(tmp_path):
+    """Names that are not UTF-8 (a cp1251 archive, a stray byte) or hold a newline: indexed under
+    a readable name, found, shown in the report on one line, and their originals served."""
+    from kb.web import create_app
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    expected = faults.add_broken_files(corpus, tmp_path / "outside")
+    r = faults.kb("index", "--corpus", str(corpus), "--index", str(index))
+    assert r.returncode == 0 and "Traceback" not in r.stderr
+    assert "добавлен: Отчёт 2018.txt" in r.stdout and "добавлен: bad\ufffdname.txt" in r.stdout
+    assert "добавлен: имя\\nс переводом строки.txt" in r.stdout      # one line, the newline escaped
+    assert {p for p, want in expected.items() if want == "indexed"} <= docs(index)
+    assert [g.path for g in search(index, "консультациях за 2018").groups][:1] == ["Отчёт 2018.txt"]
+    c = create_app(corpus, index).test_client()
+    listed = {d["path"]: d["doc_id"] for d in c.get("/api/documents").json["documents"]}
+    assert {"Отчёт 2018.txt", "bad\ufffdname.txt", "имя\nс переводом строки.txt"} <= set(listed)
+    got = c.get(f"/file/{listed['Отчёт 2018.txt']}")
+    assert got.status_code == 200 and "консультациях" in got.get_data(as_text=True)
+    stray = listed["bad\ufffdname.txt"]
+    assert c.get(f"/doc/{stray}").status_code == 200 and c.get(f"/file/{stray}").status_code == 200
+    assert "Секретный" not in c.get("/search?q=секретный+пароль").get_data(as_text=True)

@@ -331,7 +331,8 @@ def test_file_odd_names_download(tmp_path):
 
 
 def test_file_name_with_bytes_that_are_not_utf8(tmp_path, monkeypatch):
-    """A name from an old archive in cp1251 (the indexer does not take these yet: the catalog is faked)."""
+    """A name from an old archive in cp1251, served by the files route (the catalog is faked so the
+    file need not extract; tests/test_index_faults.py indexes such names for real)."""
     import os
 
     import kb.web.files

@@ -15,14 +15,20 @@ _SURROGATE = re.compile("[\udc80-\udcff]")
 _CYRILLIC_RUN = re.compile(r"[А-Яа-яЁё№]+")
 
 
-def display(name: str | os.PathLike) -> str:
-    """The name fit to show on one line: as is when it is valid text; else each folder or file
-    name with undecodable bytes read as cp1251 when that gives Russian words (a name from a
-    Windows zip), else with U+FFFD for the bad bytes; control characters (a newline in a file
-    name) as escapes such as `\\n`."""
+def readable(name: str | os.PathLike) -> str:
+    """The name as text: as is when it is valid text; else each folder or file name with
+    undecodable bytes read as cp1251 when that gives Russian words (a name from a Windows
+    zip), else with U+FFFD for the bad bytes."""
     name = os.fspath(name)
     if _SURROGATE.search(name):
         name = "/".join(_guess(part) if _SURROGATE.search(part) else part for part in name.split("/"))
+    return name
+
+
+def display(name: str | os.PathLike) -> str:
+    """`readable`, on one line: control characters (a newline in a file name) as escapes such
+    as `\\n` (for reports and messages)."""
+    name = readable(name)
     if name.isprintable():
         return name
     return "".join(c if c.isprintable() or unicodedata.category(c) == "Zs" else repr(c)[1:-1] for c in name)

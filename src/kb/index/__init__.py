@@ -12,6 +12,7 @@ Public face:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import contextmanager
 from pathlib import Path
 
 from kb.index import querymodel
@@ -21,10 +22,31 @@ from kb.index.build import ExtractCache, Report, is_stale, update_index, verify
 from kb.index.manifest import Entry, Manifest, manifest_stamp
 
 __all__ = [
-    "update_index", "write_passages", "reader", "Reader", "RawHit", "RawResults", "Report",
+    "update_index", "write_passages", "edit", "reader", "Reader", "RawHit", "RawResults", "Report",
     "Manifest", "Entry", "ExtractCache", "querymodel", "exists", "forget_readers", "is_stale",
     "Similar", "similar_to_doc", "similar_to_text", "verify", "manifest_stamp",
 ]
+
+
+@contextmanager
+def edit(index_dir: Path):
+    """A writer on a new generation of the published index, published when the block ends
+    without an error (as `kb index` does): for tests and tools that change passages directly."""
+    from kb.index import _engine, store
+
+    gen = store.new_generation(Path(index_dir), store.current(Path(index_dir)))
+    try:
+        w = _engine.Writer(_engine.open_dir(gen))
+        try:
+            yield w
+            w.commit()
+        except BaseException:
+            w.cancel()
+            raise
+        store.publish(Path(index_dir), gen, _engine.passage_count(gen))
+    except BaseException:
+        store.discard(gen)
+        raise
 
 
 def write_passages(index_dir: Path, records: Iterable[dict]) -> int:

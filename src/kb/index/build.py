@@ -21,7 +21,7 @@ from kb.index.lock import WriteLock
 from kb.index.manifest import FILE as MANIFEST_FILE
 from kb.index.manifest import Entry, Manifest
 from kb.index.records import consultation_records, doc_id_for, enrich_document, passage_records
-from kb.names import display, dumps
+from kb.names import display, dumps, readable
 from kb.procs import forked_children_die_with_parent
 from kb.progress import Progress, Silent
 from kb.segment import segment
@@ -72,7 +72,7 @@ class Report:
         return out
 
     def to_json(self) -> dict:
-        d = display
+        d = readable        # JSON carries newlines; names with bad bytes as text
         return {"added": [d(p) for p in self.added], "updated": [d(p) for p in self.updated],
                 "removed": [d(p) for p in self.removed],
                 "renamed": [[d(a), d(b)] for a, b in self.renamed],
@@ -392,8 +392,8 @@ def sidecar_stamp(path: Path) -> str:
 
 
 def _add_document(writer, man: Manifest, corpus: Path, rel: str, doc: Document) -> int:
-    shown = display(rel)        # the index stores names fit to show; the manifest the real one
-    doc.title = display(doc.title)
+    shown = readable(rel)       # the index stores names as text; the manifest the real one
+    doc.title = readable(doc.title)
     seg = segment(doc)
     info = enrich_document(doc, shown, corpus, seg)
     doc_id = doc_id_for(rel)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.index import Entry, Manifest, manifest_stamp
-from kb.names import display
+from kb.names import readable
 
 _cache: dict[str, tuple[object, "Catalog"]] = {}
 _lock = threading.Lock()
@@ -16,7 +16,7 @@ _lock = threading.Lock()
 @dataclass
 class DocInfo:
     doc_id: str
-    path: str               # relative to the corpus, fit to show (kb.names.display)
+    path: str               # relative to the corpus, as text (kb.names.readable)
     title: str
     doc_type: str
     year: int | None
@@ -45,7 +45,7 @@ class Catalog:
             # A file of consultation records: each record is a document of its own.
             for r in records:
                 self.docs[r["doc_id"]] = DocInfo(
-                    doc_id=r["doc_id"], path=display(path), title=r["title"], doc_type=r["doc_type"],
+                    doc_id=r["doc_id"], path=readable(path), title=r["title"], doc_type=r["doc_type"],
                     year=r["year"], format=e.format, pages=0, passages=r["passages"], size=e.size,
                     sha256=e.sha256, meta=r["meta"], file=path)
 
@@ -57,7 +57,7 @@ class Catalog:
 
 
 def _info(path: str, e: Entry) -> DocInfo:
-    return DocInfo(doc_id=e.doc_id, path=display(path), title=e.title, doc_type=e.doc_type, year=e.year,
+    return DocInfo(doc_id=e.doc_id, path=readable(path), title=e.title, doc_type=e.doc_type, year=e.year,
                    format=e.format, pages=e.pages, passages=e.passages, size=e.size, sha256=e.sha256,
                    meta=e.meta, file=path)
 
