@@ -3,7 +3,7 @@
 On the index of ../shared/data (all folders but bench/), served by waitress in a thread on
 loopback, with 200 queries (legal-ru-dev and xquad-ru questions plus single words and operators).
 Prints p50/p95 for each endpoint with one client, then requests/s, p50/p95 and errors with 8
-concurrent clients (threads with urllib). Target: p95 <= 150 ms with one client.
+concurrent clients (threads, each from its own loopback address). Target: p95 <= 150 ms with one client.
 
     .venv/bin/python bench/web.py [--data ../shared/data] [--work /tmp/kb-bench-web]
 
@@ -13,29 +13,32 @@ The index is kept in --work and updated incrementally, so reruns skip the extrac
 from __future__ import annotations
 
 import argparse
+import http.client
 import statistics
 import sys
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 from search import link_corpus, queries   # bench/search.py: the same corpus and the same 200 queries
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = 8
-def fetch(url: str) -> tuple[float, int]:
-    """(milliseconds, status) of one GET, body read in full."""
+def fetch(url: str, source: str = "127.0.0.1") -> tuple[float, int]:
+    """(milliseconds, status) of one GET from the loopback address `source`, body read in full.
+
+    Each concurrent client has its own address (127.0.0.N): kb serve limits the searches in
+    flight per client address, and 8 real clients are 8 addresses."""
+    u = urllib.parse.urlsplit(url)
     t0 = time.perf_counter()
     try:
-        with urllib.request.urlopen(url, timeout=30) as r:
-            r.read()
-            status = r.status
-    except urllib.error.HTTPError as e:
-        e.read()
-        status = e.code
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=30, source_address=(source, 0))
+        c.request("GET", u.path + ("?" + u.query if u.query else ""))
+        r = c.getresponse()
+        r.read()
+        status = r.status
+        c.close()
     except OSError:
         status = 0
     return (time.perf_counter() - t0) * 1000, status
@@ -66,20 +69,20 @@ def concurrent(us: list[str], clients: int = CLIENTS) -> tuple[list[float], int,
     lock = threading.Lock()
     work = list(us)
 
-    def run() -> None:
+    def run(source: str) -> None:
         nonlocal errors
         while True:
             with lock:
                 if not work:
                     return
                 u = work.pop()
-            ms, status = fetch(u)
+            ms, status = fetch(u, source)
             with lock:
                 times.append(ms)
                 errors += status != 200
 
     t0 = time.perf_counter()
-    threads = [threading.Thread(target=run) for _ in range(clients)]
+    threads = [threading.Thread(target=run, args=(f"127.0.0.{i + 2}",)) for i in range(clients)]
     for t in threads:
         t.start()
     for t in threads:

@@ -5,7 +5,6 @@ rebuild, legacy and empty indexes. Real documents of ../shared/data where the ca
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import threading
