@@ -70,3 +70,18 @@ def test_chapter_after_the_last_article_keeps_its_text():
     assert seg.passages[-1].text.startswith("Глава 3.") and seg.passages[-1].article is None
     assert seg.outline[-1].label.startswith("Глава 3") and seg.outline[-1].ordinal == len(seg.passages) - 1
     assert "Вступает в силу." not in seg.passages[-2].text
+
+
+def test_flattened_superscript_articles_repaired():
+    from kb.segment import repair_numbers
+
+    assert repair_numbers(["192", "193", "1931", "194"]) == ["192", "193", "193.1", "194"]
+    assert repair_numbers(["91", "911", "912", "9110", "92"]) == ["91", "91.1", "91.2", "91.10", "92"]
+    # Ordinary sequences are left alone.
+    assert repair_numbers(["1", "11", "12"]) == ["1", "11", "12"]
+    assert repair_numbers(["9", "10", "11"]) == ["9", "10", "11"]
+    assert repair_numbers(["1", "10", "2"]) == ["1", "10", "2"]
+    text = "КОДЕКС\n\nСтатья 193. А\nтекст\n\nСтатья 1931. Б\nтекст\n\nСтатья 194. В\nтекст\n"
+    seg = segment(Document(path=Path("k.txt"), format="txt", title="К", pages=[text], size=1, sha256="", mtime=0))
+    assert [p.article for p in seg.passages if p.article] == ["193", "193.1", "194"]
+    assert seg.passages[-2].heading == "Статья 193.1. Б"

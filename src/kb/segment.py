@@ -90,6 +90,29 @@ def _split_long(text: str, limit: int = MAX_CHARS) -> list[str]:
     return [p.strip() for p in pieces if p.strip()]
 
 
+def repair_numbers(nums: list[str]) -> list[str]:
+    """Article numbers whose superscript was flattened by an earlier extraction
+    (`Статья 193`, `Статья 1931`, `Статья 194`: the middle one is 193.1) written dotted.
+
+    A number is read so only when it is its predecessor's digits plus more, and the
+    articles after it (past any others of the same kind) go on from the predecessor."""
+    out = list(nums)
+    ints = [int(n) if n.isdigit() else None for n in nums]
+    base = None
+    for i, n in enumerate(ints):
+        if n is None:
+            base = None
+            continue
+        b = str(base) if base is not None else ""
+        if b and len(str(n)) > len(b) and str(n).startswith(b) and str(n)[len(b)] != "0" and n > base + 1:
+            later = next((m for m in ints[i + 1:] if m is None or not str(m).startswith(b) or m == base), None)
+            if later is not None and base < later <= base + 3:
+                out[i] = f"{b}.{str(n)[len(b):]}"
+                continue
+        base = n
+    return out
+
+
 def _by_articles(doc: Document, matches: list[re.Match]) -> Segmented:
     text, starts = _page_starts(doc.pages)
     paginated = doc.page_count > 1
@@ -106,6 +129,7 @@ def _by_articles(doc: Document, matches: list[re.Match]) -> Segmented:
                 page_end=_page_at(starts, max(start, end - 1)) if paginated else None,
             ))
 
+    numbers = repair_numbers([m.group(1) for m in matches])
     sec_i = 0
     preamble = text[: bounds[0]].strip()
     if preamble:
@@ -119,9 +143,9 @@ def _by_articles(doc: Document, matches: list[re.Match]) -> Segmented:
             sec_i += 1
         # A chapter heading before the next article closes this one; its lines go with the next.
         end = sections[sec_i][0] if sec_i < len(sections) and sections[sec_i][0] < nxt else nxt
-        num = m.group(1).replace("-", ".")
+        num = numbers[i].replace("-", ".")
         title = m.group(2).strip()
-        heading = f"Статья {m.group(1)}. {title}".strip().rstrip(".") if title else f"Статья {m.group(1)}"
+        heading = f"Статья {numbers[i]}. {title}".strip().rstrip(".") if title else f"Статья {numbers[i]}"
         outline.append(OutlineEntry(2, heading[:200], len(passages), article=num))
         head = text[tail_start:start].strip() if tail_start is not None else ""
         body = text[start:end].strip()

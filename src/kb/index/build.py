@@ -27,7 +27,7 @@ from kb.progress import Progress, Silent
 from kb.segment import segment
 
 # Bump when extraction output changes, so cached extractions are not reused.
-EXTRACT_CACHE = "extract-v1"
+EXTRACT_CACHE = "extract-v2"
 # Above this many bytes of changed files, the index is written by all cores.
 BULK_BYTES = 2_000_000
 
