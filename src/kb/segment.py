@@ -220,19 +220,28 @@ def _section_lines(lines: list[str], declared: set[str]) -> list[tuple[int, int,
 
 
 def _by_pages(doc: Document) -> Segmented:
+    lines, page_of = [], []
+    for n, page in enumerate(doc.pages, start=1):
+        for line in page.splitlines():
+            lines.append(line)
+            page_of.append(n)
+    heads: dict[int, list[tuple[int, str]]] = {}
+    for first, _, level, text in _section_lines(lines, set(doc.headings)):
+        heads.setdefault(page_of[first], []).append((level, text))
     passages = []
     outline: list[OutlineEntry] = []
-    declared = set(doc.headings)
     heading = ""
     for n, page in enumerate(doc.pages, start=1):
-        heads = _section_lines(page.splitlines(), declared)
         first = len(passages)
         for piece in _split_long(page.strip()):
             passages.append(Passage(ordinal=len(passages), text=piece, page=n, page_end=n, heading=heading))
-        for *_, level, text in heads:
+        for level, text in heads.get(n, []):
             outline.append(OutlineEntry(level, text, first))
-        if heads:
-            heading = heads[-1][3]
+        if heads.get(n):
+            heading = heads[n][-1][1]
+            # The page's passages after its first heading are of that section.
+            for p in passages[first:]:
+                p.heading = p.heading or heads[n][0][1]
     return Segmented(passages, outline)
 
 
