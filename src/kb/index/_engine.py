@@ -263,10 +263,12 @@ class Translator:
         scale = node.coord or None
         if len(subs) == 1:
             return subs[0][1]
-        # A word no passage holds (a typo, an English word, a lexicon alternative this
-        # collection never uses) cannot drive the match: alone in `rare`, it would leave
-        # nothing for the common words to add to.
-        live = [n for n, (c, _) in zip(node.nodes, subs) if not c and not self._nowhere(n)]
+        # Only the words typed drive the match (the lexicon's alternatives would narrow it
+        # to their passages: `Трудовой кодекс` found only passages with `ТК`), and not a word
+        # no passage holds (a typo, an English word): alone in `rare`, it would leave nothing
+        # for the common words to add to. Without such a driver: the plain OR of everything.
+        live = [n for n, (c, _) in zip(node.nodes, subs)
+                if not c and not self._nowhere(n) and not (isinstance(n, qm.Any) and n.expansion)]
         if not rare or not common or not live or not self.driven:
             return wq.Or([q for _, q in subs], scale=scale)
         self.drove = True

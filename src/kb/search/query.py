@@ -199,8 +199,7 @@ class _Parser:
                     self.hl.lemma_words.extend(words)
         if not extra:
             return soft
-        alts = extra[0] if len(extra) == 1 else qm.Any(tuple(extra))
-        return soft + [alts]
+        return soft + [qm.Any(tuple(extra), expansion=True)]
 
     def _soft(self, n) -> bool:
         if isinstance(n, qm.Word) and n.mode == "lemma":
