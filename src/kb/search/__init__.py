@@ -345,7 +345,7 @@ def _article_first(rd, graph: CitationGraph, query: str, filters: qm.Filters | N
 def _hit(h, info: DocInfo | None, matcher: Matcher) -> Hit:
     f = h.fields
     year = f.get("year")
-    return Hit(doc_id=f["doc_id"], path=f.get("path", ""), title=f.get("title", ""),
+    return Hit(doc_id=f["doc_id"], path=f.get("path", ""), title=info.title if info else f.get("title", ""),
                doc_type=f.get("doc_type", ""), year=int(year) if year else None,
                ordinal=f.get("ordinal", 0), page=f.get("page"), article=f.get("article") or None,
                heading=f.get("heading", ""), score=h.score, snippet=snippet(f.get("body", ""), matcher))
