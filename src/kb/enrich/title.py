@@ -21,6 +21,8 @@ from kb.enrich._text import head_lines
 
 __all__ = ["choose_title", "organisations", "unshout", "file_words"]
 
+MAX_TITLE = 300      # longer declared titles (ConsultantPlus lists every appendix) end at a word, with …
+
 # Lines above or around a title that are never one.
 _NOT_TITLE = re.compile(
     r"^(?:внимание\W*|важно\W*|введение\W*|содержание\W*|оглавление\W*|предисловие\W*|аннотация\W*"
@@ -79,7 +81,10 @@ def _tidy(title: str) -> str:
     t = " ".join(title.split()).lstrip("#").strip()
     t = re.sub(r"^<([^<>]{1,40})>", r"\1", t)
     t = re.sub(r"<([^<>]{3,300})>", r"«\1»", t)
-    return t.strip(" .:;,")[:300]
+    t = t.strip(" .:;,")
+    if len(t) > MAX_TITLE:
+        t = t[:t.rfind(" ", 0, MAX_TITLE)].rstrip(" ,;:(«\"") + "…"
+    return t
 
 
 def _declared(title: str) -> bool:

@@ -29,6 +29,8 @@ def normalize_query(query: str) -> str:
         w = m.group(1)
         if w.lower() in _ABBRS and (w.islower() or w.isupper()):
             return _ABBRS[w.lower()]
+        if w.lower().startswith("конституци"):
+            return w.capitalize()          # the citation finder knows the Constitution by its capital
         return w.lower() if len(w) > 3 and w.isupper() else w
 
     q = _WORD.sub(word, query)
