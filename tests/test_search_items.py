@@ -126,3 +126,23 @@ def test_kyrgyz_letters_and_words(index_dir):
                                    "жилищьный кодекс", "регистрация по месту жительства"])
 def test_plain_words_never_lose_all_results(index_dir, query):
     assert search(index_dir, query).groups
+
+
+def test_web_shows_copies_outline_and_notices(index_dir):
+    from kb.web import create_app
+
+    corpus = index_dir.parent / "corpus"
+    c = create_app(corpus, index_dir).test_client()
+    html = c.get("/search?q=выселение граждан").get_data(as_text=True)
+    assert "также:" in html and "показать отдельно" in html and "copies=1" in html
+    html = c.get("/search?q=выселение граждан&copies=1").get_data(as_text=True)
+    assert "также:" not in html
+    report = next(d for d in catalog(index_dir).all() if d.path.startswith("reports/"))
+    html = c.get(f"/doc/{report.doc_id}").get_data(as_text=True)
+    assert "1.1. ОБЩАЯ СИТУАЦИЯ В 2019 ГОДУ" in html and 'class="level-2"' in html
+    assert "Документ без разделов" not in html
+    code = next(d for d in catalog(index_dir).all() if d.path == "acts/zhk.txt")
+    html = c.get(f"/doc/{code.doc_id}").get_data(as_text=True)
+    assert "Тот же документ в других файлах" in html and "acts/zhk.html" in html
+    data = c.get("/api/search?q=eviction").get_json()
+    assert data["latin"] == ["выселение"] and data["documents"][0]["also"]
