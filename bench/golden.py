@@ -34,7 +34,7 @@ def load(path: Path = GOLDEN) -> list[dict]:
 
 
 def _answers(group, answers: list[dict]) -> bool:
-    paths = {group.path} | {c["path"] for c in group.also}
+    paths = {group.path} | {c["path"] for c in getattr(group, "also", [])}
     shown = {h.article for h in group.hits if h.article}
     for a in answers:
         if a["path"] in paths and (not a.get("articles") or shown & set(a["articles"])):
@@ -48,7 +48,7 @@ def run_query(index_dir: Path, q: dict) -> dict:
     res = search(index_dir, q["query"], per_page=DEPTH)
     rank = next((i for i, g in enumerate(res.groups, 1) if _answers(g, q["answers"])), None)
     return {"id": q["id"], "kind": q["kind"], "query": q["query"], "rank": rank, "docs": res.total_docs,
-            "corrected": res.corrected, "top": [(g.path, g.hits[0].article if g.hits else None) for g in res.groups[:3]]}
+            "corrected": getattr(res, "corrected", None), "top": [(g.path, g.hits[0].article if g.hits else None) for g in res.groups[:3]]}
 
 
 def evaluate(index_dir: Path, golden: Path = GOLDEN) -> dict:
