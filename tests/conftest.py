@@ -46,3 +46,17 @@ def require_browser_or_skip(reason: str) -> None:
     if _required("KB_REQUIRE_BROWSER"):
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def real_index(shared_data, tmp_path_factory) -> Path:
+    """An index of all of ../shared/data, as `kb index --corpus ../shared/data` builds it (a few
+    minutes), once per session. KB_TEST_REAL_INDEX names a folder to keep it in between runs:
+    `kb index` brings it up to date (rebuilding it when the schema changed), as it would any index."""
+    from kb.index import update_index
+
+    keep = os.environ.get("KB_TEST_REAL_INDEX")
+    index = Path(keep) if keep else tmp_path_factory.mktemp("real") / "index"
+    report = update_index(shared_data, index, show_progress=False)
+    assert not report.failed, report.failed
+    return index

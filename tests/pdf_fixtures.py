@@ -232,3 +232,22 @@ def encrypted(user_password: str = "secret", owner_password: str = "owner") -> b
 def jpeg_bytes() -> bytes:
     """The first bytes of a JPEG (JFIF): enough for a file that only pretends to be a PDF."""
     return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 200 + b"\xff\xd9"
+
+
+def superscripts() -> tuple[bytes, list[str]]:
+    """`Статья 193` with a raised small `1` (article 193.1), and `м` with a raised `2` (m²)."""
+
+    def draw(c):
+        c.setFont(REGULAR, 11)
+        c.drawString(LEFT, 780, "Статья 193")
+        x = LEFT + c.stringWidth("Статья 193", REGULAR, 11)
+        c.setFont(REGULAR, 7)
+        c.drawString(x, 784, "1")
+        c.setFont(REGULAR, 11)
+        c.drawString(x + c.stringWidth("1", REGULAR, 7), 780, ". Недействительность сделки")
+        c.drawString(LEFT, 765, "площадь 20 м")
+        x = LEFT + c.stringWidth("площадь 20 м", REGULAR, 11)
+        c.setFont(REGULAR, 7)
+        c.drawString(x, 769, "2")
+
+    return _pdf(draw), ["Статья 193.1. Недействительность сделки", "площадь 20 м2"]

@@ -160,7 +160,7 @@ def test_record_cites_acts_and_act_lists_it(built):
     index, _ = built
     t = by_title(index)
     rec = t["Нас выселяют из общежития без суда, что делать?"]
-    code = t["ЖИЛИЩНЫЙ КОДЕКС РОССИЙСКОЙ ФЕДЕРАЦИИ"]
+    code = t["Жилищный кодекс Российской Федерации"]
     view = document(index, rec.doc_id)
     assert [p["text"][:3] for p in view.passages] == ["Нас", "Выс"]
     assert view.cites[0].doc_id == code.doc_id and view.cites[0].articles[0].number == "84"
@@ -220,7 +220,7 @@ def test_web_pages_and_api(built, corpus):
     assert "<textarea" in html
     html = c.get("/consult", query_string={"text": "Комендант выгоняет нас из общежития"}).get_data(as_text=True)
     assert "Комендант общежития выселяет семью с детьми" in html and "Нормы права из этих консультаций" in html
-    assert f'/doc/{t["ЖИЛИЩНЫЙ КОДЕКС РОССИЙСКОЙ ФЕДЕРАЦИИ"].doc_id}#p-' in html
+    assert f'/doc/{t["Жилищный кодекс Российской Федерации"].doc_id}#p-' in html
     data = c.get("/api/consult", query_string={"text": "забор участок сосед"}).json
     assert data["consultations"][0]["consultation"]["category"] == "земля"
     assert c.get("/api/consult").status_code == 400

@@ -121,9 +121,22 @@ def test_snippets_are_escaped(tmp_path):
     assert "<script>" not in snip and "&lt;script&gt;" in snip and "<mark>жилье</mark>" in snip
 
 
-def test_did_you_mean(index_dir):
+def test_typo_is_corrected_and_said(index_dir):
+    # A word neither the index nor the lexicon knows is read as the closest indexed word.
     res = search(index_dir, "выселние")
-    assert res.suggestion == "выселение"
+    assert res.corrected == "выселение" and res.suggestion is None
+    assert "acts/zhk.txt" in paths(res)
+    assert res.to_json()["corrected"] == "выселение"
+    # As typed, on request: nothing found, the correction offered.
+    res = search(index_dir, "выселние", exact=True)
+    assert res.corrected is None and res.suggestion == "выселение" and not res.groups
+
+
+def test_no_correction_for_known_words(index_dir):
+    # `прописка` is a lexicon word (= регистрация по месту жительства): never "did you mean".
+    for q in ("прописка", "выселение", "eviction", "капремонт"):
+        res = search(index_dir, q)
+        assert res.corrected is None and res.suggestion is None, q
 
 
 @pytest.mark.parametrize("query", ["", "   ", '"', "(земля", "земля)", "а" * 600, "ж*", "-земля", "год:19"])

@@ -156,10 +156,22 @@ def test_results_page_past_end_goes_to_last(client):
     assert f"page={pages}" in r.headers["Location"]
 
 
-def test_results_did_you_mean(client):
+def test_results_corrected_and_exact(client):
+    # A typo neither the index nor the lexicon knows: results for the correction, said so,
+    # with a link to search the words as typed (exact=1), where the correction is only offered.
     html = text(client.get("/search?q=жилъе"))
-    assert "Возможно, вы имели в виду" in html
+    assert "Показаны результаты по запросу" in html and "искать точно" in html
     assert 'href="/search?q=%D0%B6%D0%B8%D0%BB%D1%8C%D0%B5"' in html
+    assert "exact=1" in html
+    html = text(client.get("/search?q=жилъе&exact=1"))
+    assert "Возможно, вы имели в виду" in html and "Показаны результаты" not in html
+    assert 'href="/search?q=%D0%B6%D0%B8%D0%BB%D1%8C%D0%B5&amp;exact=1"' in html
+    assert client.get("/search?q=жилье&exact=maybe").status_code == 400
+
+
+def test_results_latin_query_says_so(client):
+    html = text(client.get("/search?q=eviction"))
+    assert "Запрос набран латиницей" in html and "выселение" in html
 
 
 def test_results_empty_state(client):

@@ -116,12 +116,17 @@ def cmd_search(args) -> int:
 
     filters = Filters(doc_type=args.type or [], year=args.year or [])
     res = search(_index(args), args.query, per_page=args.limit, page=args.page, filters=filters,
-                 sort=args.sort)
+                 sort=args.sort, exact=args.exact, copies=args.copies)
     if res.notice:      # cut by the time budget, or an index with no documents: one line, on stderr
         print(f"kb: {res.notice}", file=sys.stderr)
     if args.json:
         _print_json(res.to_json()["hits"] if not args.full else res.to_json())
         return 0
+    if res.corrected:
+        print(f"Показаны результаты по запросу: {res.corrected} (искать точно: --exact)")
+    if res.latin is not None:
+        print("Запрос набран латиницей, а документы на русском языке. "
+              + (f"Русские термины: {', '.join(res.latin)}" if res.latin else "Наберите запрос по-русски."))
     if res.suggestion:
         print(f"Возможно, вы имели в виду: {res.suggestion}")
     print(f"Найдено документов: {res.total_docs}, фрагментов: {res.total_hits} ({res.took_ms:.0f} мс)")
@@ -129,7 +134,8 @@ def cmd_search(args) -> int:
     import re
 
     for n, g in enumerate(res.groups, start=(res.page - 1) * res.per_page + 1):
-        print(f"\n{n}. {g.title}  [{g.doc_type}{', ' + str(g.year) if g.year else ''}]  {g.path}")
+        print(f"\n{n}. {g.title}  [{g.doc_type}{', ' + str(g.year) if g.year else ''}]  {g.path}"
+              + (f"  (также: {', '.join(c['path'] for c in g.also)})" if g.also else ""))
         for h in g.hits:
             where = ", ".join(x for x in (f"стр. {h.page}" if h.page else "",
                                           f"ст. {h.article}" if h.article else "") if x)
@@ -226,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sort", choices=["relevance", "date"], default="relevance", help="порядок")
     p.add_argument("--json", action="store_true", help="список найденных фрагментов в JSON")
     p.add_argument("--full", action="store_true", help="с --json: весь ответ (фасеты, документы, страницы)")
+    p.add_argument("--exact", action="store_true", help="искать слова как набраны, без исправления опечаток")
+    p.add_argument("--copies", action="store_true", help="копии одного документа в разных файлах — отдельно")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("eval", help="оценить качество поиска на наборе BEIR",

@@ -10,19 +10,20 @@ policy and the measurements behind it.
 
 from __future__ import annotations
 
-from ._normal import normalize
+from ._normal import fold_kyrgyz, normalize
 from ._stopwords import STOP_WEIGHT, STOPWORDS, query_weight
 from ._terms import POLICY, surface_term, terms
 from ._tokens import Token, is_compound, tokenize
 
 # Bump whenever the output of tokenize() or terms() changes: the index stage
 # rebuilds the index when it differs from the one stored with it.
-ANALYZER_VERSION = f"1-{POLICY}"
+ANALYZER_VERSION = f"2-{POLICY}-kyfold"
 
 __all__ = [
     "ANALYZER_VERSION",
     "Token",
     "normalize",
+    "fold_kyrgyz",
     "tokenize",
     "terms",
     "surface_term",

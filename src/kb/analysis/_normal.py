@@ -1,7 +1,10 @@
-"""Normalisation of text and tokens: NFKC, lowercase, ё -> е, combining marks removed.
+"""Normalisation of text and tokens: NFKC, lowercase, ё -> е, Kyrgyz letters folded,
+combining marks removed.
 
 Stress marks (U+0301) and other combining marks go; the letters that Russian and
-Kyrgyz spell with a diacritic (й, ё, ң, ө, ү) survive as letters, and ё becomes е.
+Kyrgyz spell with a diacritic (й, ё, ң, ө, ү) survive as letters, then ё becomes е and
+the Kyrgyz ө ү ң become о у н: Kyrgyz names are as often typed with Russian letters
+(`айыл окмоту` for `айыл өкмөтү`), so both spellings must meet in index and query.
 """
 
 from __future__ import annotations
@@ -23,6 +26,13 @@ _MARKS = re.compile(f"[{COMBINING}{INVISIBLE}]")
 # Fast path: a token made only of these needs no Unicode normalisation.
 _PLAIN = re.compile(r"[0-9a-zA-Zа-яА-ЯёЁ.\-]*\Z")
 _cache: dict[str, str] = {}
+# Matching only: the text shown keeps its letters (tokens keep their surface).
+_KYRGYZ = str.maketrans("өүңӨҮҢ", "оунОУН")
+
+
+def fold_kyrgyz(text: str) -> str:
+    """ө ү ң -> о у н (either case), the letters a Russian keyboard types for them."""
+    return text.translate(_KYRGYZ)
 
 
 def _slow(text: str) -> str:
@@ -39,11 +49,11 @@ def _slow(text: str) -> str:
             continue
         out.append(unicodedata.normalize("NFD", ch))
     text = _MARKS.sub("", "".join(out))
-    return text.lower().replace("ё", "е").replace("\u2010", "-")
+    return fold_kyrgyz(text.lower().replace("ё", "е").replace("\u2010", "-"))
 
 
 def normalize(text: str) -> str:
-    """NFKC, lowercase, ё -> е, stress and other combining marks removed."""
+    """NFKC, lowercase, ё -> е, ө ү ң -> о у н, stress and other combining marks removed."""
     if _PLAIN.match(text):
         return text.lower().replace("ё", "е")
     return _slow(text)

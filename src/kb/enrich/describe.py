@@ -8,6 +8,7 @@ from kb.enrich.citations import find_citations, infer_jurisdiction
 from kb.enrich.doctype import classify
 from kb.enrich.requisites import act_requisites, document_year
 from kb.enrich.sidecar import SidecarError, read_sidecar
+from kb.enrich.title import choose_title, file_words, organisations
 from kb.extract import Document
 from kb.segment import Segmented
 
@@ -34,6 +35,15 @@ def describe(doc: Document, rel: str, corpus: Path, seg: Segmented | None = None
     if side.get("date"):
         year = int(str(side["date"])[:4])
     year = year or document_year(title, text, doc.dates)
+    # Else the year its file name gives (`annual-report-2019.pdf`).
+    year = year or document_year(" ".join(file_words(rel)), "", None)
+    title = choose_title(doc.title, doc.title_source, text, rel, sidecar_title=side.get("title") or "",
+                         doc_type=doc_type, year=year)
+    orgs = organisations(text)
+    if side.get("organisation"):
+        orgs = [str(side["organisation"])] + [o for o in orgs if o != side["organisation"]]
+    if orgs:
+        meta["organisations"] = orgs
 
     # Citations, found passage by passage so a result can say which passage cites what.
     juris = infer_jurisdiction(text)

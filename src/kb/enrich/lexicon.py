@@ -44,14 +44,22 @@ class Match:
     alternatives: tuple[tuple[str, ...], ...]
 
 
+_KYRGYZ = str.maketrans("өүң", "оун")
+
+
 def _norm_word(w: str) -> str:
-    return w.strip().lower().replace("ё", "е").strip(".,;:!?()«»\"'").strip()
+    # Kyrgyz letters fold as in kb.analysis.normalize (`өкмөтү` = `окмоту`).
+    return w.strip().lower().replace("ё", "е").translate(_KYRGYZ).strip(".,;:!?()«»\"'").strip()
 
 
 @lru_cache(maxsize=100_000)
 def _lemma(w: str) -> str:
     # Short words and abbreviations keep their surface form: `ГО`, `п`, `ст` have
-    # misleading lemmas.
+    # misleading lemmas. English words (the glossary) meet their inflections by stem.
+    if len(w) > 3 and re.fullmatch(r"[a-z]+", w):
+        import Stemmer
+
+        return Stemmer.Stemmer("english").stemWord(w)
     if len(w) <= 3 or not re.fullmatch(r"[а-яе-]+", w):
         return w
     from kb.morphology import analyzer
@@ -65,6 +73,13 @@ def _words(phrase: str) -> tuple[str, ...]:
 
 class Lexicon:
     """Terms and their alternatives; see `expansions` and `matches`."""
+
+    def __add__(self, other: "Lexicon") -> "Lexicon":
+        return Lexicon(self.entries + other.entries)
+
+    def knows(self, word: str) -> bool:
+        """True when `word` is (a form of) a one-word term or alternative of the lexicon."""
+        return (_lemma(_norm_word(word)),) in self._map
 
     def __init__(self, entries: list[tuple[tuple[str, ...], list[Alternative], bool]]):
         self.entries = entries

@@ -93,7 +93,11 @@ def _extract(path: Path, limit: int) -> Document:
         raise
     except Exception as e:  # noqa: BLE001 - any parser failure is a bad file, not a crash
         raise ExtractError(path, f"повреждённый или нечитаемый файл {fmt.upper()}: {type(e).__name__}: {e}"[:300]) from None
-    title = raw.title.strip() or _first_line(raw.pages) or path.stem
+    title, source = raw.title.strip(), "properties"
+    if not title:
+        title, source = _first_line(raw.pages), "text"
+    if not title:
+        title, source = path.stem, "file"
     return Document(
         path=path,
         format=fmt,
@@ -106,6 +110,7 @@ def _extract(path: Path, limit: int) -> Document:
         warnings=raw.warnings,
         needs_ocr=raw.needs_ocr,
         headings=raw.headings,
+        title_source=source,
     )
 
 

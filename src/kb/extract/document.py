@@ -32,6 +32,10 @@ class Document:
     warnings: list[str] = field(default_factory=list)
     needs_ocr: list[int] = field(default_factory=list)
     headings: list[str] = field(default_factory=list)
+    # Where `title` came from: "properties" (DOCX/PDF/RTF metadata, HTML <title>, h1 or
+    # title class), "text" (its first line), "file" (the file name). kb.enrich chooses the
+    # title shown; only a declared one is taken as it is.
+    title_source: str = "properties"
 
     @property
     def page_count(self) -> int:
@@ -57,6 +61,7 @@ class Document:
                 "needs_ocr": self.needs_ocr,
                 "mtime": self.mtime,
                 "headings": self.headings,
+                "title_source": self.title_source,
             },
         }
 
@@ -75,4 +80,5 @@ class Document:
             warnings=list(data.get("warnings", [])),
             needs_ocr=list(meta.get("needs_ocr", [])),
             headings=list(meta.get("headings", [])),
+            title_source=str(meta.get("title_source", "properties")),
         )

@@ -76,6 +76,30 @@ def _is_heading(paragraph) -> bool:
     return ppr is not None and ppr.find(_qn("w:outlineLvl")) is not None
 
 
+_SUPER_DIGITS = re.compile(r"\d{1,4}")
+
+
+def _paragraph_text(paragraph) -> str:
+    """The paragraph's text; a superscript number right after a digit becomes `.N`
+    (article 91 with a superscript 12 is cited as 91.12). Other superscripts (m², Pᵢ) stay
+    as Word joins them."""
+    p = paragraph._p
+    if not p.xpath('.//w:vertAlign[@w:val="superscript"]'):
+        return paragraph.text
+    from docx.text.hyperlink import Hyperlink
+
+    parts: list[str] = []
+    for item in paragraph.iter_inner_content():
+        runs = item.runs if isinstance(item, Hyperlink) else [item]
+        for run in runs:
+            text = run.text
+            if run.font.superscript and _SUPER_DIGITS.fullmatch(text.strip()) and parts and parts[-1][-1:].isdigit():
+                text = "." + text.strip()
+            if text:
+                parts.append(text)
+    return "".join(parts)
+
+
 def _qn(tag: str) -> str:
     from docx.oxml.ns import qn
 
@@ -146,7 +170,7 @@ def read_docx(path: Path, data: bytes) -> RawText:
         if isinstance(block, list):
             lines.extend(clean_chars(line) for line in block)
             continue
-        text = clean_chars(block.text)
+        text = clean_chars(_paragraph_text(block))
         if _is_heading(block) and text.strip():
             # A heading is one line even when Word broke it with Shift+Enter.
             text = " ".join(text.split())

@@ -17,6 +17,13 @@ from kb.extract.consultations import RECORD_SUFFIXES, is_consultations_file
 
 SUPPORTED_SUFFIXES = {".pdf", ".docx", ".doc", ".rtf", ".html", ".htm", ".txt", ".md"}
 
+IGNORE_FILE = ".kbignore"
+# Never documents, whatever the folder: notes about the folder itself and licences of what
+# it holds (compared case-insensitively with the file name). A `.kbignore` line `!README.md`
+# brings one back.
+DEFAULT_IGNORE = ["readme", "readme.*", "license", "license[-_.]*", "licence", "licence[-_.]*",
+                  "copying", "copying.*"]
+
 OUTSIDE = "ссылка ведёт за пределы папки документов (link points outside the corpus)"
 BROKEN = "битая ссылка: её цель не найдена (broken link)"
 LOOP = "ссылка зацикливается (symlink loop)"
@@ -59,6 +66,44 @@ def _wanted(name: str) -> bool | None:
     return None if suffix in RECORD_SUFFIXES else False
 
 
+class Ignore:
+    """Which paths of a corpus are left out: DEFAULT_IGNORE, then the `.kbignore` files
+    (gitignore syntax, read with `pathspec`) of the corpus and of its folders, a deeper file
+    overriding a shallower one and a later line an earlier one, as git does."""
+
+    def __init__(self, root: Path):
+        import pathspec
+
+        self._pathspec = pathspec
+        self.root = Path(root)
+        self._defaults = pathspec.GitIgnoreSpec.from_lines(DEFAULT_IGNORE)
+        self._specs: list[tuple[str, object]] = []      # (folder relative to root, spec)
+
+    def enter(self, rel_dir: str) -> None:
+        """Read the `.kbignore` of a folder (relative to the root, "" for the root itself)."""
+        f = self.root / rel_dir / IGNORE_FILE
+        try:
+            if not f.is_file() or f.is_symlink():
+                return
+            lines = f.read_text(encoding="utf-8-sig", errors="replace").splitlines()
+        except OSError:
+            return
+        self._specs.append((rel_dir, self._pathspec.GitIgnoreSpec.from_lines(lines)))
+
+    def ignored(self, rel: str, is_dir: bool = False) -> bool:
+        """True when the corpus path `rel` ("a/b.txt", posix) is left out."""
+        name = rel.rsplit("/", 1)[-1]
+        out = not is_dir and self._defaults.match_file(name.lower())
+        for base, spec in self._specs:
+            if base and not rel.startswith(base + "/"):
+                continue
+            sub = rel[len(base) + 1:] if base else rel
+            res = spec.check_file(sub + "/" if is_dir else sub)
+            if res.include is not None:
+                out = res.include
+        return out
+
+
 def _inside(target: Path, root: Path) -> bool:
     return target == root or root in target.parents
 
@@ -94,7 +139,7 @@ def scan_corpus(root: str | Path) -> Scan:
     subfolders), and the entries it will not read with a Russian reason.
 
     Hidden files, hidden folders and sidecars (`*.meta.*`) are ignored, as are files of
-    other types (`.png`). Links to folders are not followed (a folder inside the corpus is
+    other types (`.png`) and what `.kbignore` files and DEFAULT_IGNORE leave out (`Ignore`). Links to folders are not followed (a folder inside the corpus is
     read where it is); a link to a folder outside is reported. A `root` that is a file is
     returned as it is: `extract` checks it.
     """
@@ -104,14 +149,18 @@ def scan_corpus(root: str | Path) -> Scan:
         scan.files.append(root)
         return scan
     real_root = root.resolve()
+    ignore = Ignore(root)
 
     def unreadable_dir(e: OSError) -> None:
         scan.skipped.append((Path(e.filename), f"папка не читается: {e.strerror}"))
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable_dir):
+        rel_dir = Path(dirpath).relative_to(root).as_posix()
+        rel_dir = "" if rel_dir == "." else rel_dir
+        ignore.enter(rel_dir)
         keep = []
         for d in sorted(dirnames):
-            if d.startswith("."):
+            if d.startswith(".") or ignore.ignored(f"{rel_dir}/{d}" if rel_dir else d, is_dir=True):
                 continue
             sub = Path(dirpath) / d
             if sub.is_symlink():
@@ -123,7 +172,7 @@ def scan_corpus(root: str | Path) -> Scan:
         dirnames[:] = keep
         for name in sorted(filenames):
             wanted = _wanted(name)
-            if wanted is False:
+            if wanted is False or ignore.ignored(f"{rel_dir}/{name}" if rel_dir else name):
                 continue
             path = Path(dirpath) / name
             reason = _check(path, real_root)

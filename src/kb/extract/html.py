@@ -34,6 +34,11 @@ _PLACEHOLDER_TITLES = {"complex", "document", "документ", "untitled", "�
                        "new document", "новый документ", "title"}
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+# Superscripts: <sup>, an inline `vertical-align: super`, or a class whose rule in <style>
+# says so (pravo.gov.ru writes `Статья 91<span class="W9">12</span>`).
+_SUPER_STYLE = re.compile(r"vertical-align\s*:\s*super", re.IGNORECASE)
+_SUPER_CLASS = re.compile(r"\.([\w-]+)\s*\{[^{}]*vertical-align\s*:\s*super", re.IGNORECASE)
+_SUPER_DIGITS = re.compile(r"\d{1,4}")
 _WS = re.compile(r"[ \t\n\r\f]+")
 # Real pages nest 5-6 levels (pravo.gov.ru), hand-made ones a few dozen; the walker
 # recurses two frames a level, well inside Python's 1,000.
@@ -139,11 +144,22 @@ def _hidden(tag) -> bool:
 class _Walker:
     """Collects text: blocks start new lines, `<br>` breaks, table cells are joined by ` | `."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, super_classes: frozenset[str] = frozenset()):
         self.path = path
         self.parts: list[str] = []
         self.headings: list[str] = []
         self.depth = 0
+        self.super_classes = super_classes
+
+    def _superscript(self, tag) -> bool:
+        if tag.name == "sup":
+            return True
+        style = tag.get("style")
+        return bool(style and _SUPER_STYLE.search(style)) or bool(_classes(tag) & self.super_classes)
+
+    def _after_digit(self) -> bool:
+        last = next((p for p in reversed(self.parts) if p), "")
+        return last[-1:].isdigit()
 
     def newline(self):
         # Whitespace between two blocks is no text: without this, it makes empty lines.
@@ -190,6 +206,12 @@ class _Walker:
             # A cell is one line of its row: its own blocks and breaks become spaces.
             self.parts[start:] = [" " if p == "\n" else p for p in self.parts[start:]]
             return
+        if self._superscript(tag) and self._after_digit():
+            sup = tag.get_text().strip()
+            if _SUPER_DIGITS.fullmatch(sup):
+                # Article 91 with a superscript 12 is article 91.12, as it is cited.
+                self.parts.append("." + sup)
+                return
         block = name in _BLOCK
         if block:
             self.newline()
@@ -230,7 +252,8 @@ def read_html(path: Path, data: bytes) -> RawText:
     soup = BeautifulSoup(text, "lxml")
     h1 = soup.find("h1")
     title = _title(soup, " ".join(h1.get_text(" ").split()) if h1 else None)
-    walker = _Walker(path)
+    styles = " ".join(t.get_text() for t in soup.find_all("style"))
+    walker = _Walker(path, frozenset(_SUPER_CLASS.findall(styles)))
     walker.walk(soup.body or soup)
     text = "".join(walker.parts)
     return RawText(pages=[tidy_lines(clean_chars(text))], title=title,

@@ -146,21 +146,38 @@ def _rows(chars: list[dict]) -> list[list[dict]]:
     return rows
 
 
+def _raised(c: dict, base: dict) -> bool:
+    """A smaller glyph set above the baseline of `base`: a superscript."""
+    return c["size"] < 0.85 * base["size"] and c["bottom"] < base["bottom"] - 0.15 * base["size"]
+
+
 def _row_text(row: list[dict]) -> str:
-    """One row's text: drawn spaces and visible gaps (over a quarter of the font size) become one space."""
+    """One row's text: drawn spaces and visible gaps (over a quarter of the font size) become one space.
+
+    Raised small digits right after a digit are a superscript: `Статья 193` with a raised
+    `1` is article 193.1, and is written so."""
     parts: list[str] = []
     prev_x1 = None
     space = False
+    base = prev = None          # the last full-size glyph, and the last glyph
     for c in row:
         t = c["text"]
         if t.isspace():
             space = True
             continue
-        if prev_x1 is not None and (space or c["x0"] - prev_x1 > 0.25 * max(c["size"], 1.0)):
+        gap = prev_x1 is not None and (space or c["x0"] - prev_x1 > 0.25 * max(c["size"], 1.0))
+        sup = (t.isdigit() and base is not None and not gap and _raised(c, base)
+               and (prev is base and base["text"].isdigit()))
+        if gap:
             parts.append(" ")
+        if sup:
+            parts.append(".")
         parts.append(t)
         prev_x1 = c["x1"]
         space = False
+        prev = c
+        if not (t.isdigit() and base is not None and _raised(c, base)):
+            base = c
     return "".join(parts)
 
 

@@ -186,10 +186,14 @@ class Translator:
     One Translator per query: it counts the query's index terms and wildcard expansions
     against MAX_QUERY_TERMS and MAX_PREFIX_TERMS."""
 
-    def __init__(self, reader):
+    def __init__(self, reader, driven: bool = True):
         self.reader = reader
         self.terms: set[str] = set()
         self.prefix_terms = 0
+        # Common words under an AndMaybe (below); False: every OR is a plain OR. `drove` tells
+        # whether this query used one, so that an empty result can be checked without it.
+        self.driven = driven
+        self.drove = False
 
     def __call__(self, node):
         return self.tr(node)
@@ -220,16 +224,25 @@ class Translator:
             return self.any(node)
         raise TypeError(node)
 
+    def _df(self, node, field: str = "body") -> int | None:
+        """Passages holding a plain word in `field` (its rarest token, any of its terms), or
+        None for other nodes (phrases, fields), whose matches are not known before running them."""
+        if not (isinstance(node, qm.Word) and node.mode == "lemma"):
+            return None
+        per = [terms for terms in _lemma_terms(node.text) if terms]
+        if not per:
+            return 0
+        r = self.reader
+        return min(max(r.doc_frequency(field, t) for t in terms) for terms in per)
+
     def _common(self, node) -> bool:
         """A word found in a large share of passages (`в`, `на`, `жилье` in housing law)."""
-        if not (isinstance(node, qm.Word) and node.mode == "lemma"):
-            return False
-        n = max(1, self.reader.doc_count())
-        per = _lemma_terms(node.text)
-        if not per:
-            return False
-        df = min(max((self.reader.doc_frequency("body", t) for t in terms), default=0) for terms in per if terms)
-        return df > max(COMMON_SHARE * n, COMMON_MIN)
+        df = self._df(node)
+        return df is not None and df > max(COMMON_SHARE * max(1, self.reader.doc_count()), COMMON_MIN)
+
+    def _nowhere(self, node) -> bool:
+        """A plain word that no passage holds, in its body or its title."""
+        return self._df(node) == 0 and self._df(node, "title") == 0
 
     def _near_pairs(self, node: qm.Any) -> list:
         """Bonus clauses for neighbouring query words standing close in the passage."""
@@ -250,8 +263,15 @@ class Translator:
         scale = node.coord or None
         if len(subs) == 1:
             return subs[0][1]
-        if not rare or not common:
+        # Only the words typed drive the match (the lexicon's alternatives would narrow it
+        # to their passages: `Трудовой кодекс` found only passages with `ТК`), and not a word
+        # no passage holds (a typo, an English word): alone in `rare`, it would leave nothing
+        # for the common words to add to. Without such a driver: the plain OR of everything.
+        live = [n for n, (c, _) in zip(node.nodes, subs)
+                if not c and not self._nowhere(n) and not (isinstance(n, qm.Any) and n.expansion)]
+        if not rare or not common or not live or not self.driven:
             return wq.Or([q for _, q in subs], scale=scale)
+        self.drove = True
         # Common words still add to the score, but only of passages a rarer word found:
         # they no longer drive the match, which spares scoring most of the index.
         r = wq.Or(rare, scale=scale) if len(rare) > 1 else rare[0]
@@ -468,41 +488,51 @@ class Reader:
             s = self.searcher()
             if deadline is not None:
                 deadline.start()
-            q = Translator(s.reader())(node)
+            tr = Translator(s.reader())
+            q = tr(node)
             if not s.doc_count_all():
                 return RawResults(hits=[], doc_counts={}, total=0)
             flt, mask = filter_query(filters)
-            if FAST_BAG and _bag.supported(q):
-                st = self._bag_stats(s)
-                allowed = set(s.docs_for_query(flt)) if flt is not None else None
-                masked = set(s.docs_for_query(mask)) if mask is not None else None
-                try:
-                    top, counts, total = _bag.run(st, q, allowed, masked, limit, deadline)
-                except _bag.Unsupported:
-                    pass
-                else:
-                    hits = [RawHit(n, score, st.doc_of[n], self, s) for score, n in top]
-                    return RawResults(hits=hits, doc_counts=counts, total=total,
-                                      cut=deadline is not None and deadline.hit)
-            # Everything else (AND, NOT, prefixes, exact forms, fields): whoosh's matchers,
-            # collected as s.search(q, limit, filter, mask, groupedby="doc_id") would.
-            c = s.collector(limit=limit, groupedby="doc_id", terms=False)
-            if deadline is not None:
-                c = _Deadline(c, deadline)
-            if flt is not None or mask is not None:
-                c = collectors.FilterCollector(c, flt, mask)
+            res = self._run(s, q, flt, mask, limit, deadline)
+            if not res.total and tr.drove and not res.cut:
+                # The rare words matched nothing (a phrase of the lexicon, say): the plain OR of
+                # all the words is what the query means, and it may well find passages.
+                res = self._run(s, Translator(s.reader(), driven=False)(node), flt, mask, limit, deadline)
+            return res
+
+    def _run(self, s, q, flt, mask, limit: int, deadline) -> RawResults:
+        """One whoosh query over the searcher `s` (the caller holds the lock)."""
+        if FAST_BAG and _bag.supported(q):
+            st = self._bag_stats(s)
+            allowed = set(s.docs_for_query(flt)) if flt is not None else None
+            masked = set(s.docs_for_query(mask)) if mask is not None else None
             try:
-                s.search_with_collector(q, c)
-            except TimeLimit:
-                deadline.hit = True
-            res = c.results()
-            groups = res.groups("doc_id")
-            doc_of = {n: d for d, nums in groups.items() for n in nums}
-            hits = [RawHit(n, score, doc_of.get(n) or self.stored(n, s)["doc_id"], self, s)
-                    for score, n in res.top_n]
-            return RawResults(hits=hits, doc_counts={k: len(v) for k, v in groups.items()},
-                              total=sum(len(v) for v in groups.values()),
-                              cut=deadline is not None and deadline.hit)
+                top, counts, total = _bag.run(st, q, allowed, masked, limit, deadline)
+            except _bag.Unsupported:
+                pass
+            else:
+                hits = [RawHit(n, score, st.doc_of[n], self, s) for score, n in top]
+                return RawResults(hits=hits, doc_counts=counts, total=total,
+                                  cut=deadline is not None and deadline.hit)
+        # Everything else (AND, NOT, prefixes, exact forms, fields): whoosh's matchers,
+        # collected as s.search(q, limit, filter, mask, groupedby="doc_id") would.
+        c = s.collector(limit=limit, groupedby="doc_id", terms=False)
+        if deadline is not None:
+            c = _Deadline(c, deadline)
+        if flt is not None or mask is not None:
+            c = collectors.FilterCollector(c, flt, mask)
+        try:
+            s.search_with_collector(q, c)
+        except TimeLimit:
+            deadline.hit = True
+        res = c.results()
+        groups = res.groups("doc_id")
+        doc_of = {n: d for d, nums in groups.items() for n in nums}
+        hits = [RawHit(n, score, doc_of.get(n) or self.stored(n, s)["doc_id"], self, s)
+                for score, n in res.top_n]
+        return RawResults(hits=hits, doc_counts={k: len(v) for k, v in groups.items()},
+                          total=sum(len(v) for v in groups.values()),
+                          cut=deadline is not None and deadline.hit)
 
     @_checked
     def doc_passage_count(self, doc_id: str) -> int:

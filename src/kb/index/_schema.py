@@ -7,7 +7,7 @@ from whoosh import fields
 from kb.analysis import ANALYZER_VERSION
 from kb.index._analyzers import LemmaAnalyzer, SurfaceAnalyzer
 
-SCHEMA_VERSION = "8"  # bump when fields, segmentation or enrichment change
+SCHEMA_VERSION = "9"  # bump when fields, segmentation or enrichment change
 
 
 def version() -> str:

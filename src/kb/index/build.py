@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kb.enrich.copies import copy_groups, signature
 from kb.enrich.sidecar import sidecar_path
 from kb.errors import ExtractError, IndexDamaged
 from kb.extract import Document, extract_many, iter_files, scan_corpus
@@ -27,7 +28,7 @@ from kb.progress import Progress, Silent
 from kb.segment import segment
 
 # Bump when extraction output changes, so cached extractions are not reused.
-EXTRACT_CACHE = "extract-v1"
+EXTRACT_CACHE = "extract-v2"
 # Above this many bytes of changed files, the index is written by all cores.
 BULK_BYTES = 2_000_000
 
@@ -267,6 +268,7 @@ def _apply(corpus: Path, index_dir: Path, man: Manifest, base: Path | None, repo
     try:
         ix = engine.open_dir(gen) if base is not None else engine.create(gen)
         _write(corpus, index_dir, ix, man, todo, gone, stamps, report, workers, progress, stream)
+        link_copies(man)
         man.write(gen / MANIFEST_FILE)
         store.publish(index_dir, gen, engine.passage_count(gen))
     except BaseException:
@@ -396,6 +398,9 @@ def _add_document(writer, man: Manifest, corpus: Path, rel: str, doc: Document) 
     doc.title = readable(doc.title)
     seg = segment(doc)
     info = enrich_document(doc, shown, corpus, seg)
+    sig = signature(doc.text)
+    if sig:
+        info["meta"]["minhash"] = sig
     doc_id = doc_id_for(rel)
     n = 0
     for rec in passage_records(doc_id, shown, doc, seg, info):
@@ -407,6 +412,19 @@ def _add_document(writer, man: Manifest, corpus: Path, rel: str, doc: Document) 
         passages=n, warnings=doc.warnings, meta=info["meta"],
     )
     return n
+
+
+def link_copies(man: Manifest) -> None:
+    """Mark the documents that are copies of one another (the same act as DOCX and HTML):
+    each gets `meta["copies"]`, the doc ids of the others, from the MinHash signatures kept
+    in the manifest (kb.enrich.copies). Recomputed over the whole collection at every run,
+    so a copy added or removed later updates its twin too."""
+    by_id = {e.doc_id: e for e in man.files.values() if "records" not in e.meta}
+    for e in by_id.values():
+        e.meta.pop("copies", None)
+    for group in copy_groups({d: e.meta.get("minhash") for d, e in by_id.items()}):
+        for d in group:
+            by_id[d].meta["copies"] = [o for o in group if o != d]
 
 
 def _delete(writer, entry: Entry) -> None:

@@ -45,6 +45,9 @@ class Any:
     nodes: tuple["Node", ...]
     # Extra weight for passages matching more of the nodes (a coordination bonus).
     coord: float = 0.0
+    # Alternatives the search stage added (the lexicon's `ЖК` -> `Жилищный кодекс`): they add
+    # matches and score, but never decide alone which passages the typed words may find.
+    expansion: bool = False
 
 
 Node = Word | Phrase | FieldMatch | Not | All | Any

@@ -43,7 +43,10 @@ def passage_records(doc_id: str, rel: str, doc: Document, seg: Segmented, info: 
             "doc_id": doc_id,
             "ordinal": p.ordinal,
             "path": rel,
-            "title": info["title"],
+            # The title field is what a passage is named by: its document's title and its own
+            # heading (`Статья 169. Взносы на капитальный ремонт`), as in the benchmarks the
+            # ranking was tuned on (docs/ranking.md). Results show the catalog's title.
+            "title": f"{info['title']}\n{p.heading}" if p.heading and p.heading != info["title"] else info["title"],
             "heading": p.heading,
             "body": p.text,
             "exact": p.text,

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -20,11 +21,13 @@ from kb.errors import QueryError
 from kb.index import querymodel as qm
 from kb.enrich import find_citations
 from kb.index import RawResults, exists, reader
+from kb.search.articles import article_targets, query_citations
 from kb.search.catalog import Catalog, DocInfo, catalog
 from kb.search.citations import CitationGraph, citation_graph
-from kb.search.query import Parsed, parse
+from kb.search.known import KNOWN_SHARE, coverage
+from kb.search.query import Parsed, default_glossary, default_lexicon, parse
 from kb.search.reading import PART_PASSAGES, DocView, check_index, document, part_of
-from kb.search.rerank import with_vectors
+from kb.search.rerank import _plain, with_vectors
 from kb.search.results import DocGroup, FacetValue, Hit, SearchResult
 from kb.search.snippets import Matcher, snippet
 
@@ -69,26 +72,40 @@ def empty_result(query: str, notice: str | None, *, page: int = 1, per_page: int
                         sort=sort, notice=notice)
 
 
-def _suggest(rd, parsed: Parsed) -> str | None:
-    """A corrected query when some plain word is not in the index's vocabulary."""
-    changed, query_words = False, []
-    words = {w: None for w in parsed.plain_words}
-    for w in words:
+_LATIN = re.compile(r"[A-Za-z]")
+_CYRILLIC = re.compile(r"[А-Яа-яЁёӨөҮүҢң]")
+
+
+def _corrections(rd, parsed: Parsed) -> dict[str, str]:
+    """{typed word: the indexed form to read instead} for plain words neither the index nor
+    the lexicon knows (`жилищьный` -> `жилищный`). Latin words are left to the glossary."""
+    lexicon = default_lexicon()
+    fixes = {}
+    for w in dict.fromkeys(parsed.plain_words):
         norm = analysis.normalize(w)
-        if len(norm) < 4 or not norm.isalpha() or rd.known_form(norm):
+        if len(norm) < 4 or not norm.isalpha() or _LATIN.search(norm) or rd.known_form(norm):
             continue
         # An inflection the index lacks (`жилью` where the text says `жилье`) still matched: no fix.
-        if rd.known_word(w):
+        if rd.known_word(w) or lexicon.knows(w):
             continue
         fix = rd.suggest(norm)
         if fix and fix != norm:
-            words[w] = fix
-            changed = True
-    if not changed:
+            fixes[w] = fix
+    return fixes
+
+
+def _rewrite(query: str, fixes: dict[str, str]) -> str:
+    for w, fix in fixes.items():
+        query = re.sub(rf"(?<![\w-]){re.escape(w)}(?![\w-])", fix, query)
+    return query
+
+
+def latin_terms(query: str, parsed: Parsed) -> list[str] | None:
+    """For a query typed only in Latin letters: the Russian terms of the glossary for its
+    words ([] when it has none), else None."""
+    if _CYRILLIC.search(query) or not parsed.plain_words or not all(_LATIN.search(w) for w in parsed.plain_words):
         return None
-    for w, fix in words.items():
-        query_words.append(fix or w)
-    return " ".join(query_words) if query_words else None
+    return default_glossary().russian_for(parsed.plain_words)
 
 
 def warm_up(index_dir: Path) -> None:
@@ -121,8 +138,14 @@ def cut_notice(seconds: float) -> str:
 
 
 def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
-           filters: qm.Filters | None = None, sort: str = "relevance", per_doc: int = PER_DOC) -> SearchResult:
-    """Passages matching `query`, grouped by document, with facets, paging and snippets."""
+           filters: qm.Filters | None = None, sort: str = "relevance", per_doc: int = PER_DOC,
+           exact: bool = False, copies: bool = False) -> SearchResult:
+    """Passages matching `query`, grouped by document, with facets, paging and snippets.
+
+    A plain word neither the index nor the lexicon knows is read as the closest indexed
+    word, and the result says so (`corrected`); `exact` searches the words as typed (the
+    correction is then only suggested). Copies of one document (kb.enrich.copies) are one
+    result, the others listed in `also`, unless `copies` asks for them separately."""
     t0 = time.perf_counter()
     if not 1 <= page <= MAX_PAGE:
         raise QueryError(f"номер страницы должен быть от 1 до {MAX_PAGE} (page out of range)")
@@ -135,11 +158,20 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     if rd.doc_count() == 0:
         return empty_result(query, index_notice(index_dir), page=page, per_page=per_page, sort=sort)
     graph = citation_graph(index_dir)
+    cat = catalog(index_dir)
     run_filters = _doc_filters(graph, filters)
     deadline = qm.Deadline(config.query_seconds())
-    parsed, raw = ranked(rd, query, run_filters, CANDIDATES, deadline)
-    raw = _article_first(rd, graph, query, run_filters, raw)
-    cat = catalog(index_dir)
+    fixes = _corrections(rd, parse(query))
+    corrected = _rewrite(query, fixes) if fixes else None
+    parsed = raw = None
+    if corrected and not exact:
+        parsed, raw = ranked(rd, corrected, run_filters, CANDIDATES, deadline)
+        if not raw.total and not raw.cut:
+            parsed = raw = None       # the correction finds nothing either: the query as typed
+    shown = corrected if raw is not None else query
+    if raw is None:
+        parsed, raw = ranked(rd, query, run_filters, CANDIDATES, deadline)
+    raw = _article_first(rd, graph, shown, run_filters, raw)
 
     order: dict[str, list] = {}
     for h in raw.hits:
@@ -147,8 +179,24 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     doc_ids = list(order)
     # Documents matched only by passages beyond the candidates still count and come last.
     doc_ids += [d for d in raw.doc_counts if d not in order]
+    doc_ids = _known_first(rd, cat, parsed, doc_ids, order, run_filters, raw)
     if sort == "date":
         doc_ids.sort(key=lambda d: -((cat.get(d).year or 0) if cat.get(d) else 0))
+    # Copies of one document: the first to rank stands for the others.
+    also: dict[str, list[str]] = {}
+    if not copies:
+        kept, seen = [], {}
+        for d in doc_ids:
+            info = cat.get(d)
+            key = min([d, *info.meta.get("copies", [])]) if info else d
+            if key in seen:
+                also[seen[key]].append(d)
+            else:
+                seen[key] = d
+                also[d] = []
+                kept.append(d)
+        doc_ids = kept
+    doc_counts = {d: raw.doc_counts.get(d, 1) for d in doc_ids} if (raw.doc_counts or order) else {}
 
     matcher = Matcher(parsed.highlight)
     start = (page - 1) * per_page
@@ -160,26 +208,87 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
             continue
         groups.append(DocGroup(doc_id=d, path=hits[0].path, title=hits[0].title, doc_type=hits[0].doc_type,
                                year=hits[0].year, score=hits[0].score, hits=hits,
-                               total_hits=raw.doc_counts.get(d, len(hits))))
-    total_docs = len(raw.doc_counts) or len(order)
+                               total_hits=raw.doc_counts.get(d, len(hits)),
+                               also=[_copy(cat.get(c)) for c in also.get(d, []) if cat.get(c)]))
+    total_docs = len(doc_ids)
     result = SearchResult(query=query, groups=groups, total_docs=total_docs, total_hits=raw.total,
                           page=page, per_page=per_page, sort=sort, relaxed=parsed.relaxed,
-                          facets=_facets(cat, raw.doc_counts or {d: 1 for d in order}, filters),
+                          facets=_facets(cat, doc_counts, filters),
                           cut=raw.cut, notice=cut_notice(deadline.seconds) if raw.cut else None)
+    result.corrected = shown if shown != query else None
+    result.copies_joined = sum(len(v) for v in also.values())
+    result.latin = latin_terms(query, parsed)
     sel_c = set(filters.cites) if filters else set()
     for name in ("category", "region"):
         sel = set(getattr(filters, name)) if filters else set()
-        counts = Counter(consultation_field(cat.get(d), name) for d in (raw.doc_counts or order) if cat.get(d))
+        counts = Counter(consultation_field(cat.get(d), name) for d in doc_counts if cat.get(d))
         counts.pop("", None)
         if counts or sel:
             result.facets[name] = [FacetValue(v, counts.get(v, 0), v in sel) for v, _ in counts.most_common()]
             result.facets[name] += [FacetValue(v, 0, True) for v in sel if v not in counts]
     result.facets["cites"] = [FacetValue(k, n, k in sel_c, label)
-                              for k, label, n in graph.facet(raw.doc_counts or order, sel_c)]
-    if total_docs == 0 or parsed.plain_words:
-        result.suggestion = _suggest(rd, parsed)
+                              for k, label, n in graph.facet(doc_counts, sel_c)]
+    if corrected and result.corrected is None:
+        result.suggestion = corrected
     result.took_ms = (time.perf_counter() - t0) * 1000
     return result
+
+
+def _copy(info: DocInfo) -> dict:
+    return {"doc_id": info.doc_id, "path": info.path, "format": info.format, "title": info.title}
+
+
+def _known_first(rd, cat: Catalog, parsed: Parsed, doc_ids: list[str], order: dict, filters, raw) -> list[str]:
+    """Documents whose card (kb.search.known) covers most of the query come first, the best
+    covered first; one not matched by any passage comes with its first passage."""
+    if not parsed.plain_words:
+        return doc_ids
+    cov = {d: c for d, c in coverage(cat, parsed.plain_words).items() if c >= KNOWN_SHARE}
+    if not cov:
+        return doc_ids
+    allowed = _allowed(cat, filters)
+    # Documents that no passage matched join only a query of plain words: a phrase, field
+    # or exclusion must hold for every result.
+    plain = _plain(parsed.node)
+    rank = {d: i for i, d in enumerate(doc_ids)}
+    known = sorted((d for d in cov if allowed(d)), key=lambda d: (-round(cov[d], 6), rank.get(d, len(rank))))
+    # Article-first hits stay first: a requisite query asked for that article.
+    head = [d for d in doc_ids if order.get(d) and getattr(order[d][0], "article", False)]
+    for d in known:
+        if d not in order and plain:
+            first = rd.doc_passages(d, 0, 1)
+            if not first:
+                continue
+            order[d] = [_Found(first[0], 0.0)]
+            raw.doc_counts.setdefault(d, 1)
+    known = [d for d in known if d in order and d not in head]
+    return head + known + [d for d in doc_ids if d not in known and d not in head]
+
+
+def _allowed(cat: Catalog, filters: qm.Filters | None):
+    """Whether a document passes the filters (type, year, documents) on its own."""
+    def ok(d: str) -> bool:
+        info = cat.get(d)
+        if info is None or not filters:
+            return info is not None
+        if filters.doc_type and info.doc_type not in filters.doc_type:
+            return False
+        if filters.year and str(info.year or "") not in filters.year:
+            return False
+        if filters.doc_id and d not in filters.doc_id:
+            return False
+        return d not in filters.exclude_doc_id
+    return ok
+
+
+class _Found:
+    """A passage read by its stored fields, shaped like an index hit."""
+
+    def __init__(self, fields: dict, score: float, article: bool = False):
+        self.fields, self.score = fields, score
+        self.doc_id = fields.get("doc_id")
+        self.docnum = None
+        self.article = article          # put first by a requisite query
 
 
 def consultation_field(info: DocInfo, name: str) -> str:
@@ -205,33 +314,38 @@ def _doc_filters(graph: CitationGraph, filters: qm.Filters | None) -> qm.Filters
 
 
 def _article_first(rd, graph: CitationGraph, query: str, filters: qm.Filters | None, raw):
-    """A query naming an article of an act in the collection (`ст. 84 ЖК РФ`) gets that article first."""
+    """A query naming an article of an act in the collection (`ст. 84 ЖК РФ`,
+    `п. 1 ст. 1064 ГК РФ`) gets that article first: in the document (copy or part of a code)
+    that has it (kb.search.articles)."""
     first = []
-    for c in find_citations(query):
-        act = graph.act_for(c)
-        if not act or (filters and ((filters.doc_id and act not in filters.doc_id) or act in filters.exclude_doc_id)):
-            continue
-        for a in c.articles:
-            f = qm.Filters(doc_type=filters.doc_type if filters else [], year=filters.year if filters else [],
-                           doc_id=[act])
-            got = rd.search(qm.FieldMatch("article", a), f, limit=1)
-            first += got.hits
+    allowed = _allowed(graph.catalog, filters)
+    # Shown above the best passage: a score just over it (a finite number for JSON).
+    top = (raw.hits[0].score if raw.hits else 0.0) + 1.0
+    for c in query_citations(query):
+        for doc_id, article, ordinal in article_targets(graph, c):
+            if not allowed(doc_id):
+                continue
+            got = rd.doc_passages(doc_id, ordinal, ordinal + 1)
+            if got and not any(h.doc_id == doc_id and h.fields.get("ordinal") == ordinal for h in first):
+                first.append(_Found(got[0], top, article=True))
     if not first:
         return raw
-    seen = {h.docnum for h in first}
+    seen = {(h.doc_id, h.fields.get("ordinal")) for h in first}
+    docs = {d for d, _ in seen}
     counts = dict(raw.doc_counts)
     total = raw.total
     for h in first:
         if h.doc_id not in counts:
             counts[h.doc_id] = 1
             total += 1
-    return RawResults(hits=first + [h for h in raw.hits if h.docnum not in seen], doc_counts=counts, total=total)
+    rest = [h for h in raw.hits if h.doc_id not in docs or (h.doc_id, h.fields.get("ordinal")) not in seen]
+    return RawResults(hits=first + rest, doc_counts=counts, total=total, cut=raw.cut)
 
 
 def _hit(h, info: DocInfo | None, matcher: Matcher) -> Hit:
     f = h.fields
     year = f.get("year")
-    return Hit(doc_id=f["doc_id"], path=f.get("path", ""), title=f.get("title", ""),
+    return Hit(doc_id=f["doc_id"], path=f.get("path", ""), title=info.title if info else f.get("title", ""),
                doc_type=f.get("doc_type", ""), year=int(year) if year else None,
                ordinal=f.get("ordinal", 0), page=f.get("page"), article=f.get("article") or None,
                heading=f.get("heading", ""), score=h.score, snippet=snippet(f.get("body", ""), matcher))

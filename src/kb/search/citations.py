@@ -177,6 +177,17 @@ class CitationGraph:
             return same[0]["id"]
         return resolve(citation, same or self._acts)
 
+    def acts_matching(self, citation: Citation) -> list[str]:
+        """Every document of the collection that may be the cited act: the copies of an act,
+        and the parts of a code (told apart by their articles, see `article_ordinal`)."""
+        if citation.kind == "self":
+            return []
+        return [a["id"] for a in self._acts if resolve(citation, [a]) is not None]
+
+    def article_ordinal(self, doc_id: str, article: str) -> int | None:
+        """The passage where article `article` ("161.1") of an act begins, if it has one."""
+        return self._article_ordinal.get(doc_id, {}).get(article)
+
     def cites(self, doc_id: str) -> list[CitedAct]:
         return self._out.get(doc_id, [])
 

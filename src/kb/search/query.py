@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from kb.enrich.glossary import load_glossary
 from kb.enrich.lexicon import load_lexicon
 from kb.errors import QueryError
 from kb.index import querymodel as qm
@@ -198,8 +199,7 @@ class _Parser:
                     self.hl.lemma_words.extend(words)
         if not extra:
             return soft
-        alts = extra[0] if len(extra) == 1 else qm.Any(tuple(extra))
-        return soft + [alts]
+        return soft + [qm.Any(tuple(extra), expansion=True)]
 
     def _soft(self, n) -> bool:
         if isinstance(n, qm.Word) and n.mode == "lemma":
@@ -303,9 +303,16 @@ class _Parser:
 
 
 @lru_cache(maxsize=1)
+def default_glossary():
+    """The RU/EN/KY glossary: $KB_GLOSSARY, else the one in the package."""
+    return load_glossary(os.environ.get("KB_GLOSSARY") or None)
+
+
+@lru_cache(maxsize=1)
 def default_lexicon():
-    """The lexicon of abbreviations and synonyms: $KB_LEXICON, else the one in the package."""
-    return load_lexicon(os.environ.get("KB_LEXICON") or None)
+    """The lexicon of abbreviations and synonyms ($KB_LEXICON, else the one in the package),
+    with the glossary's English and Kyrgyz terms leading to the Russian ones."""
+    return load_lexicon(os.environ.get("KB_LEXICON") or None) + default_glossary().lexicon()
 
 
 def parse(query: str, coord: float = DEFAULT_COORD, expand: bool = True, relaxed: bool = False) -> Parsed:

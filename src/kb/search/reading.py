@@ -75,6 +75,7 @@ class DocView:
         self.pages: list[tuple[int, int]] = []   # (page, part where it begins) of a paginated document
         self.cites: list = []          # acts this document cites (kb.search.citations.CitedAct)
         self.cited_by: list = []       # documents citing this act (CitingDoc)
+        self.copies: list[DocInfo] = []   # the same text in other files (kb.enrich.copies)
 
     @property
     def part(self) -> int:
@@ -114,7 +115,7 @@ class DocView:
 
     def to_json(self) -> dict:
         d = self.info.to_json()
-        d["meta"] = {k: v for k, v in self.info.meta.items() if k != "outline"}
+        d["meta"] = {k: v for k, v in self.info.meta.items() if k not in ("outline", "minhash")}
         # The outline entries that begin in these passages: paged with them.
         d["outline"] = [e for e in self.outline if self.offset <= e.get("ordinal", 0) < self.offset + self.limit]
         d["passages_total"] = self.total
@@ -124,6 +125,7 @@ class DocView:
         d["passages"] = [{k: v for k, v in p.items() if k not in ("html", "page_anchors")} for p in self.passages]
         d["cites"] = [c.to_json() for c in self.cites]
         d["cited_by"] = [c.to_json() for c in self.cited_by]
+        d["copies"] = [c.to_json() for c in self.copies]
         return d
 
 
@@ -149,6 +151,8 @@ def document(index_dir: Path, doc_id: str, query: str | None = None, *, offset: 
         view.pages = _page_parts(rd, doc_id, view.parts, info.pages)
     graph = citation_graph(index_dir)
     view.cites, view.cited_by = graph.cites(doc_id), graph.cited_by(doc_id)
+    cat = catalog(index_dir)
+    view.copies = [c for c in (cat.get(d) for d in info.meta.get("copies", [])) if c is not None]
     return view
 
 

@@ -73,6 +73,7 @@ class DocGroup:
     score: float
     hits: list[Hit]
     total_hits: int      # matching passages in this document (hits holds the best few)
+    also: list[dict] = field(default_factory=list)   # copies of it in other files: doc_id, path, format, title
 
 
 @dataclass
@@ -98,6 +99,9 @@ class SearchResult:
     relaxed: bool = False           # the quoted phrases found nothing: results for their words
     cut: bool = False               # the time budget stopped the search: what was found by then
     notice: str | None = None       # "русский (english)" to show above the results (cut, empty index)
+    corrected: str | None = None    # the results are for this spelling of the query (issue 10)
+    latin: list[str] | None = None  # a query in Latin letters: Russian terms for it ([] when none known)
+    copies_joined: int = 0          # documents shown as copies of another result ("также")
 
     @property
     def pages(self) -> int:
@@ -120,12 +124,15 @@ class SearchResult:
             "relaxed": self.relaxed,
             "cut": self.cut,
             "notice": notice_json(self.notice),
+            "corrected": self.corrected,
+            "latin": self.latin,
+            "copies_joined": self.copies_joined,
             "facets": {k: [asdict(v) for v in vals] for k, vals in self.facets.items()},
             "hits": [h.to_json() for h in self.flat_hits()],
             "documents": [
                 {"doc_id": g.doc_id, "path": g.path, "title": g.title, "doc_type": g.doc_type,
                  "year": g.year, "score": round(g.score, 4), "total_hits": g.total_hits,
-                 "hits": [h.to_json() for h in g.hits]}
+                 "hits": [h.to_json() for h in g.hits], "also": g.also}
                 for g in self.groups
             ],
         }

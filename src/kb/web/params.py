@@ -37,12 +37,17 @@ class SearchParams:
     cites: list[str] = field(default_factory=list)     # act keys: documents citing them
     categories: list[str] = field(default_factory=list)   # of consultations
     regions: list[str] = field(default_factory=list)
+    exact: bool = False            # the words as typed: no spelling correction
+    copies: bool = False           # copies of one document shown separately
 
     def url_args(self, **changes) -> dict:
         """The parameters as URL arguments (for url_for), with some replaced; defaults left out."""
         d = {"q": self.q, "type": self.types, "year": self.years, "cites": self.cites,
-             "category": self.categories, "region": self.regions, "sort": self.sort, "page": self.page}
+             "category": self.categories, "region": self.regions, "sort": self.sort, "page": self.page,
+             "exact": "1" if self.exact else "", "copies": "1" if self.copies else ""}
         d.update(changes)
+        for flag in ("exact", "copies"):
+            d[flag] = "1" if d.get(flag) in (True, "1") else ""
         if d.get("sort") == "relevance":
             d.pop("sort")
         if d.get("page") == 1:
@@ -141,6 +146,14 @@ def _multi(args, name: str) -> list[str]:
     return list(dict.fromkeys(vals))
 
 
+def flag(args, name: str) -> bool:
+    """An on/off parameter: `1` (or `true`) is on, absent or `0` off."""
+    raw = (args.get(name) or "").strip().lower()
+    if raw not in ("", "0", "1", "true", "false"):
+        raise ParamError(f"параметр {name}: 1 или 0", f"{name} must be 1 or 0")
+    return raw in ("1", "true")
+
+
 def search_params(args, *, per_page_default: int = 10) -> SearchParams:
     return SearchParams(
         q=query_text(args),
@@ -152,6 +165,8 @@ def search_params(args, *, per_page_default: int = 10) -> SearchParams:
         cites=cites(args),
         categories=cites(args, "category"),
         regions=cites(args, "region"),
+        exact=flag(args, "exact"),
+        copies=flag(args, "copies"),
     )
 
 
