@@ -3,6 +3,7 @@
     search(index_dir, "права инвалидов на жильё", page=1) -> SearchResult
     documents(index_dir, doc_type=..., year=..., sort=...) -> [DocInfo]
     document_facets(index_dir, doc_type=..., year=...) -> {"type": [(value, count)], ...}
+    added_since(index_dir, parse_since("2025-03-01")) -> [DocInfo] newest first
     document(index_dir, doc_id, query=None, offset=0, limit=50) -> DocView   (kb.search.reading)
     matches_in(index_dir, doc_id, query) -> DocMatches
     index_notice(index_dir, corpus=None) -> message when there is nothing to search yet
@@ -10,8 +11,10 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
+from datetime import datetime
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -31,7 +34,7 @@ from kb.search.snippets import Matcher, snippet
 __all__ = ["search", "parse", "SearchResult", "Hit", "DocGroup", "DocInfo", "catalog",
            "documents", "document", "Filters", "MAX_PAGE", "MAX_PER_PAGE", "warm_up", "consultation_field",
            "document_facets", "index_notice", "empty_result", "ranked", "DocView", "part_of", "PART_PASSAGES",
-           "matches_in", "DocMatches"]
+           "matches_in", "DocMatches", "parse_since", "added_since"]
 
 Filters = qm.Filters
 MAX_PAGE = 1000
@@ -189,11 +192,14 @@ def consultation_field(info: DocInfo, name: str) -> str:
 
 def _doc_filters(graph: CitationGraph, filters: qm.Filters | None) -> qm.Filters | None:
     """Document-level facets ("ссылается на", category and region of consultations) become doc ids."""
-    if not filters or not (filters.cites or filters.category or filters.region):
+    if not filters or not (filters.cites or filters.category or filters.region or filters.since):
         return filters
     docs = None
+    if filters.since:
+        docs = {d.doc_id for d in graph.catalog.added_since(filters.since)}
     if filters.cites:
-        docs = set().union(*(graph.citing_docs(k) for k in filters.cites))
+        cited = set().union(*(graph.citing_docs(k) for k in filters.cites))
+        docs = cited if docs is None else docs & cited
     for name in ("category", "region"):
         wanted = set(getattr(filters, name))
         if wanted:
@@ -201,7 +207,7 @@ def _doc_filters(graph: CitationGraph, filters: qm.Filters | None) -> qm.Filters
             docs = ids if docs is None else docs & ids
     if filters.doc_id:
         docs &= set(filters.doc_id)
-    return replace(filters, cites=[], category=[], region=[], doc_id=sorted(docs) or ["-"])
+    return replace(filters, cites=[], category=[], region=[], since="", doc_id=sorted(docs) or ["-"])
 
 
 def _article_first(rd, graph: CitationGraph, query: str, filters: qm.Filters | None, raw):
@@ -304,6 +310,36 @@ def document_facets(index_dir: Path, *, doc_type: list[str] | None = None, year:
             else sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         out[name] = values + [(v, 0) for v in chosen[name] or [] if v not in counts]
     return out
+
+
+_SINCE = (re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?Z?)?$"),
+          re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})$"))
+
+
+def parse_since(text: str) -> str:
+    """An ISO date or UTC time to compare with `DocInfo.added`: `2025-03-14`, `2025-03-14T10:00`,
+    `14.03.2025`. QueryError when it is not one."""
+    text = (text or "").strip()
+    m = _SINCE[0].match(text)
+    if m:
+        y, mo, d, hh, mi, ss = m.groups()
+    elif m := _SINCE[1].match(text):
+        (d, mo, y), hh, mi, ss = m.groups(), None, None, None
+    else:
+        raise QueryError(f"дата «{text[:40]}»: нужна ГГГГ-ММ-ДД или ДД.ММ.ГГГГ (date must be YYYY-MM-DD)")
+    try:
+        datetime(int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0))
+    except ValueError:
+        raise QueryError(f"нет такой даты: «{text[:40]}» (no such date)") from None
+    return f"{y}-{mo}-{d}" + (f"T{hh}:{mi}:{ss or '00'}Z" if hh else "")
+
+
+def added_since(index_dir: Path, since: str, *, doc_type: list[str] | None = None,
+                year: list[str] | None = None) -> list[DocInfo]:
+    """Documents added to the collection at or after `since` (parse_since), newest first."""
+    check_index(index_dir)
+    return [d for d in catalog(index_dir).added_since(since)
+            if (not doc_type or d.doc_type in doc_type) and (not year or str(d.year) in year)]
 
 
 MATCHES_RANKED = 300      # passages of one document ranked for its "matches" list
