@@ -25,6 +25,7 @@ from kb.enrich import find_citations
 from kb.index import RawResults, exists, reader
 from kb.search.catalog import Catalog, DocInfo, catalog
 from kb.search.citations import CitationGraph, citation_graph
+from kb.search.cite import Cite, cite, stable_anchor
 from kb.search.query import Parsed, parse
 from kb.search.reading import PART_PASSAGES, DocView, check_index, document, part_of
 from kb.search.rerank import with_vectors
@@ -237,10 +238,14 @@ def _article_first(rd, graph: CitationGraph, query: str, filters: qm.Filters | N
 def _hit(h, info: DocInfo | None, matcher: Matcher) -> Hit:
     f = h.fields
     year = f.get("year")
+    article = f.get("article") or None
+    c = cite(info, article=article, page=f.get("page"), heading=f.get("heading", "")) if info else None
     return Hit(doc_id=f["doc_id"], path=f.get("path", ""), title=f.get("title", ""),
                doc_type=f.get("doc_type", ""), year=int(year) if year else None,
-               ordinal=f.get("ordinal", 0), page=f.get("page"), article=f.get("article") or None,
-               heading=f.get("heading", ""), score=h.score, snippet=snippet(f.get("body", ""), matcher))
+               ordinal=f.get("ordinal", 0), page=f.get("page"), article=article,
+               heading=f.get("heading", ""), score=h.score, snippet=snippet(f.get("body", ""), matcher),
+               citation=c.full if c else "", citation_short=c.short if c else "",
+               anchor=stable_anchor(info, article, f.get("page")))
 
 
 def _facets(cat: Catalog, doc_counts: dict[str, int], filters: qm.Filters | None) -> dict[str, list[FacetValue]]:

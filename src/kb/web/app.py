@@ -34,7 +34,8 @@ def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] |
     app.register_blueprint(api.bp)
     app.register_blueprint(files.bp)
     app.jinja_env.globals.update(type_label=views.type_label, format_size=views.format_size,
-                                 passage_url=views.passage_url, page_url=views.page_url)
+                                 passage_url=views.passage_url, page_url=views.page_url,
+                                 stable_url=views.stable_url)
     app.jinja_env.filters["notice_ru"] = views.notice_ru
     guard.install(app, allowed_hosts=allowed_hosts, max_per_client=max_per_client)
 

@@ -91,6 +91,17 @@ def long_text(args, name: str = "text") -> str:
     return t
 
 
+_ARTICLE = re.compile(r"^\d[\w.-]{0,19}$")
+
+
+def article(args, name: str = "st") -> str:
+    """An article number (`84`, `84.1`, `15-2`) of a stable link, or ""."""
+    raw = (args.get(name) or "").strip()
+    if raw and not _ARTICLE.match(raw):
+        raise ParamError(f"параметр {name}: номер статьи", f"{name} must be an article number")
+    return raw
+
+
 def integer(args, name: str, default: int, lo: int, hi: int) -> int:
     raw = args.get(name)
     if raw is None or raw == "":

@@ -9,9 +9,11 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from kb.search import (PART_PASSAGES, Filters, catalog, document, document_facets, documents, empty_result,
                        index_notice, matches_in, part_of, search)
 from kb.search.citations import citation_graph
+from kb.search.reading import locate
 from kb.search.similar import similar, similar_to_text
 from kb.search.results import split_message
 from kb.web import params
+from kb.web.errors import NotFoundHere
 
 bp = Blueprint("views", __name__)
 
@@ -99,6 +101,18 @@ def doc(doc_id: str):
     part = params.integer(request.args, "part", 1, 1, 10**6)
     if not valid_doc_id(doc_id):
         abort(404)
+    article, page = params.article(request.args), params.integer(request.args, "page", 0, 1, 10**6)
+    if article or page:
+        # A stable link (`?st=84`, `?page=12`): to the part that holds it now, at its anchor.
+        found = locate(_index(), doc_id, article=article or None, page=page or None)
+        if found is None:
+            if catalog(_index()).get(doc_id) is None:
+                abort(404)
+            what = (f"статьи {article}", f"article {article}") if article else (f"страницы {page}", f"page {page}")
+            raise NotFoundHere(f"В документе нет {what[0]}", f"the document has no {what[1]}")
+        anchor = f"st-{article}" if article else f"page-{page}"
+        return redirect(url_for("views.doc", doc_id=doc_id, q=q or None, part=found if found > 1 else None)
+                        + f"#{anchor}")
     view = document(_index(), doc_id, q or None, offset=(part - 1) * PART_PASSAGES, pages=True)
     if view is None:
         abort(404)
@@ -118,6 +132,18 @@ def passage_url(doc_id: str, ordinal: int, q: str | None = None, here: tuple | N
     """A link to passage `ordinal`: just its anchor when it is on the page shown (`here` =
     (doc_id, part)), else the document's part that holds it."""
     return _part_url(doc_id, part_of(ordinal or 0), f"p-{ordinal or 0}", q, here)
+
+
+def stable_url(doc_id: str, anchor: str | None, ordinal: int = 0, external: bool = False) -> str:
+    """A link to a passage that survives re-indexing: `/doc/<id>?st=84`, `?page=12` (the server
+    finds the part); without a stable anchor, the passage's part and `#p-N`."""
+    kind, _, value = (anchor or "").partition("-")
+    if kind == "st":
+        return url_for("views.doc", doc_id=doc_id, st=value, _external=external)
+    if kind == "page":
+        return url_for("views.doc", doc_id=doc_id, page=value, _external=external)
+    part = part_of(ordinal or 0)
+    return url_for("views.doc", doc_id=doc_id, part=part if part > 1 else None, _external=external) + f"#p-{ordinal or 0}"
 
 
 def page_url(doc_id: str, page: int, part: int, q: str | None = None, here: tuple | None = None) -> str:
