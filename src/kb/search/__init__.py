@@ -166,9 +166,11 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
                                year=hits[0].year, score=hits[0].score, hits=hits,
                                total_hits=raw.doc_counts.get(d, len(hits))))
     total_docs = len(raw.doc_counts) or len(order)
+    matched = raw.doc_counts or {d: 1 for d in order}
     result = SearchResult(query=query, groups=groups, total_docs=total_docs, total_hits=raw.total,
                           page=page, per_page=per_page, sort=sort, relaxed=parsed.relaxed,
-                          facets=_facets(cat, raw.doc_counts or {d: 1 for d in order}, filters),
+                          facets=_facets(cat, matched, filters, _years_unfiltered(rd, parsed, run_filters,
+                                                                                  deadline, matched)),
                           cut=raw.cut, notice=cut_notice(deadline.seconds) if raw.cut else None)
     sel_c = set(filters.cites) if filters else set()
     for name in ("category", "region"):
@@ -248,14 +250,26 @@ def _hit(h, info: DocInfo | None, matcher: Matcher) -> Hit:
                anchor=stable_anchor(info, article, f.get("page")))
 
 
-def _facets(cat: Catalog, doc_counts: dict[str, int], filters: qm.Filters | None) -> dict[str, list[FacetValue]]:
+def _years_unfiltered(rd, parsed: Parsed, filters: qm.Filters | None, deadline: qm.Deadline, matched):
+    """The documents matching under every filter but the year (the year chart shows the other
+    years beside a selected one): a second search, only when a year is selected."""
+    if not filters or not filters.year:
+        return matched
+    raw = rd.search(parsed.node, replace(filters, year=[]), limit=1, deadline=deadline)
+    return raw.doc_counts or matched
+
+
+def _facets(cat: Catalog, doc_counts: dict[str, int], filters: qm.Filters | None,
+            year_docs=None) -> dict[str, list[FacetValue]]:
+    """Documents per type and per year; years counted under the other filters (`year_docs`)."""
     types, years = Counter(), Counter()
     for d in doc_counts:
         info = cat.get(d)
-        if info is None:
-            continue
-        types[info.doc_type] += 1
-        if info.year:
+        if info is not None:
+            types[info.doc_type] += 1
+    for d in (doc_counts if year_docs is None else year_docs):
+        info = cat.get(d)
+        if info is not None and info.year:
             years[str(info.year)] += 1
     sel_t = set(filters.doc_type) if filters else set()
     sel_y = set(filters.year) if filters else set()

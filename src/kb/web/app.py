@@ -35,7 +35,8 @@ def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] |
     app.register_blueprint(files.bp)
     app.jinja_env.globals.update(type_label=views.type_label, format_size=views.format_size,
                                  passage_url=views.passage_url, page_url=views.page_url,
-                                 stable_url=views.stable_url)
+                                 stable_url=views.stable_url, year_chart=views.year_chart,
+                                 FACET_TOP=views.FACET_TOP)
     app.jinja_env.filters["notice_ru"] = views.notice_ru
     guard.install(app, allowed_hosts=allowed_hosts, max_per_client=max_per_client)
 

@@ -65,6 +65,33 @@ def page_window(page: int, pages: int, width: int = 2) -> list[int | None]:
     return out
 
 
+FACET_TOP = 5          # facet values shown before "ещё"
+CHART_SPAN = 40        # years in a row shown with their empty years; a longer span shows only years found
+CHART_STEP, CHART_HEIGHT, CHART_BAR = 28, 92, 56
+
+
+def year_chart(values) -> dict | None:
+    """Bars of the year chart from the `year` facet (FacetValue: value, count, selected): one a
+    year, oldest first, empty years between kept when the span is short. None without years."""
+    found = {int(v.value): v for v in values if v.value.isdigit()}
+    if not found:
+        return None
+    lo, hi = min(found), max(found)
+    years = range(lo, hi + 1) if hi - lo < CHART_SPAN else sorted(found)
+    top = max(v.count for v in found.values()) or 1
+    every = max(1, -(-len(years) // 14))        # a year label every Nth bar, so labels never overlap
+    bars = []
+    for i, y in enumerate(years):
+        v = found.get(y)
+        n = v.count if v else 0
+        h = round(CHART_BAR * n / top) if n else 0
+        bars.append({"year": str(y), "count": n, "selected": bool(v and v.selected), "x": i * CHART_STEP + 3,
+                     "w": CHART_STEP - 6, "h": max(h, 2) if n else 0, "y": 14 + CHART_BAR - (max(h, 2) if n else 0),
+                     "label": i % every == 0 or i == len(years) - 1 or bool(v and v.selected)})
+    return {"bars": bars, "width": len(years) * CHART_STEP, "height": CHART_HEIGHT,
+            "summary": ", ".join(f"{b['year']} — {b['count']}" for b in bars if b["count"])}
+
+
 @bp.get("/")
 def home():
     if msg := notice():

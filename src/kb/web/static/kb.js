@@ -63,3 +63,9 @@ document.addEventListener("keydown", function (e) {
     });
   });
 })();
+
+// Filters are folded on a phone only; a browser without ::details-content keeps them open on wide screens.
+(function () {
+  var fold = document.querySelector("details.filters-fold");
+  if (fold && window.matchMedia && window.matchMedia("(min-width: 761px)").matches) fold.open = true;
+})();
