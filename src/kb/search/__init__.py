@@ -35,7 +35,7 @@ from kb.search.snippets import Matcher, snippet
 __all__ = ["search", "parse", "SearchResult", "Hit", "DocGroup", "DocInfo", "catalog",
            "documents", "document", "Filters", "MAX_PAGE", "MAX_PER_PAGE", "warm_up", "consultation_field",
            "document_facets", "index_notice", "empty_result", "ranked", "DocView", "part_of", "PART_PASSAGES",
-           "matches_in", "DocMatches", "parse_since", "added_since"]
+           "matches_in", "DocMatches", "parse_since", "added_since", "newest"]
 
 Filters = qm.Filters
 MAX_PAGE = 1000
@@ -359,6 +359,32 @@ def added_since(index_dir: Path, since: str, *, doc_type: list[str] | None = Non
     check_index(index_dir)
     return [d for d in catalog(index_dir).added_since(since)
             if (not doc_type or d.doc_type in doc_type) and (not year or str(d.year) in year)]
+
+
+def newest(index_dir: Path, query: str, *, filters: qm.Filters | None = None,
+           limit: int = 20) -> list[tuple[DocInfo, Hit | None]]:
+    """The documents matching `query` (every document when it is empty), the most recently added
+    first, each with its best passage when it is among the ranked candidates (the Atom feed)."""
+    check_index(index_dir)
+    rd = reader(Path(index_dir))
+    cat = catalog(index_dir)
+    graph = citation_graph(index_dir)
+    run_filters = _doc_filters(graph, filters)
+    if not query.strip():
+        f = run_filters or qm.Filters()
+        ids = set(f.doc_id)
+        docs = [d for d in cat.all() if (not f.doc_type or d.doc_type in f.doc_type)
+                and (not f.year or str(d.year) in f.year) and (not ids or d.doc_id in ids)]
+        docs.sort(key=lambda d: (d.added, d.doc_id), reverse=True)
+        return [(d, None) for d in docs[:limit]]
+    parsed, raw = ranked(rd, query, run_filters, CANDIDATES, qm.Deadline(config.query_seconds()))
+    best: dict[str, object] = {}
+    for h in raw.hits:
+        best.setdefault(h.doc_id, h)
+    found = [cat.get(d) for d in (raw.doc_counts or best) if cat.get(d)]
+    found.sort(key=lambda d: (d.added, d.doc_id), reverse=True)
+    matcher = Matcher(parsed.highlight)
+    return [(d, _hit(best[d.doc_id], d, matcher) if d.doc_id in best else None) for d in found[:limit]]
 
 
 MATCHES_RANKED = 300      # passages of one document ranked for its "matches" list

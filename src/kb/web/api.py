@@ -23,7 +23,7 @@ def api_search():
         return empty_result(p.q, msg, per_page=p.per_page, sort=p.sort).to_json()
     res = search(current_app.config["KB_INDEX"], p.q, page=p.page, per_page=p.per_page,
                  filters=Filters(doc_type=p.types, year=p.years, cites=p.cites, category=p.categories,
-                                 region=p.regions), sort=p.sort)
+                                 region=p.regions, since=p.since), sort=p.sort)
     return res.to_json()
 
 

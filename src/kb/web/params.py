@@ -37,11 +37,13 @@ class SearchParams:
     cites: list[str] = field(default_factory=list)     # act keys: documents citing them
     categories: list[str] = field(default_factory=list)   # of consultations
     regions: list[str] = field(default_factory=list)
+    since: str = ""         # documents added to the collection since this date (kb.search.parse_since)
 
     def url_args(self, **changes) -> dict:
         """The parameters as URL arguments (for url_for), with some replaced; defaults left out."""
         d = {"q": self.q, "type": self.types, "year": self.years, "cites": self.cites,
-             "category": self.categories, "region": self.regions, "sort": self.sort, "page": self.page}
+             "category": self.categories, "region": self.regions, "since": self.since, "sort": self.sort,
+             "page": self.page}
         d.update(changes)
         if d.get("sort") == "relevance":
             d.pop("sort")
@@ -163,7 +165,22 @@ def search_params(args, *, per_page_default: int = 10) -> SearchParams:
         cites=cites(args),
         categories=cites(args, "category"),
         regions=cites(args, "region"),
+        since=since(args),
     )
+
+
+def since(args) -> str:
+    """`since=2025-03-01`: checked here, so a bad date is a 400 before any search."""
+    from kb.errors import QueryError
+    from kb.search import parse_since
+
+    raw = (args.get("since") or "").strip()
+    if not raw:
+        return ""
+    try:
+        return parse_since(raw)
+    except QueryError as e:
+        raise ParamError(f"параметр since: {str(e).split(' (')[0]}", "since must be a date YYYY-MM-DD") from None
 
 
 def browse_params(args) -> BrowseParams:
