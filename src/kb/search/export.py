@@ -41,6 +41,7 @@ class Export:
     count: int              # rows that will be given (at most MAX_ROWS)
     truncated: bool         # more passages matched than rows given
     cut: bool               # the search time budget stopped the search
+    limit: int = MAX_ROWS   # the bound on rows
     _rows: object = None
 
     def rows(self) -> Iterator[dict]:
@@ -53,11 +54,12 @@ def plain(snippet_html: str) -> str:
 
 
 def export(index_dir: Path, query: str, *, filters: qm.Filters | None = None, sort: str = "relevance",
-           limit: int = MAX_ROWS) -> Export:
+           limit: int | None = None) -> Export:
     """The passages matching `query` under `filters`, as lazily read rows (without `url`: the
     caller knows its links)."""
     from kb.search import _article_first, _doc_filters, ranked
 
+    limit = limit or MAX_ROWS
     check_index(index_dir)
     rd = reader(Path(index_dir))
     graph = citation_graph(index_dir)
@@ -90,4 +92,4 @@ def export(index_dir: Path, query: str, *, filters: qm.Filters | None = None, so
                        "anchor": stable_anchor(info, article, page), "path": info.path if info else f.get("path", "")}
 
     return Export(query=query, total_docs=len(raw.doc_counts), total_hits=raw.total, count=count,
-                  truncated=raw.total > count, cut=raw.cut, _rows=rows)
+                  truncated=raw.total > count, cut=raw.cut, limit=limit, _rows=rows)

@@ -20,7 +20,7 @@ from xml.etree import ElementTree as ET
 from flask import Blueprint, Response, current_app, request, stream_with_context, url_for
 
 from kb.search import Filters, newest
-from kb.search.export import COLUMNS, MAX_ROWS, export, plain
+from kb.search.export import COLUMNS, export, plain
 from kb.web import params
 from kb.web.views import notice, stable_url
 
@@ -110,7 +110,7 @@ def _text_cell(ws, v):
 
 
 def _json(rows, ex):
-    head = {"query": ex.query, "total_docs": ex.total_docs, "total_hits": ex.total_hits, "rows_max": MAX_ROWS,
+    head = {"query": ex.query, "total_docs": ex.total_docs, "total_hits": ex.total_hits, "rows_max": ex.limit,
             "truncated": ex.truncated, "cut": ex.cut}
     yield json.dumps(head, ensure_ascii=False)[:-1] + ', "rows": ['
     first = True
@@ -142,7 +142,7 @@ def _xlsx(rows, ex):
         ws.append([_text_cell(ws, _cell(r[key])) for _, key in COLUMNS])
     info = wb.create_sheet("О выгрузке")
     for row in (("Запрос", ex.query), ("Документов", ex.total_docs), ("Фрагментов найдено", ex.total_hits),
-                ("Строк в файле", ex.count), ("Предел строк", MAX_ROWS),
+                ("Строк в файле", ex.count), ("Предел строк", ex.limit),
                 ("Обрезано", "да" if ex.truncated or ex.cut else "нет"),
                 ("Выгружено", time.strftime("%Y-%m-%d %H:%M"))):
         info.append(row)
