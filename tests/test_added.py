@@ -130,3 +130,37 @@ def test_parse_since_refuses(text):
 
 def test_now_utc_is_iso():
     assert time.strptime(build.now_utc(), "%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_saved_search_counts_new_documents_since_the_last_visit(dated):
+    from kb.search.saved import SavedSearches, new_documents
+
+    corpus, index, clock = dated
+    _index(corpus, index)
+    store = SavedSearches(index.parent / "state" / "saved.json")
+    s = store.add("user-1", "выселение", {"type": ["другое", "отчёт"], "bogus": ["x"]})
+    assert s.filters == {"type": ["другое", "отчёт"]} and s.last_visit
+    store.visit(s.id, "2025-01-20T00:00:00Z")
+    assert new_documents(index, store.get(s.id))[0] == 0
+    clock["now"] = "2025-02-01T09:30:00Z"
+    (corpus / "c.txt").write_text("Новая заметка о выселении\n\nВыселение без суда.\n", encoding="utf-8")
+    (corpus / "d.txt").write_text("Заметка о залоге\n\nЗалог.\n", encoding="utf-8")
+    _index(corpus, index)
+    count, docs = new_documents(index, store.get(s.id))
+    assert count == 1 and [d.path for d in docs] == ["c.txt"]
+    every = store.add("user-1", "", {"type": ["другое", "отчёт"]})
+    store.visit(every.id, "2025-01-20T00:00:00Z")
+    assert new_documents(index, store.get(every.id))[0] == 2
+    store.visit(s.id)
+    assert new_documents(index, store.get(s.id))[0] == 0
+    assert [x.id for x in store.list("user-1")] == [s.id, every.id] and store.list("user-2") == []
+    assert store.remove(s.id) and not store.remove(s.id)
+    # Saved as JSON that issue 13's accounts can read and own.
+    data = json.loads((index.parent / "state" / "saved.json").read_text(encoding="utf-8"))
+    assert set(data["searches"][0]) == {"id", "owner", "query", "filters", "sort", "created", "last_visit"}
+    from kb.errors import QueryError
+
+    with pytest.raises(QueryError):
+        store.add("user-1", "", {})
+    with pytest.raises(QueryError):
+        store.add("user-1", "((((((((((((((((((((((((((((((((((((((((((а")
