@@ -164,6 +164,19 @@ def act_names(req: dict, info) -> tuple[str, str, str, str] | None:
     return nom, gen, short_gen, short_nom
 
 
+_names: dict[tuple, tuple | None] = {}
+
+
+def _names_of(info, req: dict):
+    """act_names() once per document version (a page of results cites one act many times)."""
+    key = (info.doc_id, info.sha256, info.title, info.path)
+    if key not in _names:
+        if len(_names) > 4096:
+            _names.clear()
+        _names[key] = act_names(req, info)
+    return _names[key]
+
+
 def stable_anchor(info, article: str | None, page: int | None) -> str:
     """The anchor of a passage that survives re-indexing: `st-84` for an article, `page-12` for
     a page of a paginated document, "" otherwise (then only `p-<ordinal>` is left)."""
@@ -182,7 +195,7 @@ def cite(info, *, article: str | None = None, page: int | None = None, heading: 
     if consult:
         return _consultation(consult, heading)
     req = info.meta.get("requisites") or {}
-    names = act_names(req, info) if info.doc_type == "нормативный акт" else None
+    names = _names_of(info, req) if info.doc_type == "нормативный акт" else None
     paged = page if page and info.pages > 1 else None
     if names:
         nom, gen, short, short_nom = names
