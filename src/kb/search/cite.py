@@ -169,7 +169,7 @@ _names: dict[tuple, tuple | None] = {}
 
 def _names_of(info, req: dict):
     """act_names() once per document version (a page of results cites one act many times)."""
-    key = (info.doc_id, info.sha256, info.title, info.path)
+    key = (info.doc_id, info.sha256, info.title, info.path, tuple(sorted((k, str(v)) for k, v in req.items())))
     if key not in _names:
         if len(_names) > 4096:
             _names.clear()
