@@ -235,3 +235,141 @@ def test_part_navigation_and_links_into_parts(page, long_doc_url):
     page.goto(long_doc_url + "#p-333")
     page.wait_for_url(re.compile(r"part=7#p-333$"))
     assert page.locator("#p-333").evaluate("el => el.matches(':target')")
+
+
+# --- working with what was found (issue 14) ------------------------------------------------------
+
+def test_citation_is_shown_and_copied(browser, base_url):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU")
+    ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
+    page = ctx.new_page()
+    try:
+        page.goto(base_url + "/search?q=" + "выселения&type=отчёт")
+        cite = page.locator("p.cite").first
+        text = cite.locator(".cite-text").inner_text()
+        assert re.search(r"\. — 20\d\d\. — С\. \d+\.$", text), text
+        button = cite.locator("button.copy")
+        assert button.is_visible() and button.inner_text() == "Копировать"
+        button.click()
+        page.wait_for_function("b => b.textContent === 'Скопировано'", arg=button.element_handle())
+        assert page.evaluate("navigator.clipboard.readText()") == text
+        # The stable link beside it opens the page of the report, whatever part holds it.
+        link = cite.get_by_role("link", name="ссылка")
+        assert re.search(r"/doc/\w+\?page=\d+$", link.get_attribute("href"))
+        link.click()
+        page.wait_for_url(re.compile(r"#page-\d+$"))
+        anchor = page.evaluate("location.hash")
+        assert page.locator(anchor).evaluate("el => el.matches(':target')")
+    finally:
+        ctx.close()
+
+
+def test_citation_without_javascript_is_selectable_text(browser, base_url):
+    ctx = browser.new_context(java_script_enabled=False)
+    page = ctx.new_page()
+    try:
+        page.goto(base_url + "/search?q=" + "жилье&type=нормативный акт")
+        cite = page.locator("p.cite").first
+        assert cite.locator(".cite-text").inner_text().startswith("Модельный закон")
+        assert cite.get_by_role("button", name="Копировать").count() == 0     # hidden: nothing to press
+        assert cite.locator(".cite-text").evaluate("el => getComputedStyle(el).userSelect") in ("all", "auto", "text")
+    finally:
+        ctx.close()
+
+
+def test_year_chart_filters(page, base_url):
+    page.goto(base_url + "/search?q=" + "жилью")
+    chart = page.get_by_role("figure")
+    assert "Найденные документы по годам" in chart.inner_text()
+    svg = chart.locator("svg")
+    assert re.search(r"2023 — \d+", svg.get_attribute("aria-label"))
+    bar = chart.get_by_role("link", name=re.compile(r"^2023: \d+ док\."))
+    count = int(re.search(r"2023: (\d+)", bar.get_attribute("aria-label")).group(1))
+    bar.click()
+    page.wait_for_url(re.compile(r"year=2023"))
+    assert page.locator(".card").count() == count
+    assert page.locator(".year-chart a.bar.selected").count() == 1
+    assert page.locator(".year-chart a.bar").count() > 1          # the other years stay to compare
+    assert page.locator("a.facet-link.selected", has_text="2023").count() == 1
+
+
+def test_export_buttons_download_csv_and_xlsx(page, base_url, tmp_path):
+    import csv
+    import io
+
+    import openpyxl
+
+    page.goto(base_url + "/search?q=" + "выселения")
+    total = int(re.search(r"фрагментов: (\d+)", page.get_by_role("status").inner_text()).group(1))
+    with page.expect_download() as dl:
+        page.get_by_role("link", name="CSV", exact=True).click()
+    assert dl.value.suggested_filename.endswith(".csv")
+    path = tmp_path / "x.csv"
+    dl.value.save_as(path)
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][:3] == ["Документ", "Тип", "Год"] and len(rows) - 1 == total
+    assert all(r[9].startswith(base_url + "/doc/") for r in rows[1:])
+    with page.expect_download() as dl:
+        page.get_by_role("link", name="Excel", exact=True).click()
+    dl.value.save_as(tmp_path / "x.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "x.xlsx", read_only=True)
+    got = [["" if v is None else str(v) for v in r] for r in wb["Результаты"].iter_rows(values_only=True)]
+    assert got == rows
+
+
+def test_feed_is_atom_and_gains_an_entry(browser, tmp_path):
+    import feedparser
+    from waitress.server import create_server
+
+    from kb.index import update_index
+    from kb.web import create_app
+
+    corpus = tmp_path / "c"
+    shutil.copytree(ROOT / "corpus", corpus)
+    update_index(corpus, tmp_path / "i", show_progress=False)
+    server = create_server(create_app(corpus, tmp_path / "i"), host="127.0.0.1", port=0, threads=2)
+    threading.Thread(target=server.run, daemon=True).start()
+    base = f"http://127.0.0.1:{server.effective_port}"
+    page = browser.new_page()
+    try:
+        page.goto(base + "/search?q=" + "выселение")
+        href = page.get_by_role("link", name=re.compile("Следить за новыми документами")).get_attribute("href")
+        before = feedparser.parse(page.request.get(base + href).body())
+        assert not before.bozo and before.version == "atom10" and before.entries
+        (corpus / "new-decision.txt").write_text(
+            "Решение суда о выселении из общежития\n\nСуд отказал в выселении семьи из общежития.\n",
+            encoding="utf-8")
+        update_index(corpus, tmp_path / "i", show_progress=False)
+        after = feedparser.parse(page.request.get(base + href).body())
+        assert len(after.entries) == len(before.entries) + 1
+        assert after.entries[0].title == "Решение суда о выселении из общежития"
+        assert after.entries[0].link.startswith(base + "/doc/")
+    finally:
+        page.close()
+        server.close()
+
+
+def test_phone_first_result_on_first_screen_filters_fold(browser, base_url):
+    ctx = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    page = ctx.new_page()
+    try:
+        page.goto(base_url + "/search?q=" + "жилью")
+        first = page.locator(".card").first.bounding_box()
+        assert first and first["y"] + 60 < 740, first
+        facets = page.locator("aside.facets")
+        assert not facets.is_visible()
+        page.get_by_text("Фильтры", exact=True).click()
+        assert facets.is_visible()
+        assert page.locator("a.facet-link", has_text="2023").is_visible()
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 1
+    finally:
+        ctx.close()
+    wide = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        wide.goto(base_url + "/search?q=" + "жилью")
+        assert wide.locator("aside.facets").is_visible()
+        assert not wide.get_by_text("Фильтры", exact=True).is_visible()
+    finally:
+        wide.close()

@@ -112,9 +112,14 @@ def cmd_check(args) -> int:
 
 
 def cmd_search(args) -> int:
-    from kb.search import Filters, search
+    from kb.search import Filters, added_since, parse_since, search
 
-    filters = Filters(doc_type=args.type or [], year=args.year or [])
+    since = parse_since(args.since) if args.since else ""
+    if not args.query:
+        if not since:
+            raise KbError("укажите запрос или --since ДАТА (give a query or --since DATE)")
+        return _list_added(added_since(_index(args), since, doc_type=args.type, year=args.year), since, args)
+    filters = Filters(doc_type=args.type or [], year=args.year or [], since=since)
     res = search(_index(args), args.query, per_page=args.limit, page=args.page, filters=filters,
                  sort=args.sort, exact=args.exact, copies=args.copies)
     if res.notice:      # cut by the time budget, or an index with no documents: one line, on stderr
@@ -141,6 +146,18 @@ def cmd_search(args) -> int:
                                           f"ст. {h.article}" if h.article else "") if x)
             text = html.unescape(re.sub(r"</?mark>", "**", h.snippet))
             print(f"   {('(' + where + ') ') if where else ''}{text}")
+    return 0
+
+
+def _list_added(docs, since: str, args) -> int:
+    """`kb search --since DATE` without a query: what was added to the collection since."""
+    if args.json:
+        _print_json([d.to_json() for d in docs])
+        return 0
+    print(f"Добавлено с {since}: документов {len(docs)}")
+    for d in docs:
+        when = d.added.replace("T", " ").rstrip("Z")[:16]
+        print(f"{when}  {d.title}  [{d.doc_type}{', ' + str(d.year) if d.year else ''}]  {d.path}")
     return 0
 
 
@@ -224,12 +241,15 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Search the index. Syntax: words in any form, \"phrase\", !exact, "
                                    "prefix*, -exclude, ИЛИ/OR, И/AND, тип:, год:, title: (docs/query-syntax.md).")
     _add_paths(p)
-    p.add_argument("query", help="поисковый запрос")
+    p.add_argument("query", nargs="?", default="", help="поисковый запрос (без него с --since: список добавленного)")
     p.add_argument("--limit", type=int, default=10, help="документов на странице (по умолчанию 10)")
     p.add_argument("--page", type=int, default=1, help="номер страницы результатов")
     p.add_argument("--type", action="append", help="только документы этого типа (можно несколько)")
     p.add_argument("--year", action="append", help="только документы этого года (можно несколько)")
     p.add_argument("--sort", choices=["relevance", "date"], default="relevance", help="порядок")
+    p.add_argument("--since", metavar="ДАТА",
+                   help="только документы, добавленные в коллекцию с этой даты (ГГГГ-ММ-ДД, UTC); "
+                        "без запроса — список добавленного")
     p.add_argument("--json", action="store_true", help="список найденных фрагментов в JSON")
     p.add_argument("--full", action="store_true", help="с --json: весь ответ (фасеты, документы, страницы)")
     p.add_argument("--exact", action="store_true", help="искать слова как набраны, без исправления опечаток")

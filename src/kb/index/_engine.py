@@ -363,6 +363,10 @@ class RawHit:
             self._fields = self._reader.stored(self.docnum, self._searcher)
         return self._fields
 
+    def read(self) -> dict:
+        """The stored fields, not kept (a long list of hits read one by one stays small)."""
+        return self._fields if self._fields is not None else self._reader.stored(self.docnum, self._searcher)
+
 
 @dataclass
 class RawResults:

@@ -225,19 +225,63 @@ def update_index(corpus: Path, index_dir: Path, *, workers: int | None = None,
         report.rebuilt = _rebuild_reason(index_dir, man, corpus, damage) or (
             "по запросу (--rebuild)" if rebuild and store.current(index_dir) else None)
         base = store.current(index_dir)
+        # The dates documents were added survive a rebuild, even of a damaged index when its
+        # manifest can still be read.
+        previous = man if man.files else _readable_manifest(index_dir)
         if report.rebuilt or base is None:
             man, base = Manifest(), None
         man.version, man.corpus = schema_version(), str(corpus.resolve())
         _apply(corpus, index_dir, man, base, report, workers,
-               Progress if show_progress else Silent, stream)
+               Progress if show_progress else Silent, stream, previous)
     engine.forget_readers()
     report.seconds = time.monotonic() - t0
     return report
 
 
+def _readable_manifest(index_dir: Path) -> Manifest:
+    gen = store.current(index_dir)
+    try:
+        return Manifest.read(gen / MANIFEST_FILE) if gen else Manifest()
+    except IndexDamaged:
+        return Manifest()
+
+
+def now_utc() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _date_added(man: Manifest, previous: Manifest, current: set[str], now: str) -> bool:
+    """Give every entry (and consultation record) without one the date it was added: its own
+    from the previous manifest, a renamed file's from its old path (same content, old path
+    gone), else `now`. True when some entry got one."""
+    by_rel = {rel: e for rel, e in previous.files.items()}
+    moved = {e.sha256: e for rel, e in previous.files.items() if rel not in current}
+    changed = False
+    for rel, e in man.files.items():
+        old = by_rel.get(rel) or moved.get(e.sha256)
+        if not e.added:
+            e.added = (old.added if old else "") or now
+            changed = True
+        records = e.meta.get("records")
+        if records:
+            # Records by their own id: the same in a renamed file (their doc ids are not).
+            old_rec = {_record_id(r): r.get("added", "") for r in (old.meta.get("records") or [])} if old else {}
+            for r in records:
+                if not r.get("added"):
+                    r["added"] = old_rec.get(_record_id(r)) or (now if old else e.added)
+                    changed = True
+    return changed
+
+
+def _record_id(r: dict) -> str:
+    return str((r.get("meta", {}).get("consultation") or {}).get("id") or r["doc_id"])
+
+
 def _apply(corpus: Path, index_dir: Path, man: Manifest, base: Path | None, report: Report,
-           workers: int, progress, stream) -> None:
+           workers: int, progress, stream, previous: Manifest | None = None) -> None:
     """Compare the corpus with the manifest; write what changed into a new generation."""
+    now = now_utc()
+    previous = Manifest(files=dict(man.files)) if previous is None or previous is man else previous
     scan = scan_corpus(corpus)
     report.skipped = [(_rel(p, corpus), why) for p, why in scan.skipped]
     current = {p.relative_to(corpus).as_posix(): p for p in scan.files}
@@ -260,8 +304,9 @@ def _apply(corpus: Path, index_dir: Path, man: Manifest, base: Path | None, repo
         todo.append((rel, path, sha))
     gone = [rel for rel in man.files if rel not in current]
     if base is not None and not todo and not gone:
-        # Nothing to write to the index: the manifest alone takes the new file times.
-        if touched:
+        # Nothing to write to the index: the manifest alone takes the new file times (and
+        # the dates added of entries from a manifest older than them).
+        if _date_added(man, previous, set(current), now) or touched:
             man.save(index_dir)
         return
     gen = store.new_generation(index_dir, base)
@@ -269,6 +314,7 @@ def _apply(corpus: Path, index_dir: Path, man: Manifest, base: Path | None, repo
         ix = engine.open_dir(gen) if base is not None else engine.create(gen)
         _write(corpus, index_dir, ix, man, todo, gone, stamps, report, workers, progress, stream)
         link_copies(man)
+        _date_added(man, previous, set(current), now)
         man.write(gen / MANIFEST_FILE)
         store.publish(index_dir, gen, engine.passage_count(gen))
     except BaseException:

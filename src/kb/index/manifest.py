@@ -34,12 +34,15 @@ class Entry:
     warnings: list[str] = field(default_factory=list)
     meta: dict = field(default_factory=dict)       # enrich output: requisites, citations, outline
     sidecar: str = ""       # "name:size:mtime" of its sidecar metadata file: a change re-indexes it
+    # When the file first appeared in the collection (UTC, "2025-03-14T04:02:11Z"): kept when it
+    # is re-indexed, renamed or the index rebuilt; "" in manifests written before it existed.
+    added: str = ""
 
 
 # The type each field must have in the file (bool is an int in Python: excluded by hand).
 _TYPES = {"doc_id": str, "size": int, "mtime": (int, float), "sha256": str, "title": str, "format": str,
           "doc_type": str, "year": (int, type(None)), "pages": int, "passages": int, "warnings": list,
-          "meta": dict, "sidecar": str}
+          "meta": dict, "sidecar": str, "added": str}
 _REQUIRED = {f.name for f in fields(Entry) if f.default is MISSING and f.default_factory is MISSING}
 
 

@@ -3,6 +3,7 @@
     search(index_dir, "права инвалидов на жильё", page=1) -> SearchResult
     documents(index_dir, doc_type=..., year=..., sort=...) -> [DocInfo]
     document_facets(index_dir, doc_type=..., year=...) -> {"type": [(value, count)], ...}
+    added_since(index_dir, parse_since("2025-03-01")) -> [DocInfo] newest first
     document(index_dir, doc_id, query=None, offset=0, limit=50) -> DocView   (kb.search.reading)
     matches_in(index_dir, doc_id, query) -> DocMatches
     index_notice(index_dir, corpus=None) -> message when there is nothing to search yet
@@ -13,17 +14,18 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
+from datetime import datetime
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kb import analysis, config
 from kb.errors import QueryError
 from kb.index import querymodel as qm
-from kb.enrich import find_citations
 from kb.index import RawResults, exists, reader
 from kb.search.articles import article_targets, query_citations
 from kb.search.catalog import Catalog, DocInfo, catalog
 from kb.search.citations import CitationGraph, citation_graph
+from kb.search.cite import cite, stable_anchor
 from kb.search.known import KNOWN_SHARE, coverage
 from kb.search.query import Parsed, default_glossary, default_lexicon, parse
 from kb.search.reading import PART_PASSAGES, DocView, check_index, document, part_of
@@ -34,7 +36,7 @@ from kb.search.snippets import Matcher, snippet
 __all__ = ["search", "parse", "SearchResult", "Hit", "DocGroup", "DocInfo", "catalog",
            "documents", "document", "Filters", "MAX_PAGE", "MAX_PER_PAGE", "warm_up", "consultation_field",
            "document_facets", "index_notice", "empty_result", "ranked", "DocView", "part_of", "PART_PASSAGES",
-           "matches_in", "DocMatches"]
+           "matches_in", "DocMatches", "parse_since", "added_since", "newest"]
 
 Filters = qm.Filters
 MAX_PAGE = 1000
@@ -185,17 +187,7 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     # Copies of one document: the first to rank stands for the others.
     also: dict[str, list[str]] = {}
     if not copies:
-        kept, seen = [], {}
-        for d in doc_ids:
-            info = cat.get(d)
-            key = min([d, *info.meta.get("copies", [])]) if info else d
-            if key in seen:
-                also[seen[key]].append(d)
-            else:
-                seen[key] = d
-                also[d] = []
-                kept.append(d)
-        doc_ids = kept
+        doc_ids, also = _one_per_copy(cat, doc_ids)
     doc_counts = {d: raw.doc_counts.get(d, 1) for d in doc_ids} if (raw.doc_counts or order) else {}
 
     matcher = Matcher(parsed.highlight)
@@ -211,9 +203,12 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
                                total_hits=raw.doc_counts.get(d, len(hits)),
                                also=[_copy(cat.get(c)) for c in also.get(d, []) if cat.get(c)]))
     total_docs = len(doc_ids)
+    year_docs = _years_unfiltered(rd, parsed, run_filters, deadline, doc_counts)
+    if year_docs is not doc_counts and not copies:
+        year_docs = dict.fromkeys(_one_per_copy(cat, list(year_docs))[0], 1)
     result = SearchResult(query=query, groups=groups, total_docs=total_docs, total_hits=raw.total,
                           page=page, per_page=per_page, sort=sort, relaxed=parsed.relaxed,
-                          facets=_facets(cat, doc_counts, filters),
+                          facets=_facets(cat, doc_counts, filters, year_docs),
                           cut=raw.cut, notice=cut_notice(deadline.seconds) if raw.cut else None)
     result.corrected = shown if shown != query else None
     result.copies_joined = sum(len(v) for v in also.values())
@@ -232,6 +227,21 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
         result.suggestion = corrected
     result.took_ms = (time.perf_counter() - t0) * 1000
     return result
+
+
+def _one_per_copy(cat: Catalog, doc_ids: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """The first of each group of copies, in order, and for each of them the others."""
+    kept, seen, also = [], {}, {}
+    for d in doc_ids:
+        info = cat.get(d)
+        key = min([d, *info.meta.get("copies", [])]) if info else d
+        if key in seen:
+            also[seen[key]].append(d)
+        else:
+            seen[key] = d
+            also[d] = []
+            kept.append(d)
+    return kept, also
 
 
 def _copy(info: DocInfo) -> dict:
@@ -298,11 +308,14 @@ def consultation_field(info: DocInfo, name: str) -> str:
 
 def _doc_filters(graph: CitationGraph, filters: qm.Filters | None) -> qm.Filters | None:
     """Document-level facets ("ссылается на", category and region of consultations) become doc ids."""
-    if not filters or not (filters.cites or filters.category or filters.region):
+    if not filters or not (filters.cites or filters.category or filters.region or filters.since):
         return filters
     docs = None
+    if filters.since:
+        docs = {d.doc_id for d in graph.catalog.added_since(filters.since)}
     if filters.cites:
-        docs = set().union(*(graph.citing_docs(k) for k in filters.cites))
+        cited = set().union(*(graph.citing_docs(k) for k in filters.cites))
+        docs = cited if docs is None else docs & cited
     for name in ("category", "region"):
         wanted = set(getattr(filters, name))
         if wanted:
@@ -310,7 +323,7 @@ def _doc_filters(graph: CitationGraph, filters: qm.Filters | None) -> qm.Filters
             docs = ids if docs is None else docs & ids
     if filters.doc_id:
         docs &= set(filters.doc_id)
-    return replace(filters, cites=[], category=[], region=[], doc_id=sorted(docs) or ["-"])
+    return replace(filters, cites=[], category=[], region=[], since="", doc_id=sorted(docs) or ["-"])
 
 
 def _article_first(rd, graph: CitationGraph, query: str, filters: qm.Filters | None, raw):
@@ -345,20 +358,36 @@ def _article_first(rd, graph: CitationGraph, query: str, filters: qm.Filters | N
 def _hit(h, info: DocInfo | None, matcher: Matcher) -> Hit:
     f = h.fields
     year = f.get("year")
+    article = f.get("article") or None
+    c = cite(info, article=article, page=f.get("page"), heading=f.get("heading", "")) if info else None
     return Hit(doc_id=f["doc_id"], path=f.get("path", ""), title=info.title if info else f.get("title", ""),
                doc_type=f.get("doc_type", ""), year=int(year) if year else None,
-               ordinal=f.get("ordinal", 0), page=f.get("page"), article=f.get("article") or None,
-               heading=f.get("heading", ""), score=h.score, snippet=snippet(f.get("body", ""), matcher))
+               ordinal=f.get("ordinal", 0), page=f.get("page"), article=article,
+               heading=f.get("heading", ""), score=h.score, snippet=snippet(f.get("body", ""), matcher),
+               citation=c.full if c else "", citation_short=c.short if c else "",
+               anchor=stable_anchor(info, article, f.get("page")))
 
 
-def _facets(cat: Catalog, doc_counts: dict[str, int], filters: qm.Filters | None) -> dict[str, list[FacetValue]]:
+def _years_unfiltered(rd, parsed: Parsed, filters: qm.Filters | None, deadline: qm.Deadline, matched):
+    """The documents matching under every filter but the year (the year chart shows the other
+    years beside a selected one): a second search, only when a year is selected."""
+    if not filters or not filters.year:
+        return matched
+    raw = rd.search(parsed.node, replace(filters, year=[]), limit=1, deadline=deadline)
+    return raw.doc_counts or matched
+
+
+def _facets(cat: Catalog, doc_counts: dict[str, int], filters: qm.Filters | None,
+            year_docs=None) -> dict[str, list[FacetValue]]:
+    """Documents per type and per year; years counted under the other filters (`year_docs`)."""
     types, years = Counter(), Counter()
     for d in doc_counts:
         info = cat.get(d)
-        if info is None:
-            continue
-        types[info.doc_type] += 1
-        if info.year:
+        if info is not None:
+            types[info.doc_type] += 1
+    for d in (doc_counts if year_docs is None else year_docs):
+        info = cat.get(d)
+        if info is not None and info.year:
             years[str(info.year)] += 1
     sel_t = set(filters.doc_type) if filters else set()
     sel_y = set(filters.year) if filters else set()
@@ -418,6 +447,62 @@ def document_facets(index_dir: Path, *, doc_type: list[str] | None = None, year:
             else sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         out[name] = values + [(v, 0) for v in chosen[name] or [] if v not in counts]
     return out
+
+
+_SINCE = (re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?Z?)?$"),
+          re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})$"))
+
+
+def parse_since(text: str) -> str:
+    """An ISO date or UTC time to compare with `DocInfo.added`: `2025-03-14`, `2025-03-14T10:00`,
+    `14.03.2025`. QueryError when it is not one."""
+    text = (text or "").strip()
+    m = _SINCE[0].match(text)
+    if m:
+        y, mo, d, hh, mi, ss = m.groups()
+    elif m := _SINCE[1].match(text):
+        (d, mo, y), hh, mi, ss = m.groups(), None, None, None
+    else:
+        raise QueryError(f"дата «{text[:40]}»: нужна ГГГГ-ММ-ДД или ДД.ММ.ГГГГ (date must be YYYY-MM-DD)")
+    try:
+        datetime(int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0))
+    except ValueError:
+        raise QueryError(f"нет такой даты: «{text[:40]}» (no such date)") from None
+    return f"{y}-{mo}-{d}" + (f"T{hh}:{mi}:{ss or '00'}Z" if hh else "")
+
+
+def added_since(index_dir: Path, since: str, *, doc_type: list[str] | None = None,
+                year: list[str] | None = None) -> list[DocInfo]:
+    """Documents added to the collection at or after `since` (parse_since), newest first."""
+    check_index(index_dir)
+    return [d for d in catalog(index_dir).added_since(since)
+            if (not doc_type or d.doc_type in doc_type) and (not year or str(d.year) in year)]
+
+
+def newest(index_dir: Path, query: str, *, filters: qm.Filters | None = None,
+           limit: int = 20) -> list[tuple[DocInfo, Hit | None]]:
+    """The documents matching `query` (every document when it is empty), the most recently added
+    first, each with its best passage when it is among the ranked candidates (the Atom feed)."""
+    check_index(index_dir)
+    rd = reader(Path(index_dir))
+    cat = catalog(index_dir)
+    graph = citation_graph(index_dir)
+    run_filters = _doc_filters(graph, filters)
+    if not query.strip():
+        f = run_filters or qm.Filters()
+        ids = set(f.doc_id)
+        docs = [d for d in cat.all() if (not f.doc_type or d.doc_type in f.doc_type)
+                and (not f.year or str(d.year) in f.year) and (not ids or d.doc_id in ids)]
+        docs.sort(key=lambda d: (d.added, d.doc_id), reverse=True)
+        return [(d, None) for d in docs[:limit]]
+    parsed, raw = ranked(rd, query, run_filters, CANDIDATES, qm.Deadline(config.query_seconds()))
+    best: dict[str, object] = {}
+    for h in raw.hits:
+        best.setdefault(h.doc_id, h)
+    found = [cat.get(d) for d in (raw.doc_counts or best) if cat.get(d)]
+    found.sort(key=lambda d: (d.added, d.doc_id), reverse=True)
+    matcher = Matcher(parsed.highlight)
+    return [(d, _hit(best[d.doc_id], d, matcher) if d.doc_id in best else None) for d in found[:limit]]
 
 
 MATCHES_RANKED = 300      # passages of one document ranked for its "matches" list

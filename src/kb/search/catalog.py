@@ -27,11 +27,12 @@ class DocInfo:
     sha256: str
     meta: dict
     file: str = ""          # the real relative path, to open the file ("" when the same as path)
+    added: str = ""         # when it was added to the collection (UTC ISO 8601), "" when unknown
 
     def to_json(self) -> dict:
         return {"doc_id": self.doc_id, "path": self.path, "title": self.title, "doc_type": self.doc_type,
                 "year": self.year, "format": self.format, "pages": self.pages, "passages": self.passages,
-                "size": self.size, "sha256": self.sha256}
+                "size": self.size, "sha256": self.sha256, "added": self.added or None}
 
 
 class Catalog:
@@ -47,7 +48,7 @@ class Catalog:
                 self.docs[r["doc_id"]] = DocInfo(
                     doc_id=r["doc_id"], path=readable(path), title=r["title"], doc_type=r["doc_type"],
                     year=r["year"], format=e.format, pages=0, passages=r["passages"], size=e.size,
-                    sha256=e.sha256, meta=r["meta"], file=path)
+                    sha256=e.sha256, meta=r["meta"], file=path, added=r.get("added") or e.added)
 
     def get(self, doc_id: str) -> DocInfo | None:
         return self.docs.get(doc_id)
@@ -55,11 +56,16 @@ class Catalog:
     def all(self) -> list[DocInfo]:
         return list(self.docs.values())
 
+    def added_since(self, since: str) -> list[DocInfo]:
+        """Documents added at or after `since` (an ISO date or UTC time), newest first."""
+        return sorted((d for d in self.docs.values() if d.added and d.added >= since),
+                      key=lambda d: (d.added, d.doc_id), reverse=True)
+
 
 def _info(path: str, e: Entry) -> DocInfo:
     return DocInfo(doc_id=e.doc_id, path=readable(path), title=e.title, doc_type=e.doc_type, year=e.year,
                    format=e.format, pages=e.pages, passages=e.passages, size=e.size, sha256=e.sha256,
-                   meta=e.meta, file=path)
+                   meta=e.meta, file=path, added=e.added)
 
 
 def catalog(index_dir: Path) -> Catalog:

@@ -18,6 +18,7 @@ from kb.errors import KbError, QueryError
 from kb.index import exists, reader
 from kb.search.catalog import DocInfo, catalog
 from kb.search.citations import citation_graph
+from kb.search.cite import cite, stable_anchor
 from kb.search.query import Highlight, parse
 from kb.search.snippets import Matcher, highlight_all
 
@@ -60,17 +61,25 @@ class DocView:
                 matcher = None
         self.passages = []
         anchored: set[int] = set()
+        articles: set[str] = set()
         for p in passages:
             page, page_end = p.get("page"), p.get("page_end")
             # `#page-N` anchors: a page is found in the passage where it begins.
             pages = range(page, (page_end or page) + 1) if page else range(0)
             anchors = [n for n in pages if n not in anchored]
             anchored.update(anchors)
+            article = p.get("article") or None
+            c = cite(info, article=article, page=page, heading=p.get("heading", ""))
             self.passages.append(
                 {"ordinal": p.get("ordinal", 0), "page": page, "page_end": page_end,
-                 "article": p.get("article") or None, "heading": p.get("heading", ""),
+                 "article": article, "heading": p.get("heading", ""),
                  "html": highlight_all(p.get("body", ""), matcher or _NO_MATCH),
-                 "text": p.get("body", ""), "page_anchors": anchors})
+                 "text": p.get("body", ""), "page_anchors": anchors,
+                 "citation": c.full, "citation_short": c.short, "anchor": stable_anchor(info, article, page),
+                 # `#st-84` is on the first passage of that article (a long one is cut in several).
+                 "article_anchor": article if article and article not in articles else None})
+            if article:
+                articles.add(article)
         self.outline = info.meta.get("outline", [])
         self.pages: list[tuple[int, int]] = []   # (page, part where it begins) of a paginated document
         self.cites: list = []          # acts this document cites (kb.search.citations.CitedAct)
@@ -122,7 +131,8 @@ class DocView:
         d["offset"] = self.offset
         d["limit"] = self.limit
         d["next_offset"] = self.next_offset
-        d["passages"] = [{k: v for k, v in p.items() if k not in ("html", "page_anchors")} for p in self.passages]
+        d["passages"] = [{k: v for k, v in p.items() if k not in ("html", "page_anchors", "article_anchor")}
+                         for p in self.passages]
         d["cites"] = [c.to_json() for c in self.cites]
         d["cited_by"] = [c.to_json() for c in self.cited_by]
         d["copies"] = [c.to_json() for c in self.copies]
@@ -154,6 +164,23 @@ def document(index_dir: Path, doc_id: str, query: str | None = None, *, offset: 
     cat = catalog(index_dir)
     view.copies = [c for c in (cat.get(d) for d in info.meta.get("copies", [])) if c is not None]
     return view
+
+
+def locate(index_dir: Path, doc_id: str, *, article: str | None = None, page: int | None = None) -> int | None:
+    """The part of a document where article `article` (its first passage) or page `page` begins:
+    what a stable link (`/doc/<id>?st=84`, `?page=12`) opens. None when there is no such
+    article or page (or document)."""
+    info = catalog(index_dir).get(doc_id) if exists(Path(index_dir)) else None
+    if info is None:
+        return None
+    if article is not None:
+        ordinals = [o["ordinal"] for o in info.meta.get("outline", []) if o.get("article") == article]
+        return part_of(min(ordinals)) if ordinals else None
+    if page is None or not 1 <= page <= info.pages or info.pages < 2:
+        return None
+    rd = reader(Path(index_dir))
+    parts = max(1, -(-rd.doc_passage_count(doc_id) // PART_PASSAGES))
+    return dict(_page_parts(rd, doc_id, parts, info.pages)).get(page)
 
 
 def _page_parts(rd, doc_id: str, parts: int, last_page: int) -> list[tuple[int, int]]:

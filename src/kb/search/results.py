@@ -39,6 +39,9 @@ class Hit:
     heading: str         # article or section heading, may be ""
     score: float
     snippet: str         # HTML-escaped text with <mark> around matched words
+    citation: str = ""        # kb.search.cite: `ст. 84 Жилищного кодекса Российской Федерации от ...`
+    citation_short: str = ""  # `ст. 84 ЖК РФ`
+    anchor: str = ""          # `st-84`, `page-12` (kept across re-indexing), or "" (see cite.stable_anchor)
 
     def to_json(self) -> dict:
         """The `kb search --json` contract (design.md), plus ids for linking."""
@@ -53,6 +56,9 @@ class Hit:
             "part": part_of(self.ordinal),      # /doc/<doc_id>?part=<part>#p-<passage>
             "year": self.year,
             "heading": self.heading,
+            "citation": self.citation,
+            "citation_short": self.citation_short,
+            "anchor": self.anchor or None,      # /doc/<doc_id>?st=84 or ?page=12 resolves it to its part
         }
         if self.page is not None:
             d["page"] = self.page

@@ -23,18 +23,34 @@ def api_search():
         return empty_result(p.q, msg, per_page=p.per_page, sort=p.sort).to_json()
     res = search(current_app.config["KB_INDEX"], p.q, page=p.page, per_page=p.per_page,
                  filters=Filters(doc_type=p.types, year=p.years, cites=p.cites, category=p.categories,
-                                 region=p.regions), sort=p.sort, exact=p.exact, copies=p.copies)
+                                 region=p.regions, since=p.since), sort=p.sort, exact=p.exact, copies=p.copies)
     return res.to_json()
+
+
+DOCS_LIMIT, DOCS_MAX = 100, 1000
 
 
 @bp.get("/documents")
 def api_documents():
     p = params.browse_params(request.args)
+    offset = params.integer(request.args, "offset", 0, 0, 10**9)
+    limit = params.integer(request.args, "limit", DOCS_LIMIT, 1, DOCS_MAX)
     if msg := notice():
-        return {"total": 0, "documents": [], "notice": notice_json(msg)}
+        return {"total": 0, "offset": offset, "limit": limit, "next_offset": None, "documents": [],
+                "notice": notice_json(msg)}
     docs = documents(current_app.config["KB_INDEX"], doc_type=p.types, year=p.years, category=p.categories,
                      region=p.regions, sort=p.sort)
-    return {"total": len(docs), "documents": [d.to_json() for d in docs], "notice": None}
+    end = offset + limit
+    return {"total": len(docs), "offset": offset, "limit": limit, "next_offset": end if end < len(docs) else None,
+            "documents": [d.to_json() for d in docs[offset:end]], "notice": None}
+
+
+@bp.get("/openapi.json")
+def api_openapi():
+    """The API described for tools (OpenAPI 3.1), from kb.web.openapi."""
+    from kb.web.openapi import spec
+
+    return spec(request.url_root)
 
 
 @bp.get("/documents/<doc_id>")

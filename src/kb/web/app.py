@@ -8,7 +8,8 @@ from pathlib import Path
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from kb.web import api, files, guard, views
+from kb.web import api, export, files, guard, views
+from kb.search.export import MAX_ROWS as EXPORT_ROWS
 from kb.web.errors import from_exception
 
 # Templates live in the repository's top-level templates/ (issue 4); static files beside this module.
@@ -33,8 +34,11 @@ def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] |
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(files.bp)
+    app.register_blueprint(export.bp)
     app.jinja_env.globals.update(type_label=views.type_label, format_size=views.format_size,
-                                 passage_url=views.passage_url, page_url=views.page_url)
+                                 passage_url=views.passage_url, page_url=views.page_url,
+                                 stable_url=views.stable_url, year_chart=views.year_chart,
+                                 FACET_TOP=views.FACET_TOP, EXPORT_ROWS=EXPORT_ROWS)
     app.jinja_env.filters["notice_ru"] = views.notice_ru
     guard.install(app, allowed_hosts=allowed_hosts, max_per_client=max_per_client)
 

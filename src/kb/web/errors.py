@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from kb.errors import KbError, QueryError
 from kb.search.results import split_message
@@ -21,6 +21,14 @@ _HTTP_RU = {
     500: ("Внутренняя ошибка сервера", "Internal server error"),
     503: ("Поиск временно недоступен", "Search unavailable"),
 }
+
+
+class NotFoundHere(NotFound):
+    """A 404 that says what is missing (an article of a stable link)."""
+
+    def __init__(self, message_ru: str, message_en: str):
+        super().__init__(message_en)
+        self.message_ru, self.message_en = message_ru, message_en
 
 
 @dataclass
@@ -41,6 +49,8 @@ def from_exception(e: Exception) -> WebError:
     if isinstance(e, KbError):
         # No index (or it cannot be read): the server is up but cannot search yet.
         return WebError(503, *split_message(str(e)))
+    if isinstance(e, NotFoundHere):
+        return WebError(404, e.message_ru, e.message_en)
     if isinstance(e, HTTPException):
         code = e.code or 500
         ru, en = _HTTP_RU.get(code, (e.name, e.name))

@@ -21,7 +21,7 @@ from kb.web.params import ParamError
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 # Routes that search or read a whole document: the expensive ones (kb.web's own endpoint names).
 LIMITED = {"views.results", "views.consult", "views.doc", "api.api_search", "api.api_consult",
-           "api.api_document", "api.api_similar"}
+           "api.api_document", "api.api_similar", "export.export_results", "export.feed"}
 # In flight at once per client address on those routes (kb serve --max-per-client,
 # KB_MAX_PER_CLIENT). The index answers one search at a time (one shared whoosh searcher
 # under a lock), so one client's searches add up for everybody: measured on ../shared/data,

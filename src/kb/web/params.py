@@ -39,12 +39,13 @@ class SearchParams:
     regions: list[str] = field(default_factory=list)
     exact: bool = False            # the words as typed: no spelling correction
     copies: bool = False           # copies of one document shown separately
+    since: str = ""         # documents added to the collection since this date (kb.search.parse_since)
 
     def url_args(self, **changes) -> dict:
         """The parameters as URL arguments (for url_for), with some replaced; defaults left out."""
         d = {"q": self.q, "type": self.types, "year": self.years, "cites": self.cites,
-             "category": self.categories, "region": self.regions, "sort": self.sort, "page": self.page,
-             "exact": "1" if self.exact else "", "copies": "1" if self.copies else ""}
+             "category": self.categories, "region": self.regions, "since": self.since, "sort": self.sort,
+             "page": self.page, "exact": "1" if self.exact else "", "copies": "1" if self.copies else ""}
         d.update(changes)
         for flag in ("exact", "copies"):
             d[flag] = "1" if d.get(flag) in (True, "1") else ""
@@ -94,6 +95,17 @@ def long_text(args, name: str = "text") -> str:
     if len(t) > MAX_TEXT_CHARS:
         raise ParamError(f"текст длиннее {MAX_TEXT_CHARS} символов", f"text longer than {MAX_TEXT_CHARS} characters")
     return t
+
+
+_ARTICLE = re.compile(r"^\d[\w.-]{0,19}$")
+
+
+def article(args, name: str = "st") -> str:
+    """An article number (`84`, `84.1`, `15-2`) of a stable link, or ""."""
+    raw = (args.get(name) or "").strip()
+    if raw and not _ARTICLE.match(raw):
+        raise ParamError(f"параметр {name}: номер статьи", f"{name} must be an article number")
+    return raw
 
 
 def integer(args, name: str, default: int, lo: int, hi: int) -> int:
@@ -167,7 +179,22 @@ def search_params(args, *, per_page_default: int = 10) -> SearchParams:
         regions=cites(args, "region"),
         exact=flag(args, "exact"),
         copies=flag(args, "copies"),
+        since=since(args),
     )
+
+
+def since(args) -> str:
+    """`since=2025-03-01`: checked here, so a bad date is a 400 before any search."""
+    from kb.errors import QueryError
+    from kb.search import parse_since
+
+    raw = (args.get("since") or "").strip()
+    if not raw:
+        return ""
+    try:
+        return parse_since(raw)
+    except QueryError as e:
+        raise ParamError(f"параметр since: {str(e).split(' (')[0]}", "since must be a date YYYY-MM-DD") from None
 
 
 def browse_params(args) -> BrowseParams:

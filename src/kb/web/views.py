@@ -9,9 +9,11 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from kb.search import (PART_PASSAGES, Filters, catalog, document, document_facets, documents, empty_result,
                        index_notice, matches_in, part_of, search)
 from kb.search.citations import citation_graph
+from kb.search.reading import locate
 from kb.search.similar import similar, similar_to_text
 from kb.search.results import split_message
 from kb.web import params
+from kb.web.errors import NotFoundHere
 
 bp = Blueprint("views", __name__)
 
@@ -63,6 +65,33 @@ def page_window(page: int, pages: int, width: int = 2) -> list[int | None]:
     return out
 
 
+FACET_TOP = 5          # facet values shown before "ещё"
+CHART_SPAN = 40        # years in a row shown with their empty years; a longer span shows only years found
+CHART_STEP, CHART_HEIGHT, CHART_BAR = 28, 92, 56
+
+
+def year_chart(values) -> dict | None:
+    """Bars of the year chart from the `year` facet (FacetValue: value, count, selected): one a
+    year, oldest first, empty years between kept when the span is short. None without years."""
+    found = {int(v.value): v for v in values if v.value.isdigit()}
+    if not found:
+        return None
+    lo, hi = min(found), max(found)
+    years = range(lo, hi + 1) if hi - lo < CHART_SPAN else sorted(found)
+    top = max(v.count for v in found.values()) or 1
+    every = max(1, -(-len(years) // 14))        # a year label every Nth bar, so labels never overlap
+    bars = []
+    for i, y in enumerate(years):
+        v = found.get(y)
+        n = v.count if v else 0
+        h = round(CHART_BAR * n / top) if n else 0
+        bars.append({"year": str(y), "count": n, "selected": bool(v and v.selected), "x": i * CHART_STEP + 3,
+                     "w": CHART_STEP - 6, "h": max(h, 2) if n else 0, "y": 14 + CHART_BAR - (max(h, 2) if n else 0),
+                     "label": i % every == 0 or i == len(years) - 1 or bool(v and v.selected)})
+    return {"bars": bars, "width": len(years) * CHART_STEP, "height": CHART_HEIGHT,
+            "summary": ", ".join(f"{b['year']} — {b['count']}" for b in bars if b["count"])}
+
+
 @bp.get("/")
 def home():
     if msg := notice():
@@ -86,7 +115,7 @@ def results():
         return render_template("results.html", res=res, p=p, window=[1])
     res = search(_index(), p.q, page=p.page, per_page=p.per_page,
                  filters=Filters(doc_type=p.types, year=p.years, cites=p.cites, category=p.categories,
-                                 region=p.regions), sort=p.sort, exact=p.exact, copies=p.copies)
+                                 region=p.regions, since=p.since), sort=p.sort, exact=p.exact, copies=p.copies)
     if res.groups == [] and res.total_docs and p.page > res.pages:
         # A page past the end (an old bookmark): the last page is what the person wants.
         return redirect(url_for("views.results", **p.url_args(page=res.pages)))
@@ -99,6 +128,18 @@ def doc(doc_id: str):
     part = params.integer(request.args, "part", 1, 1, 10**6)
     if not valid_doc_id(doc_id):
         abort(404)
+    article, page = params.article(request.args), params.integer(request.args, "page", 0, 1, 10**6)
+    if article or page:
+        # A stable link (`?st=84`, `?page=12`): to the part that holds it now, at its anchor.
+        found = locate(_index(), doc_id, article=article or None, page=page or None)
+        if found is None:
+            if catalog(_index()).get(doc_id) is None:
+                abort(404)
+            what = (f"статьи {article}", f"article {article}") if article else (f"страницы {page}", f"page {page}")
+            raise NotFoundHere(f"В документе нет {what[0]}", f"the document has no {what[1]}")
+        anchor = f"st-{article}" if article else f"page-{page}"
+        return redirect(url_for("views.doc", doc_id=doc_id, q=q or None, part=found if found > 1 else None)
+                        + f"#{anchor}")
     view = document(_index(), doc_id, q or None, offset=(part - 1) * PART_PASSAGES, pages=True)
     if view is None:
         abort(404)
@@ -118,6 +159,18 @@ def passage_url(doc_id: str, ordinal: int, q: str | None = None, here: tuple | N
     """A link to passage `ordinal`: just its anchor when it is on the page shown (`here` =
     (doc_id, part)), else the document's part that holds it."""
     return _part_url(doc_id, part_of(ordinal or 0), f"p-{ordinal or 0}", q, here)
+
+
+def stable_url(doc_id: str, anchor: str | None, ordinal: int = 0, external: bool = False) -> str:
+    """A link to a passage that survives re-indexing: `/doc/<id>?st=84`, `?page=12` (the server
+    finds the part); without a stable anchor, the passage's part and `#p-N`."""
+    kind, _, value = (anchor or "").partition("-")
+    if kind == "st":
+        return url_for("views.doc", doc_id=doc_id, st=value, _external=external)
+    if kind == "page":
+        return url_for("views.doc", doc_id=doc_id, page=value, _external=external)
+    part = part_of(ordinal or 0)
+    return url_for("views.doc", doc_id=doc_id, part=part if part > 1 else None, _external=external) + f"#p-{ordinal or 0}"
 
 
 def page_url(doc_id: str, page: int, part: int, q: str | None = None, here: tuple | None = None) -> str:

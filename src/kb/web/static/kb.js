@@ -20,3 +20,52 @@ document.addEventListener("keydown", function (e) {
   url.searchParams.set("part", String(part));
   location.replace(url.toString());
 })();
+
+// An anchor that survives re-indexing (`#st-84`, `#page-12`) on a part that does not hold it (a
+// link copied from the address bar before the index was rebuilt): the server finds its part.
+(function () {
+  var m = /^#(st|page)-([\w.-]+)$/.exec(location.hash);
+  if (!m || !document.querySelector(".text[data-part-size]") || document.getElementById(m[1] + "-" + m[2])) return;
+  var url = new URL(location.href);
+  url.searchParams.delete("part");
+  url.searchParams.set(m[1], m[2]);
+  url.hash = "";
+  location.replace(url.toString());
+})();
+
+// "Копировать" beside each citation: the text stays selectable without JavaScript.
+(function () {
+  function done(button) {
+    var label = button.textContent;
+    button.textContent = "Скопировано";
+    setTimeout(function () { button.textContent = label; }, 2000);
+  }
+  function fallback(button, text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "absolute";
+    area.style.left = "-9999px";
+    document.body.appendChild(area);
+    area.select();
+    try { if (document.execCommand("copy")) done(button); } finally { document.body.removeChild(area); }
+  }
+  document.querySelectorAll("button.copy[data-copy]").forEach(function (button) {
+    button.hidden = false;
+    button.setAttribute("aria-live", "polite");
+    button.addEventListener("click", function () {
+      var text = button.getAttribute("data-copy");
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(function () { done(button); }, function () { fallback(button, text); });
+      } else {
+        fallback(button, text);
+      }
+    });
+  });
+})();
+
+// Filters are folded on a phone only; a browser without ::details-content keeps them open on wide screens.
+(function () {
+  var fold = document.querySelector("details.filters-fold");
+  if (fold && window.matchMedia && window.matchMedia("(min-width: 761px)").matches) fold.open = true;
+})();

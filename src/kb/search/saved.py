@@ -1,0 +1,135 @@
+"""Saved searches: a query with its filters, whose new documents a person is told about.
+
+    store = SavedSearches(Path("state/saved-searches.json"))
+    s = store.add("owner-id", "выселение", {"type": ["отчёт"]})
+    new_documents(index_dir, s)          -> documents matching, added since the last visit
+    store.visit(s.id)                    -> last_visit set to now
+
+There are no accounts yet (issue 13): `owner` is an opaque string that the account layer will
+fill with a user id, and that decides whose page lists a search. The store is one JSON file
+written atomically; it is small (a person keeps tens of searches, not thousands).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from kb.errors import KbError, QueryError
+from kb.index import querymodel as qm
+from kb.search.catalog import DocInfo
+
+FILTER_KEYS = ("type", "year", "cites", "category", "region")
+MAX_PER_OWNER = 100
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+@dataclass
+class SavedSearch:
+    id: str
+    owner: str                      # the account it belongs to ("" until accounts exist)
+    query: str
+    filters: dict = field(default_factory=dict)     # {"type": [...], "year": [...], ...} as in the URL
+    sort: str = "relevance"
+    created: str = ""               # UTC ISO 8601
+    last_visit: str = ""            # new documents are those added after this (UTC ISO 8601)
+
+    def to_filters(self, since: str = "") -> qm.Filters:
+        f = self.filters
+        return qm.Filters(doc_type=list(f.get("type", [])), year=list(f.get("year", [])),
+                          cites=list(f.get("cites", [])), category=list(f.get("category", [])),
+                          region=list(f.get("region", [])), since=since)
+
+
+class SavedSearches:
+    """The saved searches of everyone, in one JSON file."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+
+    def _load(self) -> dict[str, SavedSearch]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as e:
+            raise KbError(f"файл сохранённых поисков {self.path} не читается: {e} (saved searches unreadable)") from None
+        return {d["id"]: SavedSearch(**d) for d in data.get("searches", [])}
+
+    def _save(self, items: dict[str, SavedSearch]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"searches": [asdict(s) for s in items.values()]}, ensure_ascii=False, indent=1),
+                       encoding="utf-8")
+        os.replace(tmp, self.path)
+
+    def add(self, owner: str, query: str, filters: dict | None = None, sort: str = "relevance") -> SavedSearch:
+        """Save a search (the query is checked first); its last visit is now."""
+        from kb.search import parse
+
+        query = " ".join((query or "").split())
+        if query:
+            parse(query)
+        filters = {k: list(v) for k, v in (filters or {}).items() if k in FILTER_KEYS and v}
+        if not query and not filters:
+            raise QueryError("пустой поиск: нужен запрос или фильтр (empty search)")
+        with self._lock:
+            items = self._load()
+            if sum(1 for s in items.values() if s.owner == owner) >= MAX_PER_OWNER:
+                raise QueryError(f"сохранено уже {MAX_PER_OWNER} поисков (too many saved searches)")
+            now = _now()
+            s = SavedSearch(id=secrets.token_hex(6), owner=owner, query=query, filters=filters, sort=sort,
+                            created=now, last_visit=now)
+            items[s.id] = s
+            self._save(items)
+            return s
+
+    def list(self, owner: str) -> list[SavedSearch]:
+        with self._lock:
+            return sorted((s for s in self._load().values() if s.owner == owner), key=lambda s: s.created)
+
+    def get(self, search_id: str) -> SavedSearch | None:
+        with self._lock:
+            return self._load().get(search_id)
+
+    def remove(self, search_id: str) -> bool:
+        with self._lock:
+            items = self._load()
+            if items.pop(search_id, None) is None:
+                return False
+            self._save(items)
+            return True
+
+    def visit(self, search_id: str, when: str | None = None) -> SavedSearch | None:
+        """Mark the search as seen now: later documents count as new."""
+        with self._lock:
+            items = self._load()
+            s = items.get(search_id)
+            if s is None:
+                return None
+            s.last_visit = when or _now()
+            self._save(items)
+            return s
+
+
+def new_documents(index_dir: Path, saved: SavedSearch, limit: int = 20) -> tuple[int, list[DocInfo]]:
+    """(how many, the newest `limit`) documents matching the saved search that were added to the
+    collection after its last visit."""
+    from kb.search import newest, search
+
+    since = saved.last_visit or "0000"
+    filters = saved.to_filters(since)
+    if not saved.query:
+        every = [d for d, _ in newest(index_dir, "", filters=filters, limit=10**6)]
+        return len(every), every[:limit]
+    docs = [d for d, _ in newest(index_dir, saved.query, filters=filters, limit=limit)]
+    return search(index_dir, saved.query, filters=filters, per_page=1).total_docs, docs

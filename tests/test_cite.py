@@ -1,0 +1,189 @@
+"""Citations of passages (kb.search.cite) and the stable links to articles and pages."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from kb.search.catalog import DocInfo
+from kb.search.cite import cite, stable_anchor
+
+from conftest import ROOT
+
+
+def info(title="", doc_type="нормативный акт", year=None, pages=1, path="x.txt", **meta) -> DocInfo:
+    return DocInfo(doc_id="d", path=path, title=title, doc_type=doc_type, year=year, format="txt", pages=pages,
+                   passages=1, size=1, sha256="", meta=meta)
+
+
+ZHK = {"kind": "кодекс", "jurisdiction": "РФ", "number": "188-ФЗ", "date": "2004-12-29", "name": "жилищный"}
+
+
+@pytest.mark.parametrize("req, title, article, full, short", [
+    (ZHK, "Жилищный кодекс", "84",
+     "ст. 84 Жилищного кодекса Российской Федерации от 29.12.2004 № 188-ФЗ", "ст. 84 ЖК РФ"),
+    ({"kind": "кодекс", "jurisdiction": "КР", "number": "106", "date": "2004-08-04", "name": "трудовой"}, "", "80",
+     "ст. 80 Трудового кодекса Кыргызской Республики от 04.08.2004 № 106", "ст. 80 ТК КР"),
+    ({"kind": "кодекс", "jurisdiction": "КР", "number": "14", "date": "2017-01-25",
+      "name": "гражданский процессуальный"}, "", "5",
+     "ст. 5 Гражданского процессуального кодекса Кыргызской Республики от 25.01.2017 № 14", "ст. 5 ГПК КР"),
+    ({"kind": "кодекс", "jurisdiction": "КР", "number": "128", "date": "2021-10-28", "name": "о правонарушениях"},
+     "", "12", "ст. 12 Кодекса Кыргызской Республики о правонарушениях от 28.10.2021 № 128", "ст. 12 КоП КР"),
+    ({"kind": "кодекс", "jurisdiction": "РФ", "number": "51-ФЗ", "date": "1994-11-30", "name": "гражданский"},
+     "Гражданский кодекс Российской Федерации (часть первая)", "10",
+     "ст. 10 Гражданского кодекса Российской Федерации (часть первая) от 30.11.1994 № 51-ФЗ", "ст. 10 ГК РФ"),
+    ({"kind": "конституция", "jurisdiction": "РФ", "date": "1993-12-12"}, "", "40",
+     "ст. 40 Конституции Российской Федерации", "ст. 40 Конституции РФ"),
+    ({"kind": "закон", "jurisdiction": "РФ", "number": "152-ФЗ", "date": "2006-07-27",
+      "name": "о персональных данных"}, "", "9",
+     "ст. 9 Федерального закона от 27.07.2006 № 152-ФЗ «О персональных данных»", "ст. 9 Закона № 152-ФЗ"),
+    ({"kind": "закон", "jurisdiction": "КР", "number": "207", "date": "2016-12-16", "name": "о пробации"}, "", "3",
+     "ст. 3 Закона Кыргызской Республики от 16.12.2016 № 207 «О пробации»", "ст. 3 Закона КР № 207"),
+])
+def test_article_of_an_act(req, title, article, full, short):
+    c = cite(info(title, requisites=req), article=article)
+    assert (c.full, c.short) == (full, short)
+
+
+def test_act_without_articles_and_its_pages():
+    req = {"kind": "постановление", "jurisdiction": "РФ", "number": "354", "date": "2011-05-06",
+           "body": "Правительство", "name": "о предоставлении коммунальных услуг собственникам"}
+    c = cite(info(requisites=req))
+    assert c.full == ("Постановление Правительства Российской Федерации от 06.05.2011 № 354 "
+                      "«О предоставлении коммунальных услуг собственникам»")
+    assert c.short == "Постановление Правительства РФ от 06.05.2011 № 354"
+    req = {"kind": "приказ", "jurisdiction": "РФ", "number": "938/ПР", "date": "2015-12-25",
+           "body": "Министерство Строительства И Жилищно-Коммунального Хозяйства Российской Федерации"}
+    c = cite(info("Приказ Минстроя России от 25.12.2015 N 938/пр", requisites=req, ), page=3)
+    assert c.full == ("Приказ Министерства строительства и жилищно-коммунального хозяйства Российской Федерации "
+                      "от 25.12.2015 № 938/пр")           # one page only: no page
+    c = cite(info("Приказ Минстроя России от 25.12.2015 N 938/пр", pages=4, requisites=req), page=3)
+    assert c.full.endswith("№ 938/пр, с. 3") and c.short == "Приказ Минстроя России от 25.12.2015 № 938/пр, с. 3"
+    # A name cut by the requisites (300 characters) is left out rather than shown cut.
+    req = dict(ZHK, kind="закон", name="о " + "очень " * 60)
+    assert "«" not in cite(info(requisites=req), article="1").full
+
+
+def test_report_page_section_and_organisation():
+    rep = info("Годовой отчёт 2019", doc_type="отчёт", year=2019, pages=40,
+               sidecar={"organisation": "МЦ «Интербилим»"})
+    c = cite(rep, page=12)
+    assert c.full == "МЦ «Интербилим». Годовой отчёт 2019. — 2019. — С. 12."
+    assert c.short == "Годовой отчёт 2019, 2019, с. 12"
+    txt = info("Годовой отчёт 2019", doc_type="отчёт", year=2019, pages=1)
+    c = cite(txt, page=1, heading="II. Правовая помощь мигрантам")
+    assert c.full == "Годовой отчёт 2019. — 2019. — Разд. «II. Правовая помощь мигрантам»."
+    assert c.short == "Годовой отчёт 2019, 2019, разд. «II. Правовая помощь мигрантам»"
+    # A legal act without requisites (a model law) is cited by its title.
+    assert cite(info("Модельный закон о жилье"), article="3").full == "Модельный закон о жилье. — Ст. 3."
+
+
+def test_consultation_record():
+    rec = info("Выселяют из общежития", doc_type="консультация",
+               consultation={"id": "k-001", "date": "2023-02-14", "category": "жильё"})
+    c = cite(rec, heading="Ответ")
+    assert (c.full, c.short) == ("Консультация № k-001 от 14.02.2023, ответ", "Конс. № k-001 от 14.02.2023, ответ")
+
+
+def test_stable_anchor():
+    assert stable_anchor(info(), "84", None) == "st-84"
+    assert stable_anchor(info(pages=10), None, 3) == "page-3"
+    assert stable_anchor(info(pages=1), None, 1) == ""
+
+
+# --- the web: citations shown, stable links ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    from kb.index import update_index
+    from kb.web import create_app
+
+    base = tmp_path_factory.mktemp("cite")
+    shutil.copytree(ROOT / "corpus", base / "c")
+    update_index(base / "c", base / "i", show_progress=False)
+    app = create_app(base / "c", base / "i")
+    app.testing = True
+    return app.test_client()
+
+
+def _doc_id(client, path_part):
+    return next(d["doc_id"] for d in client.get("/api/documents").json["documents"] if path_part in d["path"])
+
+
+def test_results_show_citation_with_copy_button_and_stable_link(client):
+    html = client.get("/search?q=выселение&type=отчёт").get_data(as_text=True)
+    m = re.search(r'<span class="cite-text">([^<]+)</span>\s*<button type="button" class="copy" data-copy="([^"]+)" hidden>'
+                  r'Копировать</button> <a class="permalink" href="(/doc/\w+\?page=\d+)"', html)
+    assert m and m.group(1) == m.group(2) and re.search(r"— С\. \d+\.$", m.group(1)), m
+    hits = client.get("/api/search?q=выселение&type=отчёт").json["hits"]
+    assert all(h["citation"] and h["citation_short"] and h["anchor"].startswith("page-") for h in hits)
+
+
+def test_document_page_article_anchors_and_citations(client):
+    doc_id = _doc_id(client, "model-law")
+    html = client.get(f"/doc/{doc_id}").get_data(as_text=True)
+    assert 'id="st-3"' in html and 'href="#st-3" title="Ссылка на этот фрагмент"' in html
+    assert re.search(r'<span class="cite-text">[^<]*Ст\. 3\.</span>', html)
+    assert f'href="/doc/{doc_id}?st=3"' in html
+
+
+def test_stable_links_resolve_to_part_and_anchor(client):
+    doc_id = _doc_id(client, "model-law")
+    r = client.get(f"/doc/{doc_id}?st=3&q=жилье")
+    assert r.status_code == 302 and r.headers["Location"].endswith("#st-3") and "q=" in r.headers["Location"]
+    r = client.get(f"/doc/{doc_id}?st=999")
+    assert r.status_code == 404 and "В документе нет статьи 999" in r.get_data(as_text=True)
+    assert client.get(f"/doc/{doc_id}?st=<x>").status_code == 400
+    pdf = _doc_id(client, "godovoy-otchet-2023")
+    r = client.get(f"/doc/{pdf}?page=3")
+    assert r.status_code == 302 and r.headers["Location"] == f"/doc/{pdf}#page-3"
+    assert client.get(f"/doc/{pdf}?page=999").status_code == 404
+    assert client.get("/doc/ffffffffffff?st=3").status_code == 404
+
+
+def test_stable_link_survives_a_rebuild_that_moves_the_article(tmp_path):
+    """An article link made before a rebuild opens the same article after it, even when the
+    article's passage number and part changed (text added before it)."""
+    from kb.index import update_index
+    from kb.web import create_app
+    from test_doc_parts import _act
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "act.txt").write_text(_act(), encoding="utf-8")
+    update_index(corpus, tmp_path / "i", show_progress=False)
+    c = create_app(corpus, tmp_path / "i").test_client()
+    doc_id = c.get("/api/documents").json["documents"][0]["doc_id"]
+    before = c.get(f"/doc/{doc_id}?st=300").headers["Location"]
+    filler = "".join(f"Статья 0{n}. Вводная статья\n\nТекст вводной статьи {n}.\n\n" for n in range(60))
+    text = _act()
+    cut = text.index("Статья 1.")
+    (corpus / "act.txt").write_text(text[:cut] + filler + text[cut:], encoding="utf-8")
+    update_index(corpus, tmp_path / "i", show_progress=False)
+    after = c.get(f"/doc/{doc_id}?st=300").headers["Location"]
+    assert before != after and after.endswith("#st-300")
+    page = c.get(after.split("#")[0]).get_data(as_text=True)
+    assert 'id="st-300"' in page
+
+
+REAL = ["rf-codes-html/102090645_zhilishchnyj_kodeks_rf.html", "rf-codes-html/102027595_konstitutsiya_rf.html",
+        "rf-housing-docx/Письмо Минстроя РФ от 04.04.2016 № 9667-ОД-04 о порядке оформления актов приемки работ "
+        "по договору управления МКД.docx"]
+
+
+def test_api_search_article_of_the_housing_code_is_cited(shared_data, tmp_path):
+    from kb.index import update_index
+    from kb.web import create_app
+
+    for rel in REAL:
+        (tmp_path / "c" / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shared_data / rel, tmp_path / "c" / rel)
+    update_index(tmp_path / "c", tmp_path / "i", show_progress=False)
+    client = create_app(tmp_path / "c", tmp_path / "i").test_client()
+    hit = client.get("/api/search?q=ст. 84 ЖК РФ").json["hits"][0]
+    assert hit["article"] == "84"
+    assert hit["citation"].startswith("ст. 84 Жилищного кодекса Российской Федерации от 29.12.2004 № 188-ФЗ")
+    assert hit["citation_short"] == "ст. 84 ЖК РФ"
+    assert hit["anchor"] == "st-84"
