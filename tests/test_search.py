@@ -215,3 +215,20 @@ def test_function_words_are_not_marked_unless_alone():
     assert html.count("<mark>") == 2 and "<mark>Права</mark>" in html and "<mark>жильё</mark>" in html
     html = highlight_all(text, Matcher(parse("на").highlight))
     assert "<mark>на</mark>" in html
+
+
+def test_long_pasted_title_is_searched_by_its_first_words(index_dir):
+    """A pasted title of more than MAX_WORDS plain words is searched by its first MAX_WORDS
+    words and says so; a long query with syntax is still refused."""
+    from kb.search.query import MAX_WORDS
+
+    filler = " ".join(["жилое"] * (MAX_WORDS + 10))
+    res = search(index_dir, "выселение " + filler)
+    assert res.groups and "acts/zhk.txt" in paths(res)
+    assert res.notice and f"первые {MAX_WORDS} слов" in res.notice and "ещё 11" in res.notice
+    assert res.to_json()["notice"]["message_en"].startswith(f"only the first {MAX_WORDS}")
+    with pytest.raises(QueryError, match="больше"):
+        search(index_dir, filler + " -выселение")
+    with pytest.raises(QueryError, match="больше"):
+        search(index_dir, filler + " выс*")
+    assert search(index_dir, "выселение").notice is None

@@ -27,7 +27,7 @@ from kb.search.catalog import Catalog, DocInfo, catalog
 from kb.search.citations import CitationGraph, citation_graph
 from kb.search.cite import cite, stable_anchor
 from kb.search.known import KNOWN_SHARE, coverage
-from kb.search.query import Parsed, default_glossary, default_lexicon, parse
+from kb.search.query import MAX_WORDS, Parsed, default_glossary, default_lexicon, parse
 from kb.search.reading import PART_PASSAGES, DocView, check_index, document, part_of
 from kb.search.rerank import _plain, with_vectors
 from kb.search.results import DocGroup, FacetValue, Hit, SearchResult
@@ -215,6 +215,9 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
                           page=page, per_page=per_page, sort=sort, relaxed=parsed.relaxed,
                           facets=_facets(cat, doc_counts, filters, year_docs),
                           cut=raw.cut, notice=cut_notice(deadline.seconds) if raw.cut else None)
+    if parsed.dropped and not raw.cut:
+        result.notice = (f"учтены первые {MAX_WORDS} слов запроса, ещё {parsed.dropped} пропущено "
+                         f"(only the first {MAX_WORDS} words of the query were searched)")
     result.corrected = shown if shown != query else None
     result.copies_joined = sum(len(v) for v in also.values())
     result.latin = latin_terms(query, parsed)

@@ -79,6 +79,7 @@ class Parsed:
     plain_words: list[str]          # candidates for "did you mean"
     relaxable: bool = False         # has required phrases that a second try may loosen
     relaxed: bool = False           # this is that second try
+    dropped: int = 0                # plain words past MAX_WORDS left out (a pasted long title)
 
 
 @dataclass
@@ -324,8 +325,13 @@ def parse(query: str, coord: float = DEFAULT_COORD, expand: bool = True, relaxed
         raise QueryError(f"запрос слишком длинный: {len(q)} символов, можно до {MAX_QUERY_CHARS} "
                          "(query too long)")
     lexemes = _lex(q)
+    dropped = 0
     if sum(1 for lx in lexemes if lx.kind in ("word", "phrase", "field")) > MAX_WORDS:
-        raise QueryError(f"в запросе больше {MAX_WORDS} слов (too many words)")
+        # Only plain words (a pasted title or paragraph) are cut to the first MAX_WORDS: they are
+        # all optional, so the cut narrows nothing; a long query with syntax is refused.
+        if not all(_plain_word(lx) for lx in lexemes):
+            raise QueryError(f"в запросе больше {MAX_WORDS} слов (too many words)")
+        dropped, lexemes = len(lexemes) - MAX_WORDS, lexemes[:MAX_WORDS]
     p = _Parser(lexemes, coord, default_lexicon() if expand else None, relaxed)
     node = p.parse()
     if node is None:
@@ -333,4 +339,8 @@ def parse(query: str, coord: float = DEFAULT_COORD, expand: bool = True, relaxed
     if isinstance(node, qm.Not) or (isinstance(node, qm.All) and all(isinstance(n, qm.Not) for n in node.nodes)):
         raise QueryError("запрос состоит только из исключений: добавьте слово для поиска "
                          "(query has only exclusions)")
-    return Parsed(node, p.hl, p.plain, relaxable=p.phrases > 0 and not relaxed, relaxed=relaxed)
+    return Parsed(node, p.hl, p.plain, relaxable=p.phrases > 0 and not relaxed, relaxed=relaxed, dropped=dropped)
+
+
+def _plain_word(lx: _Lexeme) -> bool:
+    return lx.kind == "word" and not lx.neg and not lx.exact and not any(c in lx.text for c in "*?")
