@@ -191,7 +191,8 @@ def cmd_serve(args) -> int:
             raise KbError(f"KB_MAX_PER_CLIENT: нужно целое число >= 0, а не «{raw}» (must be an integer >= 0)")
         per_client = int(raw)
     serve(_corpus(args), _index(args), host=args.host, port=args.port, debug=args.debug, rescan=args.rescan,
-          allowed_hosts=hosts, access_log=args.access_log, log_queries=args.log_queries, max_per_client=per_client)
+          allowed_hosts=hosts, access_log=args.access_log, log_queries=args.log_queries, max_per_client=per_client,
+          proxy=args.proxy)
     return 0
 
 
@@ -384,6 +385,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-per-client", type=int, default=None, metavar="N",
                    help="поисковых запросов одновременно с одного адреса (по умолчанию 2 или $KB_MAX_PER_CLIENT; "
                         "0 — без ограничения)")
+    p.add_argument("--proxy", action="store_true",
+                   help="за обратным прокси с HTTPS (nginx): доверять X-Forwarded-For/-Proto/-Host/-Prefix "
+                        "одного прокси, cookie только по HTTPS (docs/usage.md)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("user", help="учётные записи сервера: add, list, remove, passwd",
