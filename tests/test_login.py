@@ -4,6 +4,7 @@ secret, `kb serve --host 0.0.0.0` without an admin, and --proxy."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 
 import pytest
@@ -157,3 +158,24 @@ def test_audit_page_is_for_admins(app):
     html = admin.get("/admin/audit").get_data(as_text=True)
     assert "Журнал действий" in html and "<td>login</td>" in html and "<td>view.staff</td>" in html
     assert "<td>view.staff</td>" not in admin.get("/admin/audit?action=login").get_data(as_text=True)
+
+
+def test_saved_searches_page(app):
+    assert app.test_client().get("/me").status_code == 302            # sign in first
+    c = signed_in(app, "anna", password=PASSWORD)
+    html = c.get("/search?q=выселение").get_data(as_text=True)
+    assert "Сохранить поиск" in html
+    token = csrf_of(html.split('class="inline save-search"', 1)[1])
+    assert c.post("/me/searches", data={"q": "записка", "csrf_token": token}).status_code == 302
+    assert c.post("/me/searches", data={"q": "записка"}).status_code == 400          # no CSRF token
+    page = c.get("/me").get_data(as_text=True)
+    assert "записка" in page and "новых нет" in page
+    (sid,) = re.findall(r"/me/searches/([0-9a-f]+)\"", page)
+    r = c.get(f"/me/searches/{sid}")
+    assert r.status_code == 302 and "/search?q=" in r.headers["Location"]
+    # Another person neither sees nor opens it.
+    other = signed_in(app, "boris2", password=PASSWORD)
+    assert "записка" not in other.get("/me").get_data(as_text=True)
+    assert other.get(f"/me/searches/{sid}").status_code == 404
+    assert c.post(f"/me/searches/{sid}/delete", data={"csrf_token": token}).status_code == 302
+    assert "записка" not in c.get("/me").get_data(as_text=True)

@@ -18,7 +18,8 @@ The rules, in order (the first that speaks decides):
 
 1. the document's sidecar `access: staff|public` (for consultation records, the sidecar of
    their file);
-2. consultation records are `staff`;
+2. consultation records are `staff` (records of a CSV/JSONL/Markdown file, and any document
+   whose type is `консультация`);
 3. the rules file, `.kbaccess` at the top of the corpus folder or `$KB_ACCESS`: lines
    `staff: PATTERN`, `public: PATTERN` (gitignore patterns, the last matching line wins),
    and `default: public|staff`;
@@ -103,12 +104,17 @@ class Rules:
         return found
 
 
-def access_of(path: str, meta: dict, rules: Rules, record: bool = False, file_meta: dict | None = None) -> str:
-    """The access of one document (`record`: a consultation record of the file at `path`)."""
+CONSULTATION = "консультация"
+
+
+def access_of(path: str, meta: dict, rules: Rules, record: bool = False, file_meta: dict | None = None,
+              doc_type: str = "") -> str:
+    """The access of one document (`record`: a consultation record of the file at `path`;
+    `doc_type`: a document recognised as a consultation record is one too)."""
     own = word((meta.get("sidecar") or {}).get("access")) or word((file_meta or {}).get("access"))
     if own:
         return own
-    if record or meta.get("consultation"):
+    if record or meta.get("consultation") or doc_type == CONSULTATION:
         return STAFF
     return rules.folder_rule(path)
 
@@ -172,7 +178,7 @@ def staff_ids(index_dir: Path) -> frozenset[str]:
     for path, e in man.files.items():
         records = e.meta.get("records")
         if records is None:
-            if access_of(path, e.meta, rules) == STAFF:
+            if access_of(path, e.meta, rules, doc_type=e.doc_type) == STAFF:
                 hidden.add(e.doc_id)
             continue
         for r in records:

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from kb.web import admin, api, auth, export, files, guard, views
+from kb.web import admin, api, auth, export, files, guard, mine, views
 from kb.audit import record
 from kb.index import access
 from kb.search.export import MAX_ROWS as EXPORT_ROWS
@@ -40,6 +40,7 @@ def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] |
     auth.install(app, Path(index_dir), secure_cookies=proxy)
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(mine.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(files.bp)
     app.register_blueprint(export.bp)
