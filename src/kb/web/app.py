@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from kb.web import admin, api, auth, export, files, guard, mine, views
+from kb.web import admin, api, auth, export, files, guard, mine, upload, views
 from kb.audit import record
 from kb.index import access
 from kb.search.export import MAX_ROWS as EXPORT_ROWS
@@ -36,11 +36,14 @@ def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] |
                       MAX_CONTENT_LENGTH=64 * 1024, JSON_AS_ASCII=False)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    # First of the before_request hooks: the user, and so what the request may see.
+    # Before CSRF reads the form: the upload route's larger body limit.
+    app.before_request(upload.allow_large_body)
+    # Then the user, and so what the request may see.
     auth.install(app, Path(index_dir), secure_cookies=proxy)
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(mine.bp)
+    app.register_blueprint(upload.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(files.bp)
     app.register_blueprint(export.bp)
