@@ -85,3 +85,79 @@ def test_a_form_without_its_csrf_token_is_refused(page, site):  # noqa: F811
     assert "CSRF" in page.locator("main").inner_text()
     page.goto(site + "/")
     assert "anna" not in page.locator("header").inner_text()
+
+
+def _pdf_and_docx(tmp_path):
+    import docx
+
+    from pdf_fixtures import _lines, _pdf, fonts_available
+
+    if not fonts_available():
+        pytest.skip("needs DejaVuSans for the PDF (scripts/setup --test)")
+
+    def draw(c):
+        _lines(c, ["Отчет о мониторинге водопровода", "Жильцы жалуются на ржавчину в трубах водопровода."])
+        c.showPage()
+
+    pdf = tmp_path / "vodoprovod.pdf"
+    pdf.write_bytes(_pdf(draw))
+    d = docx.Document()
+    d.add_paragraph("Памятка о лифтах")
+    d.add_paragraph("Неисправный лифт ремонтирует управляющая компания за свой счет.")
+    path = tmp_path / "lifty.docx"
+    d.save(path)
+    d2 = docx.Document()
+    d2.add_paragraph("Памятка о лифтах, вторая редакция")
+    d2.add_paragraph("Эскалаторы и подъемники проверяются раз в год.")
+    path2 = tmp_path / "lifty-2.docx"
+    d2.save(path2)
+    return pdf, path, path2
+
+
+def _wait_states(page, n: int, timeout: float = 120_000) -> list[str]:
+    page.wait_for_function(
+        "n => { const s = [...document.querySelectorAll('#statuses td.state')].map(x => x.textContent);"
+        " return s.length >= n && s.every(t => t === 'в поиске' || t.startsWith('ошибка')); }",
+        arg=n, timeout=timeout)
+    return page.locator("#statuses td.state").all_inner_texts()
+
+
+def test_staff_uploads_pdf_and_docx_sees_them_found_replaces_and_deletes(page, site, tmp_path):  # noqa: F811
+    pdf, docx_path, docx2 = _pdf_and_docx(tmp_path)
+    sign_in(page, site, "anna", PASSWORD)
+    page.get_by_role("link", name="Добавить").click()
+    page.wait_for_url(re.compile(r"/upload"))
+    assert "До 50 МБ" in page.locator("main").inner_text()
+    page.set_input_files("#files", [str(pdf), str(docx_path)])
+    page.fill("#folder_new", "uploads")
+    page.get_by_role("button", name="Загрузить").click()
+    assert _wait_states(page, 2) == ["в поиске", "в поиске"]
+    assert page.locator("#progress").get_attribute("value") == "100"
+    page.goto(site + "/search?q=ржавчина водопровода")
+    assert "Отчет о мониторинге водопровода" in page.locator("main").inner_text()
+    page.goto(site + "/search?q=неисправный лифт")
+    page.locator("main a[href^='/doc/']").first.click()
+    page.get_by_text("Заменить или удалить документ").click()
+    page.set_input_files("#replace-file", str(docx2))
+    page.get_by_role("button", name="Заменить").click()
+    page.wait_for_url(re.compile(r"/upload"))
+    page.wait_for_function("document.body.innerText.includes('в очереди') || document.body.innerText.includes('в поиске')")
+    # The status appears on the page reached without JavaScript's help (a plain form post).
+    for _ in range(120):
+        page.goto(site + "/api/search?q=эскалаторы")
+        if '"total_docs": 1' in page.content() or '"total_docs":1' in page.content():
+            break
+        page.wait_for_timeout(1000)
+    page.goto(site + "/search?q=эскалаторы подъемники")
+    page.locator("main a[href^='/doc/']").first.click()
+    page.get_by_text("Заменить или удалить документ").click()
+    page.get_by_label("Да, удалить").check()
+    page.get_by_role("button", name="Удалить").click()
+    page.wait_for_url(re.compile(r"/upload\?deleted="))
+    for _ in range(120):
+        page.goto(site + "/api/search?q=эскалаторы")
+        if '"total_docs": 0' in page.content() or '"total_docs":0' in page.content():
+            break
+        page.wait_for_timeout(1000)
+    else:
+        raise AssertionError("the deleted document is still found")

@@ -130,3 +130,20 @@ def test_a_link_out_of_the_corpus_is_not_followed(tmp_path):
     (corpus / "out").symlink_to(tmp_path)
     with pytest.raises(UploadError):
         folder_path(corpus, "out")
+
+
+def test_api_token_uploads_without_csrf_but_a_session_needs_it(app):
+    acc = Accounts(app.config["KB_INDEX"])
+    acc.add("robot", PASSWORD, "staff")
+    token = acc.create_token("robot")
+    c = app.test_client()
+    r = c.post("/upload", data={"files": [(io.BytesIO("Акт проверки котельной.\n".encode()), "akt.txt")]},
+               content_type="multipart/form-data",
+               headers={"Accept": "application/json", "Authorization": f"Bearer {token}"})
+    assert r.status_code == 200 and r.json["files"][0]["status"] == "queued"
+    s = signed_in(app)
+    r = s.post("/upload", data={"files": [(io.BytesIO(b"x"), "b.txt")]}, content_type="multipart/form-data",
+               headers={"Authorization": "Bearer kb_forged"})
+    assert r.status_code == 401
+    r = s.post("/upload", data={"files": [(io.BytesIO(b"x"), "b.txt")]}, content_type="multipart/form-data")
+    assert r.status_code == 400

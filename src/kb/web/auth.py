@@ -145,10 +145,11 @@ def install(app: Flask, index_dir: Path, *, secure_cookies: bool = False) -> Non
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=secure_cookies,
         REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=secure_cookies,
         WTF_CSRF_TIME_LIMIT=None,          # the token lives as long as the session
+        WTF_CSRF_CHECK_DEFAULT=False,      # checked below, once the caller is known
         KB_ACCOUNTS=accounts,
     )
     app.wsgi_app = _public_first(app.wsgi_app)
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
     manager = LoginManager(app)
     manager.login_view = "auth.login"
     manager.login_message = "Войдите, чтобы открыть эту страницу."
@@ -167,6 +168,7 @@ def install(app: Flask, index_dir: Path, *, secure_cookies: bool = False) -> Non
         if user is None:
             g.kb_bad_token = True
             return None
+        g.kb_token_user = True
         return WebUser(user)
 
     @app.before_request
@@ -174,8 +176,17 @@ def install(app: Flask, index_dir: Path, *, secure_cookies: bool = False) -> Non
         # Runs before the views and guard's checks: the audience of this request, from its user.
         if current_user.is_authenticated and current_user.is_staff:
             access.set_audience(access.STAFF)
-        if g.get("kb_bad_token"):
+        bearer = request.headers.get("Authorization", "")
+        if g.get("kb_bad_token") or (bearer.lower().startswith("bearer ") and not g.get("kb_token_user")
+                                     and accounts.check_token(bearer[7:].strip()) is None):
             raise Unauthorized("неверный или отозванный токен")
+
+    @app.before_request
+    def check_csrf():
+        # Every POST carries the form's CSRF token, except a request signed by an API token
+        # alone: a page of another site can make a browser send its cookies, never this header.
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and not g.get("kb_token_user"):
+            csrf.protect()
 
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://", headers_enabled=False,
                       key_prefix="kb")
