@@ -10,12 +10,20 @@ Prints p50/p95 in ms of GET /api/documents/<unknown id> (a 404 that reads nothin
 left is routing, the session or token, the audience) for each kind of caller, the p50 cost
 over anonymous, and p50 of /api/search for the public (staff passages masked) and for staff.
 Target (issue 13): authentication under 2 ms at p50.
+
+Then 8 clients at once on a real waitress server (each from its own loopback address): 4 upload
+files with a staff token while 4 search; prints requests, errors and p50/p95, and checks that
+every uploaded file is found once indexing has finished. Target: 0 errors.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import re
+import threading
+import urllib.parse
+import uuid
 import shutil
 import statistics
 import sys
@@ -96,7 +104,88 @@ def main() -> int:
     print(f"\n{q} x {args.n // 4}")
     print(f"public (staff passages masked) p50 {pct(pub, 50):.2f} ms, p95 {pct(pub, 95):.2f}")
     print(f"staff token                    p50 {pct(staff, 50):.2f} ms, p95 {pct(staff, 95):.2f}")
+    concurrent(corpus, index, token)
     return 0
+
+
+def request(port: int, source: str, method: str, path: str, body: bytes = b"", headers=None) -> tuple[float, int, bytes]:
+    t0 = time.perf_counter()
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(source, 0))
+        c.request(method, path, body=body or None, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        status = r.status
+        c.close()
+    except OSError:
+        status, data = 0, b""
+    return (time.perf_counter() - t0) * 1000, status, data
+
+
+def multipart(name: str, content: bytes) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"folder\"\r\n\r\nbench\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n"
+            f"Content-Type: text/plain\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def concurrent(corpus: Path, index: Path, token: str, uploads_each: int = 5, searches_each: int = 25) -> None:
+    from waitress.server import create_server
+
+    from kb.web import create_app
+
+    server = create_server(create_app(corpus, index), host="127.0.0.1", port=0, threads=8)
+    threading.Thread(target=server.run, daemon=True).start()
+    port = server.effective_port
+    auth = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    times, statuses, words = [], [], []
+    lock = threading.Lock()
+
+    def uploader(n: int) -> None:
+        for i in range(uploads_each):
+            word = f"benchword{n}q{i}z"          # Latin: no Russian stemming joins two of them
+            body, ctype = multipart(f"bench-{n}-{i}-{uuid.uuid4().hex[:6]}.txt",
+                                    f"Проверка загрузки {word}.\n".encode())
+            ms, status, _ = request(port, f"127.0.0.{10 + n}", "POST", "/upload", body,
+                                    {**auth, "Content-Type": ctype})
+            with lock:
+                times.append(ms)
+                statuses.append(status)
+                words.append(word)
+
+    def searcher(n: int) -> None:
+        for i in range(searches_each):
+            q = urllib.parse.quote(["выселение", "общежитие суд", "жилье", "договор найма"][i % 4])
+            ms, status, _ = request(port, f"127.0.0.{20 + n}", "GET", f"/api/search?q={q}")
+            with lock:
+                times.append(ms)
+                statuses.append(status)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=uploader, args=(n,)) for n in range(4)]
+    threads += [threading.Thread(target=searcher, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    errors = sum(1 for s in statuses if s != 200)
+    print(f"\n8 clients (4 uploading {uploads_each} files, 4 searching {searches_each} times): "
+          f"{len(statuses)} requests in {wall:.1f} s, errors {errors}, p50 {pct(times, 50):.0f} ms, "
+          f"p95 {pct(times, 95):.0f} ms")
+    found, deadline = 0, time.time() + 300
+    while time.time() < deadline:
+        found = 0
+        for w in words:
+            _, status, data = request(port, "127.0.0.2", "GET", f"/api/search?q={urllib.parse.quote(w)}",
+                                      headers={"Authorization": f"Bearer {token}"})
+            found += status == 200 and b'"total_docs":0' not in data.replace(b" ", b"")
+        if found == len(words):
+            break
+        time.sleep(2)
+    print(f"uploaded files found after indexing: {found} of {len(words)} ({time.perf_counter() - t0:.0f} s)")
+    server.close()
 
 
 if __name__ == "__main__":
