@@ -179,3 +179,17 @@ def test_saved_searches_page(app):
     assert other.get(f"/me/searches/{sid}").status_code == 404
     assert c.post(f"/me/searches/{sid}/delete", data={"csrf_token": token}).status_code == 302
     assert "записка" not in c.get("/me").get_data(as_text=True)
+
+
+def test_many_failures_from_one_address_lock_the_address(app):
+    c = app.test_client()
+    token = csrf_of(c.get("/login").get_data(as_text=True))
+    for n in range(20):                       # a different name each time: no account is locked
+        assert login(c, name=f"guess{n}", password="неверный", token=token).status_code == 401
+    r = login(c, token=token)
+    assert r.status_code == 429 and "этого адреса" in r.get_data(as_text=True)
+    other = app.test_client()
+    r = other.post("/login", data={"username": "anna", "password": PASSWORD,
+                                   "csrf_token": csrf_of(other.get("/login").get_data(as_text=True))},
+                   environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert r.status_code == 302

@@ -36,10 +36,12 @@ from wtforms.validators import DataRequired, Length
 
 from kb.accounts import Accounts, User
 from kb.audit import record
+from kb.errors import KbError
 from kb.index import access
 
 SECRET_FILE = "secret_key"
-# Failed logins allowed per account name, and attempts per client address, in WINDOW.
+# Failed logins allowed per account name and per client address (an office behind one NAT
+# address signs in many times a day: only failures count).
 ACCOUNT_LIMIT = "5 per 15 minutes"
 ADDRESS_LIMIT = "20 per 15 minutes"
 
@@ -73,7 +75,8 @@ def secret_key(index_dir: Path) -> bytes:
     except FileNotFoundError:
         pass
     except ValueError:
-        raise SystemExit(f"kb: файл ключа сессий {path} повреждён: удалите его (все выйдут из системы)") from None
+        raise KbError(f"файл ключа сессий {path} повреждён: удалите его, и все пользователи выйдут из системы "
+                      "(session key file damaged)") from None
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(32)
     try:
@@ -212,7 +215,7 @@ def install(app: Flask, index_dir: Path, *, secure_cookies: bool = False) -> Non
         return render_template("login.html", form=form, error=error), 200 if error is None else 401
 
     failed_only = lambda resp: bool(g.get("kb_login_failed"))  # noqa: E731
-    login = limiter.limit(ADDRESS_LIMIT, methods=["POST"], scope="login-address")(login)
+    login = limiter.limit(ADDRESS_LIMIT, methods=["POST"], deduct_when=failed_only, scope="login-address")(login)
     login = limiter.limit(ACCOUNT_LIMIT, key_func=account_key, methods=["POST"], deduct_when=failed_only,
                           scope="login-account")(login)
     app.add_url_rule("/login", "auth.login", login, methods=["GET", "POST"])
