@@ -85,6 +85,8 @@ def test_upload_index_find_replace_delete(app):
     doc = c.get(f"/doc/{hit['doc_id']}").get_data(as_text=True)
     assert "Заменить" in doc and "Удалить" in doc
     r = upload(c, [("new.txt", "Служебная записка о ремонте подвала.\n".encode())], replace_path=path)
+    assert r.status_code == 400 and "подтвердите замену" in r.json["files"][-1]["reason"]
+    r = upload(c, [("new.txt", "Служебная записка о ремонте подвала.\n".encode())], replace_path=path, confirm="1")
     assert r.json["files"][0]["path"] == path
     wait_indexed(c, [path])
     assert c.get("/api/search?q=подвал").json["total_docs"] == 1

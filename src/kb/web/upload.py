@@ -93,6 +93,9 @@ def receive():
     corpus = Path(current_app.config["KB_CORPUS"])
     if not files:
         results.append({"name": "", "status": "failed", "reason": "не выбран ни один файл"})
+    if replace_path and request.form.get("confirm") != "1":
+        files = []
+        results.append({"name": "", "status": "failed", "reason": "подтвердите замену: отметьте «Да, заменить»"})
     for f in files:
         name = f.filename
         target_folder = folder
