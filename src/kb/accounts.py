@@ -56,8 +56,7 @@ CREATE TABLE IF NOT EXISTS tokens (
     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     prefix TEXT NOT NULL,
     digest TEXT NOT NULL UNIQUE,
-    created REAL NOT NULL,
-    last_used REAL
+    created REAL NOT NULL
 );
 """
 
@@ -91,7 +90,6 @@ class Token:
     prefix: str
     user: str
     created: float
-    last_used: float | None
 
 
 def _digest(secret: str) -> str:
@@ -207,7 +205,7 @@ class Accounts:
         return secret
 
     def tokens(self, name: str | None = None) -> list[Token]:
-        sql = ("SELECT t.prefix, u.name, t.created, t.last_used FROM tokens t JOIN users u ON u.id = t.user_id"
+        sql = ("SELECT t.prefix, u.name, t.created FROM tokens t JOIN users u ON u.id = t.user_id"
                + (" WHERE u.name = ?" if name else "") + " ORDER BY t.created")
         return [Token(*r) for r in self._db().execute(sql, (name,) if name else ())]
 

@@ -38,6 +38,7 @@ from kb.accounts import Accounts, User
 from kb.audit import record
 from kb.errors import KbError
 from kb.index import access
+from kb.web.errors import WebError
 
 SECRET_FILE = "secret_key"
 # Failed logins allowed per account name and per client address (an office behind one NAT
@@ -249,13 +250,9 @@ def install(app: Flask, index_dir: Path, *, secure_cookies: bool = False) -> Non
             return {"error": {"status": 400, "message_ru": msg, "message_en": "CSRF token missing or invalid"}}, 400
         if request.endpoint == "auth.login":
             return render_template("login.html", form=LoginForm(), error=msg), 400
-        return render_template("error.html", error=_Err(400, msg), q=""), 400
+        return render_template("error.html", error=WebError(400, msg, "CSRF token missing or invalid"), q=""), 400
 
     @app.context_processor
     def who():
         return {"current_user": current_user, "logout_form": LogoutForm() if current_user.is_authenticated else None}
 
-
-class _Err:
-    def __init__(self, status: int, message_ru: str):
-        self.status, self.message_ru, self.message_en = status, message_ru, ""

@@ -56,7 +56,7 @@ def save():
 def open_search(search_id: str):
     s = _own(search_id)
     _store().visit(s.id)
-    args = {"q": s.query, **{("type" if k == "type" else k): v for k, v in s.filters.items()}}
+    args = {"q": s.query, **s.filters}
     if s.sort != "relevance":
         args["sort"] = s.sort
     return redirect(url_for("views.results", **args))

@@ -16,6 +16,7 @@ from kb.audit import record
 from kb.enrich.doctype import TYPES as DOC_TYPES
 from kb.search import catalog
 from kb.uploads import ACCEPTED, MAX_UPLOAD_MB, Exists, UploadError, empty_trash, place, to_trash, trash_files
+from kb.web.errors import WebError
 from kb.web.jobs import Indexing
 from kb.web.views import valid_doc_id
 
@@ -140,13 +141,14 @@ def delete(doc_id: str):
     if info is None:
         abort(404)
     if request.form.get("confirm") != "1":
-        return render_template("error.html", error=_Msg(400, "Подтвердите удаление: отметьте «Да, удалить»."),
+        return render_template("error.html", error=WebError(400, "Подтвердите удаление: отметьте «Да, удалить».",
+                                                              "confirmation required"),
                                q=""), 400
     rel = info.file or info.path
     try:
         to_trash(current_app.config["KB_CORPUS"], trash_dir(), rel)
     except UploadError as e:
-        return render_template("error.html", error=_Msg(400, str(e)), q=""), 400
+        return render_template("error.html", error=WebError(400, str(e), "cannot delete"), q=""), 400
     record(current_app.config["KB_INDEX"], "delete", actor=current_user.name, address=request.remote_addr,
            target=rel)
     _jobs().request([rel])
@@ -174,7 +176,3 @@ def trash_empty():
            detail=str(n))
     return redirect(url_for("upload.trash"))
 
-
-class _Msg:
-    def __init__(self, status: int, message_ru: str):
-        self.status, self.message_ru, self.message_en = status, message_ru, ""
