@@ -248,3 +248,10 @@ def test_bearer_tokens_on_the_api(servers):
         acc.add("reader1", "пароль-читателя", "reader")
     rt = acc.create_token("reader1")
     assert c.get("/api/search", query_string=q, headers={"Authorization": f"Bearer {rt}"}).json["total_docs"] == 0
+
+
+def test_openapi_describes_the_token(servers):
+    full, _ = servers
+    spec = full.test_client().get("/api/openapi.json").json
+    assert spec["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
+    assert "401" in spec["paths"]["/api/search"]["get"]["responses"]
