@@ -146,3 +146,19 @@ def test_web_shows_copies_outline_and_notices(index_dir):
     assert "Тот же документ в других файлах" in html and "acts/zhk.html" in html
     data = c.get("/api/search?q=eviction").get_json()
     assert data["latin"] == ["выселение"] and data["documents"][0]["also"]
+
+
+def test_export_follows_the_results_page(index_dir):
+    """An export holds what the page shows: copies folded unless asked for, a typo corrected
+    unless `exact`."""
+    from kb.search.export import export
+
+    folded = export(index_dir, "выселение граждан")
+    docs = {r["path"] for r in folded.rows()}
+    assert len([p for p in docs if p.startswith("acts/zhk")]) == 1
+    apart = {r["path"] for r in export(index_dir, "выселение граждан", copies=True).rows()}
+    assert {"acts/zhk.txt", "acts/zhk.html"} <= apart
+    typo = export(index_dir, "высиление граждан")
+    assert typo.query == search(index_dir, "высиление граждан").corrected
+    assert [r["passage"] for r in typo.rows()] == [r["passage"] for r in export(index_dir, typo.query).rows()]
+    assert export(index_dir, "высиление", exact=True).count == 0

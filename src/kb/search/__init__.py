@@ -133,6 +133,20 @@ def ranked(rd, query: str, filters: qm.Filters | None = None, limit: int = CANDI
     return parsed, with_vectors(parsed.node, parsed.plain_words, raw)
 
 
+def corrected_ranked(rd, query: str, filters: qm.Filters | None, limit: int, deadline: qm.Deadline,
+                     exact: bool = False):
+    """`ranked` for the query with its typos corrected when that finds something (unless
+    `exact`), else as typed: (the correction or None, the query run, parsed, raw)."""
+    fixes = _corrections(rd, parse(query))
+    corrected = _rewrite(query, fixes) if fixes else None
+    if corrected and not exact:
+        parsed, raw = ranked(rd, corrected, filters, limit, deadline)
+        if raw.total or raw.cut:
+            return corrected, corrected, parsed, raw
+    parsed, raw = ranked(rd, query, filters, limit, deadline)
+    return corrected, query, parsed, raw
+
+
 def cut_notice(seconds: float) -> str:
     shown = f"{seconds:g}".replace(".", ",")
     return (f"поиск остановлен через {shown} с: показаны найденные к этому моменту результаты "
@@ -163,16 +177,7 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     cat = catalog(index_dir)
     run_filters = _doc_filters(graph, filters)
     deadline = qm.Deadline(config.query_seconds())
-    fixes = _corrections(rd, parse(query))
-    corrected = _rewrite(query, fixes) if fixes else None
-    parsed = raw = None
-    if corrected and not exact:
-        parsed, raw = ranked(rd, corrected, run_filters, CANDIDATES, deadline)
-        if not raw.total and not raw.cut:
-            parsed = raw = None       # the correction finds nothing either: the query as typed
-    shown = corrected if raw is not None else query
-    if raw is None:
-        parsed, raw = ranked(rd, query, run_filters, CANDIDATES, deadline)
+    corrected, shown, parsed, raw = corrected_ranked(rd, query, run_filters, CANDIDATES, deadline, exact)
     raw = _article_first(rd, graph, shown, run_filters, raw)
 
     order: dict[str, list] = {}

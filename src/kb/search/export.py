@@ -54,23 +54,28 @@ def plain(snippet_html: str) -> str:
 
 
 def export(index_dir: Path, query: str, *, filters: qm.Filters | None = None, sort: str = "relevance",
-           limit: int | None = None) -> Export:
+           limit: int | None = None, exact: bool = False, copies: bool = False) -> Export:
     """The passages matching `query` under `filters`, as lazily read rows (without `url`: the
-    caller knows its links)."""
-    from kb.search import _article_first, _doc_filters, ranked
+    caller knows its links). Like the results page, a typo is corrected unless `exact`, and
+    the copies of a document in other files are left out unless `copies`."""
+    from kb.search import _article_first, _doc_filters, _one_per_copy, corrected_ranked
 
     limit = limit or MAX_ROWS
     check_index(index_dir)
     rd = reader(Path(index_dir))
     graph = citation_graph(index_dir)
     run_filters = _doc_filters(graph, filters)
-    parsed, raw = ranked(rd, query, run_filters, limit, qm.Deadline(config.query_seconds()))
-    raw = _article_first(rd, graph, query, run_filters, raw)
+    _, shown, parsed, raw = corrected_ranked(rd, query, run_filters, limit, qm.Deadline(config.query_seconds()),
+                                             exact)
+    raw = _article_first(rd, graph, shown, run_filters, raw)
     cat = catalog(index_dir)
     by_doc: dict[str, list] = {}
     for h in raw.hits[:limit]:
         by_doc.setdefault(h.doc_id, []).append(h)
     docs = list(by_doc)
+    if not copies:
+        docs = _one_per_copy(cat, docs)[0]
+        by_doc = {d: by_doc[d] for d in docs}
     if sort == "date":
         docs.sort(key=lambda d: -((cat.get(d).year or 0) if cat.get(d) else 0))
     matcher = Matcher(parsed.highlight)
@@ -91,5 +96,5 @@ def export(index_dir: Path, query: str, *, filters: qm.Filters | None = None, so
                        "snippet": plain(snippet(f.get("body", ""), matcher)),
                        "anchor": stable_anchor(info, article, page), "path": info.path if info else f.get("path", "")}
 
-    return Export(query=query, total_docs=len(raw.doc_counts), total_hits=raw.total, count=count,
-                  truncated=raw.total > count, cut=raw.cut, limit=limit, _rows=rows)
+    return Export(query=shown, total_docs=len(raw.doc_counts), total_hits=raw.total, count=count,
+                  truncated=raw.total > min(len(raw.hits), limit), cut=raw.cut, limit=limit, _rows=rows)

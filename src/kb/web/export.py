@@ -49,7 +49,8 @@ def export_results():
     fmt = params.choice(request.args, "format", "csv", tuple(FORMATS))
     if msg := notice():
         raise params.ParamError(msg.split(" (")[0], "nothing to export: the index has no documents yet")
-    ex = export(current_app.config["KB_INDEX"], p.q, filters=_filters(p), sort=p.sort)
+    ex = export(current_app.config["KB_INDEX"], p.q, filters=_filters(p), sort=p.sort, exact=p.exact,
+                copies=p.copies)
 
     def rows():
         for r in ex.rows():
