@@ -149,3 +149,16 @@ def test_api_token_uploads_without_csrf_but_a_session_needs_it(app):
     assert r.status_code == 401
     r = s.post("/upload", data={"files": [(io.BytesIO(b"x"), "b.txt")]}, content_type="multipart/form-data")
     assert r.status_code == 400
+
+
+def test_consultation_records_uploaded_with_the_default_access_stay_staff_only(app):
+    c = signed_in(app)
+    csv = ("id,date,category,region,lawyer,question,answer,acts\n"
+           "1,2023-05-16,жильё,Бишкек,,\"Соседи затопили квартиру\",\"Ущерб возмещает виновник.\",\n").encode()
+    page = c.get("/upload").get_data(as_text=True)
+    assert 'name="access" value="" checked' in page
+    r = upload(c, [("zatoplenie.csv", csv)], access="")
+    path = r.json["files"][0]["path"]
+    assert wait_indexed(c, [path])[path]["status"] == "indexed"
+    assert c.get("/api/search?q=затопили").json["total_docs"] == 1
+    assert app.test_client().get("/api/search?q=затопили").json["total_docs"] == 0
