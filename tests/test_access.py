@@ -255,3 +255,20 @@ def test_openapi_describes_the_token(servers):
     spec = full.test_client().get("/api/openapi.json").json
     assert spec["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
     assert "401" in spec["paths"]["/api/search"]["get"]["responses"]
+
+
+def test_editing_the_rules_takes_effect_without_reindexing(tmp_path):
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus, True)
+    update_index(corpus, tmp_path / "index", show_progress=False)
+    app = create_app(corpus, tmp_path / "index")
+    app.testing = True
+    c = app.test_client()
+    assert c.get("/api/search", query_string={"q": "квакозябрия"}).json["total_docs"] == 0
+    (corpus / ".kbaccess").write_text("# internal/ opened\n", encoding="utf-8")
+    assert c.get("/api/search", query_string={"q": "квакозябрия"}).json["total_docs"] == 1
+    (corpus / ".kbaccess").write_text("default: staff\n", encoding="utf-8")
+    assert c.get("/api/documents").json["total"] == 1      # only the file whose sidecar says public
+    (corpus / ".kbaccess").write_text("everything: public\n", encoding="utf-8")
+    r = c.get("/api/search", query_string={"q": "квакозябрия"})
+    assert r.status_code == 503 and ".kbaccess, строка 1" in r.json["error"]["message_ru"]
