@@ -189,7 +189,9 @@ def install(app: Flask, index_dir: Path, *, secure_cookies: bool = False) -> Non
     def check_csrf():
         # Every POST carries the form's CSRF token, except a request signed by an API token
         # alone: a page of another site can make a browser send its cookies, never this header.
-        if request.method in ("POST", "PUT", "PATCH", "DELETE") and not g.get("kb_token_user"):
+        # No endpoint: the URL or method matched no route, and its 404/405 comes next.
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.endpoint \
+                and not g.get("kb_token_user"):
             csrf.protect()
 
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://", headers_enabled=False,
