@@ -84,9 +84,9 @@ def test_upload_index_find_replace_delete(app):
     # Replace from the document's page.
     doc = c.get(f"/doc/{hit['doc_id']}").get_data(as_text=True)
     assert "Заменить" in doc and "Удалить" in doc
-    r = upload(c, [("new.txt", "Служебная записка о ремонте подвала.\n".encode())], replace_path=path)
+    r = upload(c, [("new.txt", "Служебная записка о ремонте подвала.\n".encode())], replace_doc=hit["doc_id"])
     assert r.status_code == 400 and "подтвердите замену" in r.json["files"][-1]["reason"]
-    r = upload(c, [("new.txt", "Служебная записка о ремонте подвала.\n".encode())], replace_path=path, confirm="1")
+    r = upload(c, [("new.txt", "Служебная записка о ремонте подвала.\n".encode())], replace_doc=hit["doc_id"], confirm="1")
     assert r.json["files"][0]["path"] == path
     wait_indexed(c, [path])
     assert c.get("/api/search?q=подвал").json["total_docs"] == 1
@@ -162,3 +162,27 @@ def test_consultation_records_uploaded_with_the_default_access_stay_staff_only(a
     assert wait_indexed(c, [path])[path]["status"] == "indexed"
     assert c.get("/api/search?q=затопили").json["total_docs"] == 1
     assert app.test_client().get("/api/search?q=затопили").json["total_docs"] == 0
+
+
+def test_a_document_with_an_odd_name_can_be_shown_replaced_and_deleted(app):
+    import os
+
+    corpus = app.config["KB_CORPUS"]
+    odd = os.fsdecode(b"bad\xffname.txt")
+    (corpus / odd).write_text("Справка о котельной.\n", encoding="utf-8")
+    update_index(corpus, app.config["KB_INDEX"], show_progress=False)
+    c = signed_in(app)
+    hit = c.get("/api/search?q=котельной").json["hits"][0]
+    assert c.get(f"/doc/{hit['doc_id']}").status_code == 200
+    r = upload(c, [("x.txt", "Справка о бойлерной.\n".encode())], replace_doc=hit["doc_id"], confirm="1")
+    assert r.status_code == 200, r.get_data(as_text=True)
+    path = r.json["files"][0]["path"]
+    wait_indexed(c, [path])
+    assert c.get("/api/search?q=бойлерной").json["total_docs"] == 1
+    hit = c.get("/api/search?q=бойлерной").json["hits"][0]
+    r = c.post(f"/doc/{hit['doc_id']}/delete", data={"csrf_token": token_of(c), "confirm": "1"})
+    assert r.status_code == 302
+    assert not (corpus / odd).exists()
+    (corpus / os.fsdecode(b"\xff-folder")).mkdir()
+    assert c.get("/upload").status_code == 200
+    assert "bad" in signed_in(app, "root", role="admin").get("/admin/trash").get_data(as_text=True)

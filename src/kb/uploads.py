@@ -41,7 +41,7 @@ class Exists(UploadError):
 def clean_name(name: str) -> str:
     name = unicodedata.normalize("NFC", (name or "").strip())
     name = name.replace("\\", "/").rsplit("/", 1)[-1]          # a browser may send a whole path
-    if not name or name.startswith(".") or _BAD_NAME.search(name) or len(name.encode("utf-8")) > 200:
+    if not name or name.startswith(".") or _BAD_NAME.search(name) or len(os.fsencode(name)) > 200:
         raise UploadError(f"недопустимое имя файла «{name[:80]}» (bad file name)")
     if Path(name).suffix.lower() not in ACCEPTED:
         raise UploadError(f"{name}: формат не принимается; можно {', '.join(ACCEPTED)} (format not accepted)")

@@ -14,6 +14,7 @@ from flask_login import current_user
 
 from kb.audit import record
 from kb.enrich.doctype import TYPES as DOC_TYPES
+from kb.names import readable
 from kb.search import catalog
 from kb.uploads import ACCEPTED, MAX_UPLOAD_MB, Exists, UploadError, empty_trash, place, to_trash, trash_files
 from kb.web.errors import WebError
@@ -50,7 +51,9 @@ def _folders() -> list[str]:
     out = []
     for p in sorted(corpus.rglob("*")):
         rel = p.relative_to(corpus)
-        if p.is_dir() and not p.is_symlink() and not any(part.startswith(".") for part in rel.parts):
+        # Folders whose names are not UTF-8 cannot be chosen in a form: not offered.
+        if p.is_dir() and not p.is_symlink() and not any(part.startswith(".") for part in rel.parts) \
+                and str(rel) == readable(str(rel)):
             out.append(str(rel))
         if len(out) >= 200:
             break
@@ -81,7 +84,12 @@ def receive():
     if (refused := _staff()) is not None:
         return refused
     files = [f for f in request.files.getlist("files") if f and f.filename][:MAX_FILES]
-    replace_path = (request.form.get("replace_path") or "").strip()
+    # Replacing a document names it by id: its path comes from the index, never from the form.
+    replace_doc = (request.form.get("replace_doc") or "").strip()
+    info = catalog(current_app.config["KB_INDEX"]).get(replace_doc) if valid_doc_id(replace_doc) else None
+    if replace_doc and info is None:
+        abort(404)
+    replace_path = (info.file or info.path) if info else ""
     folder = request.form.get("folder_new", "").strip() or request.form.get("folder", "").strip()
     replace = request.form.get("replace") == "1" or bool(replace_path)
     side = {"access": request.form.get("access") if request.form.get("access") in ("public", "staff") else "",
@@ -102,10 +110,12 @@ def receive():
         target_folder = folder
         if replace_path:
             target_folder, _, name = replace_path.rpartition("/")
+            name = name or replace_path
         try:
             data = f.read(MAX_UPLOAD_MB * 1024 * 1024 + 1)
             existed = (corpus / target_folder / name).exists()
-            rel = place(corpus, target_folder, name, data, replace=replace, sidecar=side)
+            # Shown, reported and tracked by its readable name (kb index reports it so).
+            rel = readable(place(corpus, target_folder, name, data, replace=replace, sidecar=side))
         except Exists as e:
             results.append({"name": f.filename, "status": "exists", "reason": str(e)})
             continue
@@ -149,10 +159,11 @@ def delete(doc_id: str):
         to_trash(current_app.config["KB_CORPUS"], trash_dir(), rel)
     except UploadError as e:
         return render_template("error.html", error=WebError(400, str(e), "cannot delete"), q=""), 400
+    shown = readable(rel)
     record(current_app.config["KB_INDEX"], "delete", actor=current_user.name, address=request.remote_addr,
-           target=rel)
-    _jobs().request([rel])
-    return redirect(url_for("upload.form", deleted=rel))
+           target=shown)
+    _jobs().request([shown])
+    return redirect(url_for("upload.form", deleted=shown))
 
 
 @bp.get("/admin/trash")
@@ -161,7 +172,7 @@ def trash():
         return refused
     if not current_user.is_admin:
         abort(403)
-    files = [str(p.relative_to(trash_dir())) for p in trash_files(trash_dir())]
+    files = [readable(str(p.relative_to(trash_dir()))) for p in trash_files(trash_dir())]
     return render_template("trash.html", files=files)
 
 
