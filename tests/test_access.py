@@ -11,8 +11,6 @@ canaries (did-you-mean must not reveal the vocabulary of staff documents).
 from __future__ import annotations
 
 import json
-import re
-import shutil
 
 import pytest
 from hypothesis import HealthCheck, given, settings

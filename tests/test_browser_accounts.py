@@ -38,11 +38,11 @@ def site(tmp_path_factory):
     server.close()
 
 
-def sign_in(page, site: str, name: str, password: str) -> None:
-    page.goto(site + "/login")
-    page.get_by_label("Имя").fill(name)
-    page.get_by_label("Пароль").fill(password)
-    page.get_by_role("button", name="Войти").click()
+def sign_in(pg, site: str, name: str, password: str) -> None:
+    pg.goto(site + "/login")
+    pg.get_by_label("Имя").fill(name)
+    pg.get_by_label("Пароль").fill(password)
+    pg.get_by_role("button", name="Войти").click()
 
 
 def test_anonymous_search_hides_staff_documents_until_staff_signs_in(page, site):  # noqa: F811
@@ -114,12 +114,12 @@ def _pdf_and_docx(tmp_path):
     return pdf, path, path2
 
 
-def _wait_states(page, n: int, timeout: float = 120_000) -> list[str]:
-    page.wait_for_function(
+def _wait_states(pg, n: int, timeout: float = 120_000) -> list[str]:
+    pg.wait_for_function(
         "n => { const s = [...document.querySelectorAll('#statuses td.state')].map(x => x.textContent);"
         " return s.length >= n && s.every(t => t === 'в поиске' || t.startsWith('ошибка')); }",
         arg=n, timeout=timeout)
-    return page.locator("#statuses td.state").all_inner_texts()
+    return pg.locator("#statuses td.state").all_inner_texts()
 
 
 def test_staff_uploads_pdf_and_docx_sees_them_found_replaces_and_deletes(page, site, tmp_path):  # noqa: F811

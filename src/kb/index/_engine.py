@@ -635,7 +635,6 @@ class Reader:
         """
         with self.lock:
             s = self.searcher()
-            r = s.reader()
             letters = set(norm)
             best, best_key = None, None
             for cand, cand_letters in self._vocabulary(s, norm[:2]):
