@@ -60,3 +60,28 @@ def real_index(shared_data, tmp_path_factory) -> Path:
     report = update_index(shared_data, index, show_progress=False)
     assert not report.failed, report.failed
     return index
+
+
+def csrf_of(html: str) -> str:
+    """The hidden csrf_token of the first form of a page."""
+    import re
+
+    m = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
+        re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert m, "no csrf_token in the page"
+    return m.group(1)
+
+
+def signed_in(app, name: str = "staff-test", role: str = "staff", password: str = "пароль-сотрудника"):
+    """A test client of `app` signed in through /login as an account of that role (created
+    when missing in the app's index folder)."""
+    from kb.accounts import Accounts
+
+    acc = Accounts(app.config["KB_INDEX"])
+    if acc.get(name) is None:
+        acc.add(name, password, role)
+    c = app.test_client()
+    token = csrf_of(c.get("/login").get_data(as_text=True))
+    r = c.post("/login", data={"username": name, "password": password, "csrf_token": token})
+    assert r.status_code == 302, r.get_data(as_text=True)[:500]
+    return c

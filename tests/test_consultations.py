@@ -16,7 +16,7 @@ from kb.search import Filters, catalog, document, search
 from kb.search.similar import similar, similar_to_text
 from kb.web import create_app
 
-from conftest import ROOT
+from conftest import ROOT, signed_in
 
 CSV = """id,date,category,region,lawyer,question,answer,acts
 1,2023-05-16,Жильё,Бишкек,А. Осмонова,"Нас выселяют из общежития без суда, что делать?","Выселение из общежития только по решению суда, статья 84 Жилищного кодекса Российской Федерации.",ст. 84 ЖК РФ
@@ -202,10 +202,11 @@ def test_update_and_remove_records(corpus, tmp_path):
 
 
 def test_web_pages_and_api(built, corpus):
+    """Consultation records are staff documents: a signed-in staff member sees them all."""
     index, _ = built
     app = create_app(corpus, index)
     app.testing = True
-    c = app.test_client()
+    c = signed_in(app)
     t = by_title(index)
     rec = t["Нас выселяют из общежития без суда, что делать?"]
     html = c.get(f"/doc/{rec.doc_id}").get_data(as_text=True)
@@ -239,7 +240,10 @@ def test_browse_and_api_documents_filter_by_category_and_region(built, corpus):
     index, _ = built
     app = create_app(corpus, index)
     app.testing = True
-    c = app.test_client()
+    # Anonymous visitors do not learn that consultation records exist.
+    anon = app.test_client().get("/docs").get_data(as_text=True)
+    assert "Категория консультации" not in anon and "алименты" not in anon
+    c = signed_in(app)
     html = c.get("/docs").get_data(as_text=True)
     assert "Категория консультации" in html and "Регион" in html and "Ош" in html
     html = c.get("/docs", query_string={"category": "семья"}).get_data(as_text=True)

@@ -260,6 +260,7 @@ def test_killed_twenty_times_then_each_next_run_gives_the_clean_build(shared_dat
 def test_odd_names_are_indexed_searchable_and_served(tmp_path):
     """Names that are not UTF-8 (a cp1251 archive, a stray byte) or hold a newline: indexed under
     a readable name, found, shown in the report on one line, and their originals served."""
+    from conftest import signed_in
     from kb.web import create_app
 
     corpus, index = tmp_path / "corpus", tmp_path / "index"
@@ -270,7 +271,10 @@ def test_odd_names_are_indexed_searchable_and_served(tmp_path):
     assert "добавлен: имя\\nс переводом строки.txt" in r.stdout      # one line, the newline escaped
     assert {p for p, want in expected.items() if want == "indexed"} <= docs(index)
     assert [g.path for g in search(index, "консультациях за 2018").groups][:1] == ["Отчёт 2018.txt"]
-    c = create_app(corpus, index).test_client()
+    # Signed in as staff: the report's words (консультациях) make it a consultation, a staff document.
+    app = create_app(corpus, index)
+    app.testing = True
+    c = signed_in(app)
     listed = {d["path"]: d["doc_id"] for d in c.get("/api/documents").json["documents"]}
     assert {"Отчёт 2018.txt", "bad\ufffdname.txt", "имя\nс переводом строки.txt"} <= set(listed)
     got = c.get(f"/file/{listed['Отчёт 2018.txt']}")

@@ -41,6 +41,11 @@ def test_kb_serve_indexes_and_answers(tmp_path):
     cmd = [str(KB) if KB.exists() else sys.executable, *([] if KB.exists() else ["-m", "kb.cli"]),
            "serve", "--corpus", str(corpus), "--index", str(tmp_path / "index"), "--port", str(port),
            "--allowed-host", "kb.example", "--access-log", str(tmp_path / "access.log")]
+    from kb.accounts import Accounts
+
+    acc = Accounts(tmp_path / "index")
+    acc.add("staffer", "пароль-сотрудника", "staff")
+    token = acc.create_token("staffer")
     log = (tmp_path / "serve.log").open("w+")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -62,14 +67,17 @@ def test_kb_serve_indexes_and_answers(tmp_path):
         status, headers, body = get(f"{base}/api/search?q={q}")
         assert status == 200 and headers["Content-Type"].startswith("application/json")
         j = json.loads(body)
-        assert j["total_docs"] >= 2
+        assert j["total_docs"] >= 1
         paths = {h["path"] for h in j["hits"]}
-        assert "consultation-17.txt" in paths and "godovoy-otchet-2023.pdf" in paths
+        # The consultation record is a staff document: not for anonymous visitors, found with a token.
+        assert "consultation-17.txt" not in paths and "godovoy-otchet-2023.pdf" in paths
         assert any("<mark>" in h["snippet"] for h in j["hits"])
+        status, _, body = get(f"{base}/api/search?q={q}", headers={"Authorization": f"Bearer {token}"})
+        assert "consultation-17.txt" in {h["path"] for h in json.loads(body)["hits"]}
 
         status, headers, body = get(f"{base}/search?q={q}")
         page = body.decode("utf-8")
-        assert status == 200 and "Запись юридической консультации № 17" in page and "<mark>" in page
+        assert status == 200 and "Запись юридической консультации № 17" not in page and "<mark>" in page
 
         # Bound to loopback: a page of another site reaching it by DNS rebinding is refused.
         status, _, body = get(f"{base}/api/search?q={q}", headers={"Host": "evil.example"})

@@ -191,7 +191,109 @@ def cmd_serve(args) -> int:
             raise KbError(f"KB_MAX_PER_CLIENT: нужно целое число >= 0, а не «{raw}» (must be an integer >= 0)")
         per_client = int(raw)
     serve(_corpus(args), _index(args), host=args.host, port=args.port, debug=args.debug, rescan=args.rescan,
-          allowed_hosts=hosts, access_log=args.access_log, log_queries=args.log_queries, max_per_client=per_client)
+          allowed_hosts=hosts, access_log=args.access_log, log_queries=args.log_queries, max_per_client=per_client,
+          proxy=args.proxy)
+    return 0
+
+
+# --- user, token ---------------------------------------------------------------
+
+def read_new_password(prompt_name: str, stdin=None) -> str:
+    """A new password: asked twice at the terminal, or two equal lines of stdin when it is not
+    one (as passwd does), so that scripts can create accounts without an echo of the password."""
+    from kb.accounts import check_password
+
+    stdin = stdin or sys.stdin
+    if stdin.isatty():
+        import getpass
+
+        first = getpass.getpass(f"Пароль для {prompt_name}: ")
+        second = getpass.getpass("Ещё раз: ")
+    else:
+        first, second = stdin.readline().rstrip("\r\n"), stdin.readline().rstrip("\r\n")
+        if not first:
+            raise KbError("пароль не задан: передайте его на stdin дважды, по строке (no password on stdin)")
+    if first != second:
+        raise KbError("пароли не совпадают (passwords do not match)")
+    return check_password(first)
+
+
+def _accounts(args):
+    from kb.accounts import Accounts
+
+    return Accounts(_index(args))
+
+
+def _when(t: float | None) -> str:
+    import time as _time
+
+    return _time.strftime("%Y-%m-%d %H:%M", _time.gmtime(t)) + " UTC" if t else "—"
+
+
+def cmd_user(args) -> int:
+    from kb.audit import record
+
+    acc = _accounts(args)
+    if args.action == "list":
+        users = acc.users()
+        if args.json:
+            _print_json([{"name": u.name, "role": u.role, "created": _when(u.created)} for u in users])
+        elif not users:
+            print("Пользователей нет. Создать: kb user add ИМЯ --role admin")
+        for u in users if not args.json else ():
+            print(f"{u.name}\t{u.role}\t{_when(u.created)}")
+        return 0
+    if not args.name:
+        raise KbError(f"kb user {args.action}: укажите имя пользователя (user name required)")
+    if args.action == "add":
+        user = acc.add(args.name, read_new_password(args.name), args.role)
+        record(_index(args), "user.add", actor="cli", target=user.name, detail=user.role)
+        print(f"Пользователь {user.name} создан, роль {user.role}.")
+    elif args.action == "remove":
+        acc.remove(args.name)
+        record(_index(args), "user.remove", actor="cli", target=args.name)
+        print(f"Пользователь {args.name} удалён вместе с его токенами.")
+    elif args.action == "passwd":
+        if acc.get(args.name) is None:
+            raise KbError(f"нет пользователя «{args.name}» (no such user)")
+        acc.passwd(args.name, read_new_password(args.name))
+        record(_index(args), "user.passwd", actor="cli", target=args.name)
+        print(f"Пароль пользователя {args.name} изменён.")
+    return 0
+
+
+def cmd_token(args) -> int:
+    from kb.audit import record
+
+    acc = _accounts(args)
+    if args.action == "list":
+        for t in acc.tokens(args.name):
+            print(f"{t.prefix}…\t{t.user}\t{_when(t.created)}")
+        return 0
+    if not args.name:
+        raise KbError(f"kb token {args.action}: укажите имя пользователя или токен (name required)")
+    if args.action == "create":
+        secret = acc.create_token(args.name)
+        record(_index(args), "token.create", actor="cli", target=args.name, detail=secret[:10])
+        print(f"Токен для {args.name} (показан один раз; заголовок Authorization: Bearer ТОКЕН):")
+        print(secret)
+    else:
+        n = acc.revoke_token(args.name)
+        record(_index(args), "token.revoke", actor="cli", target=args.name[:10])
+        print(f"Отозвано токенов: {n}.")
+    return 0
+
+
+def cmd_audit(args) -> int:
+    from kb.audit import AuditLog
+
+    rows = AuditLog(_index(args)).read(limit=args.limit, action=args.action, actor=args.user)
+    if args.json:
+        _print_json([r.to_json() for r in rows])
+        return 0
+    for r in rows:
+        print("\t".join([_when(r.at).replace(" UTC", ""), r.action, r.actor or "-", r.address or "-",
+                         r.target or "-", r.detail or ""]))
     return 0
 
 
@@ -283,7 +385,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-per-client", type=int, default=None, metavar="N",
                    help="поисковых запросов одновременно с одного адреса (по умолчанию 2 или $KB_MAX_PER_CLIENT; "
                         "0 — без ограничения)")
+    p.add_argument("--proxy", action="store_true",
+                   help="за обратным прокси с HTTPS (nginx): доверять X-Forwarded-For/-Proto/-Host/-Prefix "
+                        "одного прокси, cookie только по HTTPS (docs/usage.md)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("user", help="учётные записи сервера: add, list, remove, passwd",
+                       description="Accounts of kb serve, stored in INDEX/accounts.sqlite3. The password of "
+                                   "add and passwd is asked at the terminal, or read from stdin when it is not "
+                                   "a terminal: the same line twice.")
+    _add_paths(p)
+    p.add_argument("action", choices=["add", "list", "remove", "passwd"])
+    p.add_argument("name", nargs="?", help="имя пользователя")
+    p.add_argument("--role", choices=["staff", "admin"], default="staff",
+                   help="роль нового пользователя: staff (сотрудник) или admin (по умолчанию staff)")
+    p.add_argument("--json", action="store_true", help="list: в JSON")
+    p.set_defaults(func=cmd_user)
+
+    p = sub.add_parser("token", help="API-токены: create ИМЯ, revoke ТОКЕН|ИМЯ, list",
+                       description="API tokens for /api/* (Authorization: Bearer TOKEN). create prints the "
+                                   "new token as the last line of its output; only its hash is stored. revoke "
+                                   "takes the token, its first 10 characters (as list shows them) or a user name "
+                                   "(all of that user's tokens).")
+    _add_paths(p)
+    p.add_argument("action", choices=["create", "revoke", "list"])
+    p.add_argument("name", nargs="?", help="имя пользователя (create, list) или токен (revoke)")
+    p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("audit", help="журнал действий: входы, токены, загрузки, просмотры",
+                       description="The audit log of the server (INDEX/audit.sqlite3), newest first.")
+    _add_paths(p)
+    p.add_argument("--limit", type=int, default=100, help="сколько записей (по умолчанию 100)")
+    p.add_argument("--action", help="только это действие (login, login.failed, token.create, ...)")
+    p.add_argument("--user", help="только действия этого пользователя")
+    p.add_argument("--json", action="store_true", help="в JSON")
+    p.set_defaults(func=cmd_audit)
     return parser
 
 

@@ -20,7 +20,7 @@ from whoosh.searching import TimeLimit
 
 from kb import analysis
 from kb.errors import IndexDamaged, IndexLocked, KbError, QueryError
-from kb.index import _bag, store
+from kb.index import _bag, access, store
 from kb.index import querymodel as qm
 from kb.index._schema import make_schema
 
@@ -458,7 +458,44 @@ class Reader:
             # The old searcher is left open for hits still reading their stored fields through it.
             self._searcher, self._stamp, self.gen = searcher, stamp, gen
             self._stats, self._vocab = None, {}       # both belong to the old searcher
+            self._hidden_nums = (None, set())
             return
+
+    def hidden_docs(self) -> frozenset[str]:
+        """Doc ids the current audience may not see (kb.index.access)."""
+        return access.hidden_ids(self.index_dir)
+
+    def hidden_nums(self, s) -> set[int]:
+        """Passage numbers of hidden documents in searcher `s` (the caller holds the lock);
+        computed once per searcher and set of hidden documents."""
+        ids = self.hidden_docs()
+        if not ids:
+            return set()
+        key, nums = self._hidden_nums
+        if key != (id(s), ids):
+            nums = {n for d in ids for n in s.document_numbers(doc_id=d)}
+            self._hidden_nums = ((id(s), ids), nums)
+        return nums
+
+    def visible_df(self, s, field: str, term) -> int:
+        """Passages holding `term` that the current audience may see: the vocabulary of staff
+        documents (spelling suggestions, known words) must not show through to the public."""
+        r = s.reader()
+        df = r.doc_frequency(field, term)
+        hidden = self.hidden_nums(s)
+        if not df or not hidden:
+            return df
+        return sum(1 for n in r.postings(field, term).all_ids() if n not in hidden)
+
+    def mask_with_hidden(self, s, mask):
+        """A whoosh mask (query or None) joined with the hidden passages: a set of numbers."""
+        hidden = self.hidden_nums(s)
+        if not hidden:
+            return mask
+        nums = set(hidden)
+        if mask is not None:
+            nums.update(s.docs_for_query(mask))
+        return nums
 
     def searcher(self):
         """The current searcher; callers hold `lock` while they use it.
@@ -497,6 +534,7 @@ class Reader:
             if not s.doc_count_all():
                 return RawResults(hits=[], doc_counts={}, total=0)
             flt, mask = filter_query(filters)
+            mask = self.mask_with_hidden(s, mask)
             res = self._run(s, q, flt, mask, limit, deadline)
             if not res.total and tr.drove and not res.cut:
                 # The rare words matched nothing (a phrase of the lexicon, say): the plain OR of
@@ -509,7 +547,7 @@ class Reader:
         if FAST_BAG and _bag.supported(q):
             st = self._bag_stats(s)
             allowed = set(s.docs_for_query(flt)) if flt is not None else None
-            masked = set(s.docs_for_query(mask)) if mask is not None else None
+            masked = mask if isinstance(mask, set) else set(s.docs_for_query(mask)) if mask is not None else None
             try:
                 top, counts, total = _bag.run(st, q, allowed, masked, limit, deadline)
             except _bag.Unsupported:
@@ -540,7 +578,10 @@ class Reader:
 
     @_checked
     def doc_passage_count(self, doc_id: str) -> int:
-        """Live passages of a document, from the postings of its id (no stored fields read)."""
+        """Live passages of a document, from the postings of its id (no stored fields read);
+        0 for a document the current audience may not see."""
+        if doc_id in self.hidden_docs():
+            return 0
         with self.lock:
             return sum(1 for _ in self.searcher().document_numbers(doc_id=doc_id))
 
@@ -570,17 +611,20 @@ class Reader:
                            key=lambda f: f.get("ordinal", 0))
             return [f for f in every if start <= f.get("ordinal", 0) < stop]
 
+    def visible(self, doc_id: str) -> bool:
+        return doc_id not in self.hidden_docs()
+
     @_checked
     def known_form(self, norm: str) -> bool:
         with self.lock:
-            return self.searcher().reader().doc_frequency("exact", norm) > 0
+            return self.visible_df(self.searcher(), "exact", norm) > 0
 
     @_checked
     def known_word(self, word: str) -> bool:
         """True when the word, in this or another inflection, is in the index."""
         with self.lock:
-            r = self.searcher().reader()
-            return any(r.doc_frequency("body", t) > 0 for terms in _lemma_terms(word) for t in terms)
+            s = self.searcher()
+            return any(self.visible_df(s, "body", t) > 0 for terms in _lemma_terms(word) for t in terms)
 
     @_checked
     def suggest(self, norm: str) -> str | None:
@@ -591,7 +635,6 @@ class Reader:
         """
         with self.lock:
             s = self.searcher()
-            r = s.reader()
             letters = set(norm)
             best, best_key = None, None
             for cand, cand_letters in self._vocabulary(s, norm[:2]):
@@ -603,7 +646,10 @@ class Reader:
                 d = _distance(norm, cand, 2)
                 if d > 2:
                     continue
-                key = (d, -r.doc_frequency("exact", cand))
+                df = self.visible_df(s, "exact", cand)
+                if not df:
+                    continue
+                key = (d, -df)
                 if best_key is None or key < best_key:
                     best, best_key = cand, key
             return best
@@ -622,8 +668,10 @@ class Reader:
 
     @_checked
     def doc_count(self) -> int:
+        """Passages the current audience may see."""
         with self.lock:
-            return self.searcher().doc_count()
+            s = self.searcher()
+            return s.doc_count() - len(self.hidden_nums(s))
 
 
 _readers: dict[str, Reader] = {}

@@ -34,6 +34,8 @@ def _usable(term: str) -> bool:
 
 
 def key_terms_of_doc(rd: Reader, doc_id: str, n: int = KEY_TERMS) -> list[tuple[str, float]]:
+    if not rd.visible(doc_id):
+        return []
     with rd.lock:
         s = rd.searcher()
         docnums = sorted(s.document_numbers(doc_id=doc_id))
@@ -63,6 +65,7 @@ def _run(rd: Reader, terms: list[tuple[str, float]], filters: qm.Filters | None,
         s = rd.searcher()
         q = wq.Or([wq.Term("body", t, boost=max(w, 0.01)) for t, w in terms])
         flt, mask = filter_query(filters)
+        mask = rd.mask_with_hidden(s, mask)
         res = s.search(q, limit=CANDIDATES, filter=flt, mask=mask, terms=False)
         out: dict[str, Similar] = {}
         for hit in res:

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.enrich.copies import copy_groups, signature
-from kb.enrich.sidecar import sidecar_path
-from kb.errors import ExtractError, IndexDamaged
+from kb.enrich.sidecar import read_sidecar, sidecar_path
+from kb.errors import ExtractError, IndexDamaged, KbError
 from kb.extract import Document, extract_many, iter_files, scan_corpus
 from kb.extract.consultations import is_consultations_file, read_consultations
 from kb.index import _engine as engine
@@ -510,6 +510,16 @@ def _add_records(writer, man: Manifest, rel: str, path: Path, sha: str, records,
     man.files[rel] = Entry(
         doc_id=doc_id_for(rel), size=st.st_size, mtime=st.st_mtime, sha256=sha, title=Path(rel).name,
         format=path.suffix.lower().lstrip("."), doc_type="консультация", year=None, pages=0, passages=n,
-        warnings=[str(e) for e in errors], meta={"records": kept},
+        warnings=[str(e) for e in errors], meta={"records": kept, **_file_access(path)},
     )
     return n
+
+
+def _file_access(path: Path) -> dict:
+    """The `access` of a consultations file's sidecar ({"access": ...} or {}): its records are
+    staff documents unless the file says otherwise (kb.index.access)."""
+    try:
+        value = read_sidecar(path).get("access")
+    except KbError:
+        return {"access": "staff"}        # a sidecar that cannot be read never opens the records
+    return {"access": value} if value else {}

@@ -1,12 +1,16 @@
-"""What is in the index, document by document: the manifest, reloaded when it changes."""
+"""What is in the index, document by document: the manifest, reloaded when it changes.
+
+`catalog()` gives the documents the current audience may see (kb.index.access): for an
+anonymous visitor, staff documents are not in it at all, so every page, count, facet and
+link built from it leaves them out without knowing they exist."""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kb.index import Entry, Manifest, manifest_stamp
+from kb.index import Entry, Manifest, access, manifest_stamp
 from kb.names import readable
 
 _cache: dict[str, tuple[object, "Catalog"]] = {}
@@ -50,6 +54,18 @@ class Catalog:
                     year=r["year"], format=e.format, pages=0, passages=r["passages"], size=e.size,
                     sha256=e.sha256, meta=r["meta"], file=path, added=r.get("added") or e.added)
 
+    def without(self, hidden: frozenset[str]) -> "Catalog":
+        """This catalog less the `hidden` documents, also removed from the copies of the others."""
+        cat = Catalog(Manifest())
+        for d, info in self.docs.items():
+            if d in hidden:
+                continue
+            copies = info.meta.get("copies")
+            if copies and any(c in hidden for c in copies):
+                info = replace(info, meta=dict(info.meta, copies=[c for c in copies if c not in hidden]))
+            cat.docs[d] = info
+        return cat
+
     def get(self, doc_id: str) -> DocInfo | None:
         return self.docs.get(doc_id)
 
@@ -68,7 +84,27 @@ def _info(path: str, e: Entry) -> DocInfo:
                    meta=e.meta, file=path, added=e.added)
 
 
+_visible: dict[str, tuple[Catalog, frozenset, Catalog]] = {}
+
+
 def catalog(index_dir: Path) -> Catalog:
+    """The documents of the published index that the current audience may see."""
+    full = full_catalog(index_dir)
+    hidden = access.hidden_ids(index_dir)
+    if not hidden:
+        return full
+    key = str(Path(index_dir).resolve())
+    with _lock:
+        hit = _visible.get(key)
+        if hit and hit[0] is full and hit[1] == hidden:
+            return hit[2]
+    cat = full.without(hidden)
+    with _lock:
+        _visible[key] = (full, hidden, cat)
+    return cat
+
+
+def full_catalog(index_dir: Path) -> Catalog:
     """The catalog of the published index, read again when a new one is published or its
     manifest rewritten. A damaged manifest raises IndexDamaged."""
     stamp = manifest_stamp(Path(index_dir))

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.enrich import Citation, resolve
+from kb.index import access
 from kb.search.catalog import Catalog, catalog
 
 _JUR = {"РФ": "РФ", "КР": "КР", "РК": "Республики Казахстан", "РТ": "Республики Таджикистан",
@@ -213,14 +214,15 @@ class CitationGraph:
         return out[:limit]
 
 
-_cache: dict[str, tuple[Catalog, CitationGraph]] = {}
+_cache: dict[tuple, tuple[Catalog, CitationGraph]] = {}
 _lock = threading.Lock()
 
 
 def citation_graph(index_dir: Path) -> CitationGraph:
     """The graph of the current catalog; rebuilt when the manifest changes."""
     cat = catalog(index_dir)
-    key = str(Path(index_dir).resolve())
+    # One graph per audience: the public one is built without staff documents (kb.index.access).
+    key = (str(Path(index_dir).resolve()), access.restricted())
     with _lock:
         hit = _cache.get(key)
         if hit and hit[0] is cat:

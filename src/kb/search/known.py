@@ -114,7 +114,8 @@ def cards(cat: Catalog) -> Cards:
             return hit[1]
     c = Cards(cat)
     with _lock:
-        _cache.clear()
+        if len(_cache) >= 4:          # a catalog per audience (kb.index.access) and a new one
+            _cache.clear()
         _cache[id(cat)] = (cat, c)
     return c
 

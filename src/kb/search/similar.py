@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.errors import QueryError
+from kb.index import access
 from kb.index import querymodel as qm
 from kb.index import reader
 from kb.index import similar_to_doc as _similar_doc
@@ -70,7 +71,7 @@ def similar(index_dir: Path, doc_id: str, *, limit: int = 5, doc_type: str | Non
     cat = catalog(index_dir)
     if cat.get(doc_id) is None:
         return []
-    key = (str(Path(index_dir).resolve()), doc_id, limit, doc_type)
+    key = (str(Path(index_dir).resolve()), access.restricted(), doc_id, limit, doc_type)
     with _lock:
         hit = _cache.get(key)
         if hit and hit[0] is cat:

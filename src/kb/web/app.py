@@ -8,7 +8,9 @@ from pathlib import Path
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from kb.web import api, export, files, guard, views
+from kb.web import admin, api, auth, export, files, guard, mine, upload, views
+from kb.audit import record
+from kb.index import access
 from kb.search.export import MAX_ROWS as EXPORT_ROWS
 from kb.web.errors import from_exception
 
@@ -23,15 +25,25 @@ _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 
 
 
 def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] | None = None,
-               max_per_client: int = guard.MAX_PER_CLIENT) -> Flask:
+               max_per_client: int = guard.MAX_PER_CLIENT, proxy: bool = False) -> Flask:
     """The app over an index; `allowed_hosts`: names accepted in Host (None: any, see
-    guard.allowed_hosts); `max_per_client`: searches in flight per client address (0: no limit)."""
+    guard.allowed_hosts); `max_per_client`: searches in flight per client address (0: no limit);
+    `proxy`: behind a reverse proxy with HTTPS: X-Forwarded-For/-Proto/-Host/-Prefix of one
+    proxy are honoured and session cookies are Secure (without it those headers are ignored,
+    so a client cannot pass for another address and escape the login limits)."""
     app = Flask("kb.web", template_folder=str(TEMPLATES), static_folder=str(STATIC))
     app.config.update(KB_CORPUS=Path(corpus), KB_INDEX=Path(index_dir),
                       MAX_CONTENT_LENGTH=64 * 1024, JSON_AS_ASCII=False)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+    # Before CSRF reads the form: the upload route's larger body limit.
+    app.before_request(upload.allow_large_body)
+    # Then the user, and so what the request may see.
+    auth.install(app, Path(index_dir), secure_cookies=proxy)
     app.register_blueprint(views.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(mine.bp)
+    app.register_blueprint(upload.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(files.bp)
     app.register_blueprint(export.bp)
@@ -63,4 +75,23 @@ def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] |
         resp.headers.setdefault("Referrer-Policy", "same-origin")
         return resp
 
+    @app.after_request
+    def audit_staff_views(resp):
+        # Reading a staff document (its page, original or API record) is recorded.
+        doc_id = (request.view_args or {}).get("doc_id")
+        if doc_id and resp.status_code == 200 and request.endpoint in _DOC_VIEWS \
+                and doc_id in access.staff_ids(app.config["KB_INDEX"]):
+            from flask_login import current_user
+
+            record(app.config["KB_INDEX"], "view.staff", actor=getattr(current_user, "name", None),
+                   address=request.remote_addr, target=doc_id, detail=request.endpoint)
+        return resp
+
+    if proxy:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
     return app
+
+
+_DOC_VIEWS = {"views.doc", "files.original", "api.api_document"}

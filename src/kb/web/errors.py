@@ -12,6 +12,8 @@ from kb.web.params import ParamError
 
 _HTTP_RU = {
     400: ("Неверный запрос", "Bad request"),
+    401: ("Неверный или отозванный токен (заголовок Authorization: Bearer)", "invalid or revoked token"),
+    403: ("Недостаточно прав для этой страницы", "Forbidden"),
     404: ("Страница не найдена", "Not found"),
     405: ("Метод не поддерживается", "Method not allowed"),
     413: ("Слишком большой запрос", "Request too large"),

@@ -109,6 +109,8 @@ Q = param("q", "запрос (синтаксис: docs/query-syntax.md), до 50
 SORT = param("sort", "порядок документов", {"type": "string", "enum": ["relevance", "date"], "default": "relevance"})
 DOC_ID = param("doc_id", "id документа (12 шестнадцатеричных знаков)", where="path", required=True)
 ERRORS = {"400": {"description": "неверный параметр или запрос", "content": {"application/json": {"schema": ref("Error")}}},
+          "401": {"description": "неверный или отозванный токен (Authorization: Bearer)",
+                  "content": {"application/json": {"schema": ref("Error")}}},
           "429": {"description": "слишком много запросов одновременно с одного адреса (Retry-After)"},
           "503": {"description": "индекс не читается", "content": {"application/json": {"schema": ref("Error")}}}}
 NOT_FOUND = {"404": {"description": "нет такого документа",
@@ -179,9 +181,16 @@ def spec(server_url: str = "/") -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "kb", "version": "1",
-                 "description": "Поиск по документам НКО и юристов. Ошибки — JSON Error с кодом 400/404/405/429/503. "
+                 "description": "Поиск по документам НКО и юристов. Без токена — только открытые документы; "
+                                "токен сотрудника (Authorization: Bearer) видит и документы для сотрудников. "
+                                "Ошибки — JSON Error с кодом 400/401/404/405/429/503. "
                                 "Подробно: docs/api.md."},
         "servers": [{"url": server_url.rstrip("/") or "/"}],
         "paths": copy.deepcopy(PATHS),
-        "components": {"schemas": copy.deepcopy(SCHEMAS)},
+        "components": {"schemas": copy.deepcopy(SCHEMAS),
+                       "securitySchemes": {"token": {
+                           "type": "http", "scheme": "bearer",
+                           "description": "kb token create ИМЯ; без токена видны только открытые документы"}}},
+        # Anonymous access is allowed (public documents only); a staff token sees everything.
+        "security": [{}, {"token": []}],
     }

@@ -57,20 +57,38 @@ def watch_corpus(corpus: Path, index_dir: Path, every: float, out=None, rounds: 
             print(line, file=out, flush=True)
 
 
+def require_admin_for(host: str, index_dir: Path) -> None:
+    """Serving beyond this computer (`--host 0.0.0.0`, a LAN address) needs an admin account:
+    without one nobody could sign in to manage the server, and a server left open by mistake
+    should not start. Loopback serving (the default) needs none."""
+    from kb.accounts import Accounts
+    from kb.web.guard import _is_loopback
+
+    if _is_loopback(host) or Accounts(index_dir).has_admin():
+        return
+    raise KbError(f"--host {host}: сервер будет доступен из сети, а администратора ещё нет. Создайте его:\n"
+                  f"  kb user add ИМЯ --role admin --index {index_dir}\n"
+                  "и запустите снова (an admin account is required to serve beyond this computer)")
+
+
 def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int = 5000,
           debug: bool = False, threads: int = 8, rescan: float = 60.0, allowed_hosts: Iterable[str] = (),
-          access_log: Path | None = None, log_queries: bool = False, max_per_client: int | None = None) -> None:
+          access_log: Path | None = None, log_queries: bool = False, max_per_client: int | None = None,
+          proxy: bool = False) -> None:
     """`allowed_hosts`: names accepted in Host besides the loopback ones (guard.allowed_hosts);
-    `access_log`: a file for the access log (default stderr); `log_queries`: show query values in it."""
+    `access_log`: a file for the access log (default stderr); `log_queries`: show query values in it;
+    `proxy`: behind a reverse proxy with HTTPS (X-Forwarded-* honoured, Secure cookies)."""
     from kb.web import guard
     from kb.web.accesslog import AccessLog
     from kb.web.app import create_app
+
+    require_admin_for(host, index_dir)
 
     # Under the reloader this module runs twice; the child (WERKZEUG_RUN_MAIN) skips indexing.
     if not os.environ.get("WERKZEUG_RUN_MAIN"):
         prepare_index(corpus, index_dir)
     hosts = guard.allowed_hosts(host, allowed_hosts)
-    app = create_app(corpus, index_dir, allowed_hosts=hosts,
+    app = create_app(corpus, index_dir, allowed_hosts=hosts, proxy=proxy,
                      max_per_client=guard.MAX_PER_CLIENT if max_per_client is None else max_per_client)
     try:
         log = open(access_log, "a", encoding="utf-8", buffering=1) if access_log else sys.stderr

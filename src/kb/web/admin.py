@@ -1,0 +1,25 @@
+"""Pages for admins: the audit log. Thin: read kb.audit, render."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_login import current_user
+
+from kb.audit import log_for
+
+bp = Blueprint("admin", __name__)
+
+
+@bp.get("/admin/audit")
+def audit():
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    if not current_user.is_admin:
+        abort(403)
+    action = (request.args.get("action") or "").strip()[:40] or None
+    actor = (request.args.get("user") or "").strip()[:64] or None
+    events = log_for(current_app.config["KB_INDEX"]).read(limit=500, action=action, actor=actor)
+    return render_template("audit.html", events=events, action=action or "", actor=actor or "",
+                           when=lambda t: time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)))

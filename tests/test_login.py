@@ -1,0 +1,195 @@
+"""Signing in and out: CSRF, login limits with a lockout that says when, cookies, the session
+secret, `kb serve --host 0.0.0.0` without an admin, and --proxy."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+
+import pytest
+
+from kb.accounts import Accounts
+from kb.audit import AuditLog
+from kb.cli import main
+from kb.index import access, update_index
+from kb.web import create_app
+from kb.web.auth import safe_next
+
+from conftest import csrf_of, signed_in
+
+PASSWORD = "верный-пароль-1"
+
+
+@pytest.fixture()
+def app(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Открытый отчет о выселении.\n", encoding="utf-8")
+    (corpus / "b.txt").write_text("Служебная записка о выселении.\n", encoding="utf-8")
+    (corpus / "b.txt.meta.yml").write_text("access: staff\n", encoding="utf-8")
+    update_index(corpus, tmp_path / "index", show_progress=False)
+    Accounts(tmp_path / "index").add("anna", PASSWORD, "staff")
+    a = create_app(corpus, tmp_path / "index")
+    a.testing = True
+    return a
+
+
+def login(c, name="anna", password=PASSWORD, token=None):
+    if token is None:
+        token = csrf_of(c.get("/login").get_data(as_text=True))
+    return c.post("/login", data={"username": name, "password": password, "csrf_token": token})
+
+
+def test_login_shows_staff_documents_and_logout_hides_them(app):
+    c = app.test_client()
+    page = c.get("/login").get_data(as_text=True)
+    assert 'name="username"' in page and 'name="password"' in page and 'name="csrf_token"' in page
+    assert c.get("/api/search?q=записка").json["total_docs"] == 0
+    r = login(c)
+    assert r.status_code == 302 and r.headers["Location"] == "/"
+    assert c.get("/api/search?q=записка").json["total_docs"] == 1
+    assert "anna" in c.get("/").get_data(as_text=True)
+    token = csrf_of(c.get("/").get_data(as_text=True))
+    assert c.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert c.get("/api/search?q=записка").json["total_docs"] == 0
+    events = [e.action for e in AuditLog(app.config["KB_INDEX"]).read()]
+    assert events[:2] == ["logout", "login"]
+
+
+def test_posts_without_a_valid_csrf_token_are_refused(app):
+    c = app.test_client()
+    r = c.post("/login", data={"username": "anna", "password": PASSWORD})
+    assert r.status_code == 400 and "CSRF" in r.get_data(as_text=True)
+    r = login(c, token="forged")
+    assert r.status_code == 400
+    assert c.get("/api/search?q=записка").json["total_docs"] == 0
+    c = signed_in(app, "anna", password=PASSWORD)
+    assert c.post("/logout").status_code == 400                   # logout needs its token too
+    assert c.get("/api/search?q=записка").json["total_docs"] == 1
+
+
+def test_wrong_password_five_times_locks_the_account_and_says_until_when(app):
+    c = app.test_client()
+    token = csrf_of(c.get("/login").get_data(as_text=True))
+    for _ in range(5):
+        r = login(c, password="неверный", token=token)
+        assert r.status_code == 401 and "Неверное имя или пароль" in r.get_data(as_text=True)
+    r = login(c, token=token)                         # the right password, but locked
+    html = r.get_data(as_text=True)
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 60
+    assert "заблокирован" in html and "попробуйте снова после" in html and "мин" in html
+    assert "учётной записи" in html
+    # Another account from another address is not locked by it.
+    Accounts(app.config["KB_INDEX"]).add("boris", PASSWORD, "staff")
+    other = app.test_client()
+    r = other.post("/login", data={"username": "boris", "password": PASSWORD,
+                                   "csrf_token": csrf_of(other.get("/login").get_data(as_text=True))},
+                   environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert r.status_code == 302
+    actions = [e.action for e in AuditLog(app.config["KB_INDEX"]).read()]
+    assert actions.count("login.failed") == 5 and "login.locked" in actions
+
+
+def test_successful_logins_do_not_count_against_the_account(app):
+    for _ in range(7):
+        c = app.test_client()
+        assert login(c).status_code == 302
+
+
+def test_cookies_and_session_secret(app):
+    c = app.test_client()
+    r = login(c)
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    secret = app.config["KB_INDEX"] / "secret_key"
+    assert stat.S_IMODE(os.stat(secret).st_mode) == 0o600
+    # The same key after a restart: the session holds.
+    again = create_app(app.config["KB_CORPUS"], app.config["KB_INDEX"])
+    assert again.config["SECRET_KEY"] == app.config["SECRET_KEY"]
+
+
+def test_proxy_headers_only_with_proxy(app, tmp_path):
+    behind = create_app(app.config["KB_CORPUS"], app.config["KB_INDEX"], proxy=True)
+    behind.testing = True
+    c = behind.test_client()
+    https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+    page = c.get("/login", headers=https)
+    r = c.post("/login", headers={**https, "Referer": "https://localhost/login"},
+               data={"username": "anna", "password": PASSWORD, "csrf_token": csrf_of(page.get_data(as_text=True))})
+    assert r.status_code == 302 and "Secure" in r.headers["Set-Cookie"]
+    assert AuditLog(app.config["KB_INDEX"]).read(action="login")[0].address == "203.0.113.7"
+    # Without --proxy the header is ignored: the address is the connection's.
+    c = app.test_client()
+    login(c)
+    assert AuditLog(app.config["KB_INDEX"]).read(action="login")[0].address == "127.0.0.1"
+
+
+@pytest.mark.parametrize("target,expected", [("/search?q=1", "/search?q=1"), ("//evil.example/", "/"),
+                                             ("https://evil.example/", "/"), ("/\\evil", "/"), ("", "/"),
+                                             ("javascript:alert(1)", "/")])
+def test_next_stays_on_this_site(target, expected):
+    assert safe_next(target) == expected
+
+
+def test_serve_beyond_loopback_needs_an_admin(tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    code = main(["serve", "--corpus", str(corpus), "--index", str(tmp_path / "ix"), "--host", "0.0.0.0"])
+    err = capsys.readouterr().err
+    assert code == 1 and "kb user add ИМЯ --role admin" in err and "Traceback" not in err
+    Accounts(tmp_path / "ix").add("staffer", PASSWORD, "staff")
+    assert main(["serve", "--corpus", str(corpus), "--index", str(tmp_path / "ix"), "--host", "0.0.0.0"]) == 1
+    from kb.web.serve import require_admin_for
+
+    require_admin_for("127.0.0.1", tmp_path / "nothing")        # loopback: no account needed
+    Accounts(tmp_path / "ix").add("root", PASSWORD, "admin")
+    require_admin_for("0.0.0.0", tmp_path / "ix")
+
+
+def test_audit_page_is_for_admins(app):
+    anon = app.test_client()
+    assert anon.get("/admin/audit").status_code == 302
+    staff = signed_in(app, "anna", password=PASSWORD)
+    assert staff.get("/admin/audit").status_code == 403
+    admin = signed_in(app, "root", role="admin")
+    (staff_doc,) = access.staff_ids(app.config["KB_INDEX"])
+    assert staff.get(f"/doc/{staff_doc}").status_code == 200
+    html = admin.get("/admin/audit").get_data(as_text=True)
+    assert "Журнал действий" in html and "<td>login</td>" in html and "<td>view.staff</td>" in html
+    assert "<td>view.staff</td>" not in admin.get("/admin/audit?action=login").get_data(as_text=True)
+
+
+def test_saved_searches_page(app):
+    assert app.test_client().get("/me").status_code == 302            # sign in first
+    c = signed_in(app, "anna", password=PASSWORD)
+    html = c.get("/search?q=выселение").get_data(as_text=True)
+    assert "Сохранить поиск" in html
+    token = csrf_of(html.split('class="inline save-search"', 1)[1])
+    assert c.post("/me/searches", data={"q": "записка", "csrf_token": token}).status_code == 302
+    assert c.post("/me/searches", data={"q": "записка"}).status_code == 400          # no CSRF token
+    page = c.get("/me").get_data(as_text=True)
+    assert "записка" in page and "новых нет" in page
+    (sid,) = re.findall(r"/me/searches/([0-9a-f]+)\"", page)
+    r = c.get(f"/me/searches/{sid}")
+    assert r.status_code == 302 and "/search?q=" in r.headers["Location"]
+    # Another person neither sees nor opens it.
+    other = signed_in(app, "boris2", password=PASSWORD)
+    assert "записка" not in other.get("/me").get_data(as_text=True)
+    assert other.get(f"/me/searches/{sid}").status_code == 404
+    assert c.post(f"/me/searches/{sid}/delete", data={"csrf_token": token}).status_code == 302
+    assert "записка" not in c.get("/me").get_data(as_text=True)
+
+
+def test_many_failures_from_one_address_lock_the_address(app):
+    c = app.test_client()
+    token = csrf_of(c.get("/login").get_data(as_text=True))
+    for n in range(20):                       # a different name each time: no account is locked
+        assert login(c, name=f"guess{n}", password="неверный", token=token).status_code == 401
+    r = login(c, token=token)
+    assert r.status_code == 429 and "этого адреса" in r.get_data(as_text=True)
+    other = app.test_client()
+    r = other.post("/login", data={"username": "anna", "password": PASSWORD,
+                                   "csrf_token": csrf_of(other.get("/login").get_data(as_text=True))},
+                   environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert r.status_code == 302
