@@ -486,6 +486,21 @@ def _act_idents(act: dict) -> tuple[str | None, str | None, str | None, str | No
     return kind, number, name, jur
 
 
+@lru_cache(maxsize=8192)
+def _norm_idents(kind, number, name, jurisdiction, act_key):
+    """(kind, number, name, jurisdiction) of an act as `resolve` compares them, or None for an
+    act of no kind; cached: a collection's citations are resolved against the same acts
+    thousands of times (1.2 s of a cold `kb search` before)."""
+    kind, number, name, jur = _act_idents({"kind": kind, "number": number, "name": name,
+                                           "jurisdiction": jurisdiction, "act_key": act_key})
+    if not kind:
+        return None
+    kind = norm(kind)
+    if kind.startswith("федеральн"):
+        kind = "закон"
+    return kind, normalize_number(number).upper() if number else "", norm(name or ""), jur
+
+
 def _in_articles(articles, cited: list[str]) -> bool:
     if not articles or not cited:
         return False
@@ -510,28 +525,28 @@ def resolve(citation: Citation, acts: list[dict]) -> str | None:
         return None
     best, best_score = None, 0.0
     c_num = (citation.number or "").upper()
+    c_name = norm(citation.name or "")
     for act in acts:
-        kind, number, name, jur = _act_idents(act)
-        if not kind:
+        idents = _norm_idents(act.get("kind"), act.get("number"), act.get("name"), act.get("jurisdiction"),
+                              act.get("act_key"))
+        if idents is None:
             continue
-        kind = norm(kind)
-        if kind.startswith("федеральн"):
-            kind = "закон"
+        kind, number, name, jur = idents
         if kind != citation.kind and not (kind.startswith("постановление") and citation.kind.startswith("постановление")):
             continue
         if citation.jurisdiction and jur and citation.jurisdiction != jur:
             continue
         score = 0.0
         if citation.kind == "кодекс" or citation.kind == "конституция":
-            if citation.kind == "кодекс" and norm(name or "") != norm(citation.name or ""):
+            if citation.kind == "кодекс" and name != c_name:
                 continue
             score = 2.0
         elif c_num:
-            if not number or normalize_number(number).upper() != c_num:
+            if number != c_num:
                 continue
             score = 3.0
         elif citation.name:
-            if not name or norm(name).strip("«»\"") != norm(citation.name):
+            if not name or name.strip("«»\"") != c_name:
                 continue
             score = 2.0
         else:
