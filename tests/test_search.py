@@ -232,3 +232,17 @@ def test_long_pasted_title_is_searched_by_its_first_words(index_dir):
     with pytest.raises(QueryError, match="больше"):
         search(index_dir, filler + " выс*")
     assert search(index_dir, "выселение").notice is None
+
+
+def test_lexicon_descriptions_allow_one_inserted_word(tmp_path):
+    """`прописка` (= регистрация по месту жительства) finds the words with one more between
+    them; a two-word expansion stays a strict phrase (ГК is not the ГПК)."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "report.txt").write_text("Отчёт\n\nВ 2019 году стала доступна регистрация адреса по месту "
+                                       "жительства в электронном виде.\n", encoding="utf-8")
+    (corpus / "gpk.txt").write_text("Памятка\n\nГражданский процессуальный кодекс определяет подсудность.\n",
+                                    encoding="utf-8")
+    update_index(corpus, tmp_path / "i", show_progress=False)
+    assert [g.path for g in search(tmp_path / "i", "прописка").groups] == ["report.txt"]
+    assert "gpk.txt" not in [g.path for g in search(tmp_path / "i", "ГК", exact=True).groups]

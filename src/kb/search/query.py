@@ -194,7 +194,10 @@ class _Parser:
         for m in self.lexicon.matches([w.text for w in soft]):
             for alt in m.alternatives:
                 words = tuple(alt)
-                node = qm.Word(words[0], "lemma") if len(words) == 1 else qm.Phrase(words)
+                # A description of three words or more may have one word inserted (регистрация
+                # адреса по месту жительства); two-word names stay exact (ГК is not ГПК).
+                node = (qm.Word(words[0], "lemma") if len(words) == 1
+                        else qm.Phrase(words, slop=2 if len(words) >= 3 else 1))
                 if node not in soft and node not in extra:
                     extra.append(node)
                     self.hl.lemma_words.extend(words)
