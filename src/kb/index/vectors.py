@@ -213,9 +213,9 @@ def status(index_dir: Path, model_key: str) -> dict:
         prog = json.loads((folder / "progress.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         prog = {}
+    if gen is None or prog.get("gen") != gen.name:
+        prog = {}           # numbers of an older generation: the builder has not started on this one
     done, total = prog.get("done", 0), prog.get("total", 0)
-    if ready and gen is not None and prog.get("gen") == gen.name:
-        done = total
     return {"ready": ready, "done": done if isinstance(done, int) else 0,
             "total": total if isinstance(total, int) else 0}
 

@@ -30,6 +30,7 @@ from kb.search.known import KNOWN_SHARE, coverage
 from kb.search.query import Parsed, default_glossary, default_lexicon, parse
 from kb.search.reading import PART_PASSAGES, DocView, check_index, document, part_of
 from kb.search.rerank import _plain, with_vectors
+from kb.search.semantic import status as meaning_status
 from kb.search.semantic import with_meaning
 from kb.search.results import DocGroup, FacetValue, Hit, SearchResult
 from kb.search.snippets import Matcher, snippet
@@ -37,7 +38,7 @@ from kb.search.snippets import Matcher, snippet
 __all__ = ["search", "parse", "SearchResult", "Hit", "DocGroup", "DocInfo", "catalog",
            "documents", "document", "Filters", "MAX_PAGE", "MAX_PER_PAGE", "warm_up", "consultation_field",
            "document_facets", "index_notice", "empty_result", "ranked", "DocView", "part_of", "PART_PASSAGES",
-           "matches_in", "DocMatches", "parse_since", "added_since", "newest"]
+           "matches_in", "DocMatches", "parse_since", "added_since", "newest", "meaning_status"]
 
 Filters = qm.Filters
 MAX_PAGE = 1000

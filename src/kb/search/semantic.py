@@ -23,7 +23,7 @@ from kb.index import RawResults
 from kb.search.articles import query_citations
 from kb.search.rerank import _plain
 
-DEPTH = 100             # passages taken from the semantic ranking
+DEPTH = 50              # passages taken from the semantic ranking
 RRF_K = 60              # rank offset of reciprocal rank fusion
 SEMANTIC_WEIGHT = 1.0   # weight of the semantic ranking against the lexical one
 
@@ -83,3 +83,14 @@ def with_meaning(rd, node, query: str, raw: RawResults, filters=None, limit: int
     if mode == "semantic":
         return sem
     return fuse(raw, sem, limit, k, weight)
+
+
+def status(index_dir) -> dict | None:
+    """None when the layer is off; else {"ready", "done", "total"} of the published index's
+    vectors (the results page says how far they are while they are being built)."""
+    from kb.index import vector_status
+
+    key = embed.configured_key()
+    if key is None:
+        return None
+    return vector_status(index_dir, key)
