@@ -16,6 +16,8 @@ Filters apply to semantic hits as to lexical ones (kb.index.Reader.semantic).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import replace
 
 from kb.analysis import embed
@@ -63,6 +65,27 @@ def fuse(lexical: RawResults, semantic: RawResults, limit: int, k: float = RRF_K
     return RawResults(hits=hits, doc_counts=counts, total=lexical.total + extra, cut=lexical.cut)
 
 
+_recent: "OrderedDict[tuple, object]" = OrderedDict()
+_recent_lock = threading.Lock()
+RECENT = 256
+
+
+def _query_vector(model, query: str):
+    """The query's vector, kept for the last RECENT queries: one search may rank a query more
+    than once (the year facet, the next page), and embedding costs 30-60 ms."""
+    key = (model.key, query)
+    with _recent_lock:
+        if key in _recent:
+            _recent.move_to_end(key)
+            return _recent[key]
+    vec = model.query(query)
+    with _recent_lock:
+        _recent[key] = vec
+        while len(_recent) > RECENT:
+            _recent.popitem(last=False)
+    return vec
+
+
 def with_meaning(rd, node, query: str, raw: RawResults, filters=None, limit: int = 1000,
                  depth: int = DEPTH, k: float = RRF_K, weight: float = SEMANTIC_WEIGHT,
                  mode: str = "hybrid") -> RawResults:
@@ -77,7 +100,8 @@ def with_meaning(rd, node, query: str, raw: RawResults, filters=None, limit: int
     model = embed.embedder()
     if model is None or model.key != key:
         return raw
-    sem = rd.semantic(model.query(query), model.key, filters, limit=max(depth, limit if mode == "semantic" else 0))
+    sem = rd.semantic(_query_vector(model, query), model.key, filters,
+                      limit=max(depth, limit if mode == "semantic" else 0))
     if sem is None:
         return raw
     if mode == "semantic":
