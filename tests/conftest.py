@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+# Embedding a passage costs 0.2-0.35 s on one core: the suite runs `kb index` on many corpora,
+# so the semantic layer is off unless a test turns it on (tests/test_vectors.py, test_embed.py).
+os.environ.setdefault("KB_EMBEDDER", "off")
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("KB_SHARED_DATA", ROOT.parent / "shared" / "data"))
 

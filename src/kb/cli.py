@@ -91,12 +91,72 @@ def cmd_index(args) -> int:
 
     report = update_index(_corpus(args), _index(args), workers=args.workers,
                           show_progress=not args.quiet, rebuild=args.rebuild)
+    vec = None
+    if not args.no_vectors:
+        vec = _build_vectors(_index(args), quiet=args.quiet)
     if args.json:
-        _print_json(report.to_json())
+        out = report.to_json()
+        if vec is not None:
+            out["vectors"] = vec
+        _print_json(out)
     else:
         for line in report.lines():
             print(line)
+        if vec is not None:
+            print(_vectors_line(vec))
+    if vec is not None and vec.get("interrupted"):
+        return 130
     return 1 if report.failed and args.strict else 0
+
+
+def _build_vectors(index_dir: Path, quiet: bool = False) -> dict | None:
+    """After the lexical index is published (search already works with it): the passage
+    vectors it still lacks. Ctrl-C or a kill stops it; the next `kb index` goes on."""
+    from kb.analysis import embed
+    from kb.index import vectors
+    from kb.progress import Progress, Silent
+
+    if not embed.enabled():
+        return None
+    threads = int(os.environ.get("KB_EMBED_THREADS", "").strip() or 0) or (os.cpu_count() or 1)
+    model = embed.make_embedder(threads=threads)
+    bar: list = []
+
+    def progress(done: int, total: int) -> None:
+        if not bar:
+            if not quiet and done < total:
+                print("Поиск по словам уже работает; строятся векторы смысла "
+                      f"({total - done} фрагментов, ~0,3 с на фрагмент на одном ядре; "
+                      "прервать можно в любой момент, продолжится при следующем `kb index`)", file=sys.stderr)
+            bar.append((Silent if quiet else Progress)(total, "векторы", every=64))
+            bar[0].done = done
+            return
+        p = bar[0]
+        p.done = done - 1
+        p.step()
+
+    try:
+        res = vectors.build(index_dir, model, progress=progress)
+    except vectors.Busy as e:
+        return {"ready": False, "busy": True, "message": str(e)}
+    except KeyboardInterrupt:
+        st = vectors.status(index_dir, model.key)
+        return {"ready": False, "interrupted": True, "done": st["done"], "total": st["total"]}
+    finally:
+        if bar:
+            bar[0].close()
+    return {"ready": res["ready"], "embedded": res["embedded"], "total": res["total"]}
+
+
+def _vectors_line(vec: dict) -> str:
+    if vec.get("busy"):
+        return f"векторы смысла: {vec['message']}"
+    if vec.get("interrupted"):
+        return (f"векторы смысла: прервано на {vec['done']} из {vec['total']}; поиск пока по словам, "
+                "`kb index` продолжит")
+    if vec.get("ready"):
+        return f"векторы смысла: готовы ({vec['total']} фрагментов, новых {vec['embedded']})"
+    return "векторы смысла: не построены"
 
 
 def cmd_check(args) -> int:
@@ -164,7 +224,14 @@ def _list_added(docs, since: str, args) -> int:
 def cmd_eval(args) -> int:
     from kb.evaluation import evaluate
 
-    res = evaluate(Path(args.beir_dir))
+    if args.max_queries is not None and args.max_queries < 1:
+        raise KbError("--max-queries: число запросов >= 1 (must be >= 1)")
+    def progress(done: int, total: int) -> None:
+        if done == total or done % 64 < 8:
+            print(f"векторы смысла: {done}/{total}", file=sys.stderr, flush=True)
+
+    res = evaluate(Path(args.beir_dir), mode=args.mode, max_queries=args.max_queries,
+                   index_dir=Path(args.index) if args.index else None, progress=progress)
     if args.json:
         _print_json(res)
     else:
@@ -328,6 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="код возврата 1, если какой-то файл не прочитан")
     p.add_argument("--rebuild", action="store_true",
                    help="построить индекс заново (кэш извлечения сохраняется); поиск до конца работает по старому")
+    p.add_argument("--no-vectors", action="store_true",
+                   help="не строить векторы смысла (поиск только по словам; также KB_EMBEDDER=off)")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("check", help="проверить индекс, ничего не меняя",
@@ -363,6 +432,15 @@ def build_parser() -> argparse.ArgumentParser:
                                    "score against qrels/test.tsv: nDCG@10, Recall@10, Recall@100, MRR@10, "
                                    "median query time.")
     p.add_argument("beir_dir", help="папка с corpus.jsonl, queries.jsonl, qrels/test.tsv")
+    p.add_argument("--mode", choices=["lexical", "hybrid", "semantic"], default="lexical",
+                   help="ранжирование: lexical (только слова, по умолчанию), hybrid (слова и смысл, как "
+                        "`kb search` с построенными векторами), semantic (только смысл); hybrid и semantic "
+                        "сначала строят векторы набора (~0,3 с на фрагмент на ядро)")
+    p.add_argument("--max-queries", type=int, default=None, metavar="N",
+                   help="только первые N запросов с оценками (подвыборка; корпус набора — целиком)")
+    p.add_argument("--index", default=None, metavar="DIR",
+                   help="папка для индекса и векторов набора (по умолчанию временная); "
+                        "повторный запуск с той же папкой не вычисляет векторы заново")
     p.add_argument("--json", action="store_true", help="результат одним объектом JSON")
     p.set_defaults(func=cmd_eval)
 

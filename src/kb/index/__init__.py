@@ -5,6 +5,7 @@ Public face:
     write_passages(index_dir, recs)                   (throwaway indexes: `kb eval`)
     reader(index_dir)                -> Reader        (search, passages of a document, spelling)
     similar_to_doc(rd, doc_id), similar_to_text(rd, text) -> [Similar]   (more like this)
+    vector_status(index_dir, key)    -> {"ready", "done", "total"}   (passage vectors, kb.index.vectors)
     Manifest                                          (what is indexed, with metadata)
     querymodel                                        (the engine-neutral query the search stage builds)
 """
@@ -20,11 +21,12 @@ from kb.index._engine import RawHit, RawResults, Reader, exists, forget_readers,
 from kb.index._more import Similar, similar_to_doc, similar_to_text
 from kb.index.build import ExtractCache, Report, is_stale, update_index, verify
 from kb.index.manifest import Entry, Manifest, manifest_stamp
+from kb.index.vectors import status as vector_status
 
 __all__ = [
     "update_index", "write_passages", "edit", "reader", "Reader", "RawHit", "RawResults", "Report",
     "Manifest", "Entry", "ExtractCache", "querymodel", "exists", "forget_readers", "is_stale",
-    "Similar", "similar_to_doc", "similar_to_text", "verify", "manifest_stamp",
+    "Similar", "similar_to_doc", "similar_to_text", "verify", "manifest_stamp", "vector_status",
 ]
 
 

@@ -576,6 +576,53 @@ class Reader:
                           total=sum(len(v) for v in groups.values()),
                           cut=deadline is not None and deadline.hit)
 
+    def has_vectors(self, model_key: str) -> bool:
+        """The published generation's passage vectors are built (one stat)."""
+        from kb.index import vectors
+
+        with self.lock:
+            self.searcher()
+            return vectors.view(self.index_dir, self.gen, model_key) is not None
+
+    @_checked
+    def semantic(self, qvec, model_key: str, filters: qm.Filters | None = None,
+                 limit: int = 100) -> RawResults | None:
+        """The `limit` passages closest in meaning to a query vector (exact dot products over
+        the generation's stored vectors, kb.index.vectors), filters applied as for words;
+        None while the vectors of the published generation are not built."""
+        import numpy as np
+
+        from kb.index import vectors
+
+        with self.lock:
+            s = self.searcher()
+            v = vectors.view(self.index_dir, self.gen, model_key)
+            if v is None or v.size != s.doc_count_all():
+                return None
+            scores = v.scores(qvec)
+            flt, mask = filter_query(filters)
+            mask = self.mask_with_hidden(s, mask)      # staff passages never reach the public
+            if flt is not None:
+                keep = np.zeros(len(scores), dtype=bool)
+                keep[list(s.docs_for_query(flt))] = True
+                scores[~keep] = -np.inf
+            if mask is not None:
+                nums = mask if isinstance(mask, set) else s.docs_for_query(mask)
+                scores[list(nums)] = -np.inf
+            found = int(np.isfinite(scores).sum())
+            k = min(limit, found)
+            if k <= 0:
+                return RawResults(hits=[], doc_counts={}, total=0)
+            top = np.argpartition(-scores, k - 1)[:k]
+            top = top[np.argsort(-scores[top], kind="stable")]
+            doc_of = self._bag_stats(s).doc_of
+            hits = [RawHit(int(n), float(scores[n]), doc_of[n] or self.stored(int(n), s)["doc_id"], self, s)
+                    for n in top]
+            counts: dict[str, int] = {}
+            for h in hits:
+                counts[h.doc_id] = counts.get(h.doc_id, 0) + 1
+            return RawResults(hits=hits, doc_counts=counts, total=len(hits))
+
     @_checked
     def doc_passage_count(self, doc_id: str) -> int:
         """Live passages of a document, from the postings of its id (no stored fields read);

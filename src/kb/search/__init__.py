@@ -30,13 +30,15 @@ from kb.search.known import KNOWN_SHARE, coverage
 from kb.search.query import MAX_WORDS, Parsed, default_glossary, default_lexicon, parse
 from kb.search.reading import PART_PASSAGES, DocView, check_index, document, part_of
 from kb.search.rerank import _plain, with_vectors
+from kb.search.semantic import status as meaning_status
+from kb.search.semantic import with_meaning
 from kb.search.results import DocGroup, FacetValue, Hit, SearchResult
 from kb.search.snippets import Matcher, snippet
 
 __all__ = ["search", "parse", "SearchResult", "Hit", "DocGroup", "DocInfo", "catalog",
            "documents", "document", "Filters", "MAX_PAGE", "MAX_PER_PAGE", "warm_up", "consultation_field",
            "document_facets", "index_notice", "empty_result", "ranked", "DocView", "part_of", "PART_PASSAGES",
-           "matches_in", "DocMatches", "parse_since", "added_since", "newest"]
+           "matches_in", "DocMatches", "parse_since", "added_since", "newest", "meaning_status"]
 
 Filters = qm.Filters
 MAX_PAGE = 1000
@@ -120,17 +122,23 @@ def warm_up(index_dir: Path) -> None:
 
 
 def ranked(rd, query: str, filters: qm.Filters | None = None, limit: int = CANDIDATES,
-           deadline: qm.Deadline | None = None):
+           deadline: qm.Deadline | None = None, mode: str = "hybrid"):
     """Parse and run a query; when its required phrases find nothing, try them as optional.
 
     The one ranking path of `kb search`, the web and `kb eval`. Both tries share the
-    `deadline`; results it cut are marked `cut` and not tried again."""
+    `deadline`; results it cut are marked `cut` and not tried again. A plain-words query is
+    then fused with the passages closest in meaning, when their vectors are built
+    (kb.search.semantic); `mode` "lexical" or "semantic" keeps one side only (`kb eval`)."""
+    if mode not in ("hybrid", "lexical", "semantic"):
+        raise QueryError("режим: hybrid, lexical или semantic (mode must be hybrid, lexical or semantic)")
     parsed = parse(query)
     raw = rd.search(parsed.node, filters, limit=limit, deadline=deadline)
     if not raw.total and parsed.relaxable and not raw.cut:
         parsed = parse(query, relaxed=True)
         raw = rd.search(parsed.node, filters, limit=limit, deadline=deadline)
-    return parsed, with_vectors(parsed.node, parsed.plain_words, raw)
+    if mode != "semantic":
+        raw = with_vectors(parsed.node, parsed.plain_words, raw)
+    return parsed, with_meaning(rd, parsed.node, query, raw, filters, limit, mode=mode)
 
 
 def corrected_ranked(rd, query: str, filters: qm.Filters | None, limit: int, deadline: qm.Deadline,

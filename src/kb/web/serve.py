@@ -71,6 +71,28 @@ def require_admin_for(host: str, index_dir: Path) -> None:
                   "и запустите снова (an admin account is required to serve beyond this computer)")
 
 
+def build_vectors(corpus: Path, index_dir: Path, out=None) -> None:
+    """The passage vectors, in a child `kb index` (lexical part already up to date, so it goes
+    straight to the vectors) while the server answers lexically; the semantic part joins each
+    query once they are built. A child, like the re-index: the embedding engine's threads and
+    memory stay out of the server, and it dies with it. Its progress lines are dropped."""
+    from kb.analysis import embed
+    from kb.procs import dies_with_us
+
+    if not embed.enabled():
+        return
+    out = out or sys.stderr
+    print("kb: строятся векторы смысла (поиск по словам уже работает) ...", file=out, flush=True)
+    done = subprocess.run([sys.executable, "-m", "kb.cli", "index", "--quiet", "--corpus", str(corpus),
+                           "--index", str(index_dir)], capture_output=True, text=True,
+                          preexec_fn=dies_with_us())
+    lines = done.stdout.strip().splitlines()[-1:]
+    if done.returncode:
+        lines += done.stderr.strip().splitlines()[-1:]
+    for line in lines:
+        print(f"kb: {line}", file=out, flush=True)
+
+
 def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int = 5000,
           debug: bool = False, threads: int = 8, rescan: float = 60.0, allowed_hosts: Iterable[str] = (),
           access_log: Path | None = None, log_queries: bool = False, max_per_client: int | None = None,
@@ -104,6 +126,7 @@ def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int =
     from kb.search import warm_up
 
     threading.Thread(target=warm_up, args=(Path(index_dir),), daemon=True).start()
+    threading.Thread(target=build_vectors, args=(Path(corpus), Path(index_dir)), daemon=True).start()
     if rescan > 0:
         threading.Thread(target=watch_corpus, args=(Path(corpus), Path(index_dir), rescan), daemon=True).start()
     print(f"kb: поиск открыт на {url} (Ctrl+C — остановить)", file=sys.stderr, flush=True)

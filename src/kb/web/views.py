@@ -6,7 +6,7 @@ import re
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from kb.search import (PART_PASSAGES, Filters, catalog, document, document_facets, documents, empty_result,
+from kb.search import (PART_PASSAGES, Filters, catalog, meaning_status, document, document_facets, documents, empty_result,
                        index_notice, matches_in, part_of, search)
 from kb.search.citations import citation_graph
 from kb.search.reading import locate
@@ -119,7 +119,8 @@ def results():
     if res.groups == [] and res.total_docs and p.page > res.pages:
         # A page past the end (an old bookmark): the last page is what the person wants.
         return redirect(url_for("views.results", **p.url_args(page=res.pages)))
-    return render_template("results.html", res=res, p=p, window=page_window(res.page, res.pages))
+    return render_template("results.html", res=res, p=p, window=page_window(res.page, res.pages),
+                           meaning=meaning_status(_index()))
 
 
 @bp.get("/doc/<doc_id>")

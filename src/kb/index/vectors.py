@@ -1,0 +1,380 @@
+"""Passage vectors beside the index: built after the lexical index is published, read by search.
+
+    index/
+      vectors/<model key>/       one folder per embedder (kb.analysis.embed.Embedder.key)
+        c000001.key, .npy        a chunk: 16-byte content hashes, then float16 rows (memory-mapped)
+        g000007.map              per passage number of that generation: the hash of its vector
+        progress.json            what the last builder had done ({"gen", "done", "total"})
+      vectors.lock               one builder at a time (a lockf lock: gone with its process)
+
+Why so: embedding costs 0.2-0.35 s a passage on one core, so vectors are kept by the hash of
+the embedded text and never computed twice (an update embeds only new or changed passages; a
+rebuild of the lexical index none). A chunk is written to a temporary name and renamed (its
+`.key` first, then its `.npy`: a chunk counts only when both exist and agree), so a builder
+killed at any moment loses at most the chunk it was filling; the next `kb index` goes on
+from there. A generation's map is written last, atomically: until it exists, search for that
+generation is lexical only ("semantic joins when ready"). Published generations are never
+touched, so the lexical index's seal and crash-safety stay as they were.
+
+Retrieval is exact: a dot product of the query with every row (10,000 passages x 384
+dimensions: a few milliseconds), chunk by chunk over the memory maps.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+from kb.errors import KbError
+from kb.index import store
+
+VECTORS = "vectors"
+LOCK = "vectors.lock"
+KEY_BYTES = 16
+FLUSH = 32              # passages per chunk while building: at most this much work lost to a kill
+BATCH = 8               # passages per call of the embedder
+COMPACT_OVER = 8        # chunks above which a finished build merges them into one
+_CHUNK = re.compile(r"^c(\d{6,})\.npy$")
+
+
+def key_of(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=KEY_BYTES).digest()
+
+
+def _safe(model_key: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", model_key)[:120] or "model"
+
+
+def model_dir(index_dir: Path, model_key: str) -> Path:
+    return Path(index_dir) / VECTORS / _safe(model_key)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class Chunks:
+    """The chunks of one model folder: hashes and memory-mapped float16 rows."""
+
+    def __init__(self, folder: Path):
+        import numpy as np
+
+        self.folder = folder
+        self.names: list[str] = []
+        self.arrays: list = []
+        self.row_of: dict[bytes, tuple[int, int]] = {}     # hash -> (chunk, row)
+        try:
+            names = sorted(n for n in os.listdir(folder) if _CHUNK.match(n))
+        except OSError:
+            names = []
+        for name in names:
+            stem = name[:-4]
+            try:
+                arr = np.load(folder / name, mmap_mode="r")
+                keys = (folder / f"{stem}.key").read_bytes()
+            except (OSError, ValueError, EOFError):
+                continue            # a chunk half-written by a killed builder, or merged away
+            if arr.ndim != 2 or len(keys) != KEY_BYTES * arr.shape[0]:
+                continue
+            c = len(self.arrays)
+            self.names.append(stem)
+            self.arrays.append(arr)
+            for r in range(arr.shape[0]):
+                self.row_of.setdefault(keys[r * KEY_BYTES:(r + 1) * KEY_BYTES], (c, r))
+
+    def next_name(self) -> str:
+        nums = [int(n[1:]) for n in self.names]
+        try:
+            nums += [int(m.group(1)) for n in os.listdir(self.folder) if (m := _CHUNK.match(n))]
+        except OSError:
+            pass
+        return f"c{(max(nums) + 1 if nums else 1):06d}"
+
+    def add(self, keys: list[bytes], vecs) -> None:
+        """Write one chunk (hashes first, then rows: a chunk counts only when both agree)."""
+        import io
+
+        import numpy as np
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stem = self.next_name()
+        _write_atomic(self.folder / f"{stem}.key", b"".join(keys))
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(vecs, dtype=np.float16))
+        _write_atomic(self.folder / f"{stem}.npy", buf.getvalue())
+        arr = np.load(self.folder / f"{stem}.npy", mmap_mode="r")
+        c = len(self.arrays)
+        self.names.append(stem)
+        self.arrays.append(arr)
+        for r, k in enumerate(keys):
+            self.row_of.setdefault(k, (c, r))
+
+    def vector(self, key: bytes):
+        c, r = self.row_of[key]
+        return self.arrays[c][r]
+
+
+def read_map(folder: Path, gen_name: str) -> bytes | None:
+    try:
+        return (folder / f"{gen_name}.map").read_bytes()
+    except OSError:
+        return None
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+class View:
+    """The vectors of one generation's passages, by passage number, for exact dot products."""
+
+    def __init__(self, folder: Path, gen_name: str, stamp):
+        import numpy as np
+
+        self.stamp = stamp
+        raw = read_map(folder, gen_name)
+        if raw is None or len(raw) % KEY_BYTES:
+            raise FileNotFoundError(gen_name)
+        chunks = Chunks(folder)
+        n = len(raw) // KEY_BYTES
+        empty = bytes(KEY_BYTES)
+        offsets = np.cumsum([0] + [a.shape[0] for a in chunks.arrays])
+        rows = np.full(n, -1, dtype=np.int64)
+        for d in range(n):
+            k = raw[d * KEY_BYTES:(d + 1) * KEY_BYTES]
+            if k != empty and k in chunks.row_of:
+                c, r = chunks.row_of[k]
+                rows[d] = offsets[c] + r
+        self.chunks, self.rows, self.size = chunks, rows, n
+        self.missing = int(sum(1 for d in range(n) if raw[d * KEY_BYTES:(d + 1) * KEY_BYTES] != empty
+                               and rows[d] < 0))
+
+    def scores(self, qvec):
+        """Cosine of the query with every passage (by number); -inf for passages without a vector."""
+        import numpy as np
+
+        q = np.asarray(qvec, dtype=np.float32)
+        parts = [np.asarray(a, dtype=np.float32) @ q for a in self.chunks.arrays]
+        every = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+        out = np.full(self.size, -np.inf, dtype=np.float32)
+        have = self.rows >= 0
+        out[have] = every[self.rows[have]]
+        return out
+
+
+_views: dict[tuple, View] = {}
+_views_lock = threading.Lock()
+
+
+def view(index_dir: Path, gen: Path, model_key: str) -> View | None:
+    """The vectors of generation `gen`, or None while they are not built (search is then lexical).
+
+    Kept until the generation's map changes (one stat per query)."""
+    folder = model_dir(index_dir, model_key)
+    try:
+        st = os.stat(folder / f"{gen.name}.map")
+    except OSError:
+        return None
+    stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+    key = (str(Path(index_dir).resolve()), gen.name, model_key)
+    with _views_lock:
+        v = _views.get(key)
+        if v is not None and v.stamp == stamp:
+            return v
+        for attempt in range(2):      # a builder may merge chunks while they are listed
+            try:
+                v = View(folder, gen.name, stamp)
+            except (OSError, ValueError):
+                return None
+            if not v.missing:
+                break
+        for k in [k for k in _views if k[0] == key[0] and k[2] == model_key]:
+            del _views[k]
+        _views[key] = v
+        return v
+
+
+def status(index_dir: Path, model_key: str) -> dict:
+    """{"ready": the current generation has its vectors, "done", "total"} for `kb index` and the UI."""
+    gen = store.current(index_dir)
+    folder = model_dir(index_dir, model_key)
+    ready = gen is not None and (folder / f"{gen.name}.map").exists()
+    try:
+        prog = json.loads((folder / "progress.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        prog = {}
+    if gen is None or prog.get("gen") != gen.name:
+        prog = {}           # numbers of an older generation: the builder has not started on this one
+    done, total = prog.get("done", 0), prog.get("total", 0)
+    return {"ready": ready, "done": done if isinstance(done, int) else 0,
+            "total": total if isinstance(total, int) else 0}
+
+
+# --- building ------------------------------------------------------------------------------
+
+
+class BuilderLock:
+    """One vector builder per index; a second is told so at once (it is not an error)."""
+
+    def __init__(self, index_dir: Path):
+        self.path = Path(index_dir) / LOCK
+        self._fd: int | None = None
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise Busy() from None
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class Busy(KbError):
+    def __init__(self):
+        super().__init__("векторы этого индекса уже строит другой процесс kb (another kb builds the vectors)")
+
+
+def _passages(gen: Path) -> tuple[int, list[tuple[int, str]]]:
+    """(passage numbers in the generation, [(number, text to embed)] of the live passages)."""
+    from kb.analysis.embed import passage_text
+    from kb.index import _engine
+
+    ix = _engine.open_dir(gen)
+    with ix.reader() as r:
+        n = r.doc_count_all()
+        live = [(d, passage_text(f.get("title", ""), f.get("heading", "") or "", f.get("body", "")))
+                for d, f in r.iter_docs()]
+    return n, live
+
+
+def build(index_dir: Path, embedder, progress=None, should_stop=None) -> dict:
+    """Embed what the published generation's passages still lack, then publish its map.
+
+    `progress(done, total)` is called as passages are embedded; `should_stop()` ends the work
+    early (Ctrl-C is the other way): what was embedded stays. Follows a new generation
+    published meanwhile. Returns {"gen", "embedded", "total", "ready"}."""
+    import numpy as np
+
+    index_dir = Path(index_dir)
+    embedded = 0
+    with BuilderLock(index_dir):
+        folder = model_dir(index_dir, embedder.key)
+        folder.mkdir(parents=True, exist_ok=True)
+        while True:
+            stamp = store.pointer_stamp(index_dir)
+            gen = store.current(index_dir)
+            if gen is None:
+                return {"gen": None, "embedded": embedded, "total": 0, "ready": False}
+            try:
+                size, live = _passages(gen)
+            except Exception as e:        # a damaged index: `kb index` repairs it first
+                if store.pointer_stamp(index_dir) != stamp:
+                    continue
+                raise KbError(f"векторы не построены: индекс не читается ({type(e).__name__}); "
+                              "выполните `kb index`") from None
+            chunks = Chunks(folder)
+            keys = {d: key_of(t) for d, t in live}
+            todo: dict[bytes, str] = {}
+            for d, t in live:
+                if keys[d] not in chunks.row_of:
+                    todo.setdefault(keys[d], t)
+            total, done = len(live), len(live) - len(todo)
+            prog_file = folder / "progress.json"
+
+            def report():
+                _write_atomic(prog_file, json.dumps({"gen": gen.name, "done": done, "total": total}).encode())
+                if progress:
+                    progress(done, total)
+
+            report()
+            items = list(todo.items())
+            buf_k, buf_v = [], []
+            moved = False
+            for i in range(0, len(items), BATCH):
+                if should_stop and should_stop():
+                    break
+                part = items[i:i + BATCH]
+                vecs = embedder.passages([t for _, t in part])
+                buf_k += [k for k, _ in part]
+                buf_v.append(vecs)
+                embedded += len(part)
+                done += len(part)
+                if len(buf_k) >= FLUSH:
+                    chunks.add(buf_k, np.concatenate(buf_v))
+                    buf_k, buf_v = [], []
+                    report()
+                    if store.pointer_stamp(index_dir) != stamp:
+                        moved = True        # a newer generation: embed what it needs instead
+                        break
+            if buf_k:
+                chunks.add(buf_k, np.concatenate(buf_v))
+                report()
+            if moved:
+                continue
+            if done < total:                # stopped early
+                return {"gen": gen.name, "embedded": embedded, "total": total, "ready": False}
+            if store.pointer_stamp(index_dir) != stamp:
+                continue
+            empty = bytes(KEY_BYTES)
+            by_num = [empty] * size
+            for d, k in keys.items():
+                by_num[d] = k
+            _write_atomic(folder / f"{gen.name}.map", b"".join(by_num))
+            _tidy(index_dir, folder, chunks)
+            return {"gen": gen.name, "embedded": embedded, "total": total, "ready": True}
+
+
+def _tidy(index_dir: Path, folder: Path, chunks: Chunks) -> None:
+    """Drop maps of generations that are gone; merge many chunks into one, keeping only the
+    vectors a kept map refers to (a kill in between leaves duplicates, which readers ignore)."""
+    import numpy as np
+
+    kept_gens = {d.name for _, d in store.generations(index_dir)}
+    maps = []
+    for f in folder.glob("g*.map"):
+        if f.stem in kept_gens:
+            maps.append(f)
+        else:
+            f.unlink(missing_ok=True)
+    for f in folder.glob("*.tmp"):
+        f.unlink(missing_ok=True)
+    if len(chunks.names) <= COMPACT_OVER:
+        return
+    wanted: dict[bytes, None] = {}
+    for f in maps:
+        raw = f.read_bytes()
+        for i in range(0, len(raw), KEY_BYTES):
+            k = raw[i:i + KEY_BYTES]
+            if k in chunks.row_of:
+                wanted.setdefault(k)
+    old = list(chunks.names)
+    keys = list(wanted)
+    if keys:
+        vecs = np.stack([np.asarray(chunks.vector(k), dtype=np.float16) for k in keys])
+        Chunks(folder).add(keys, vecs)
+    for stem in old:
+        (folder / f"{stem}.npy").unlink(missing_ok=True)
+        (folder / f"{stem}.key").unlink(missing_ok=True)
+
+
+def remove(index_dir: Path) -> None:
+    """Forget every stored vector (tests, and a user who turns the layer off for good)."""
+    shutil.rmtree(Path(index_dir) / VECTORS, ignore_errors=True)

