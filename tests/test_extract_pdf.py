@@ -89,13 +89,23 @@ def test_private_use_bullets_become_bullets():
     assert read(data).pages == expected
 
 
-def test_page_without_text_layer_needs_ocr_and_keeps_its_place():
+def test_page_without_text_layer_needs_ocr_and_keeps_its_place(monkeypatch):
+    monkeypatch.setattr("kb.config.OCR", False)        # KB_OCR=0: nothing recognised
     data, expected = F.page_without_text()
     raw = read(data)
     assert raw.pages == expected
-    assert raw.needs_ocr == [2]
-    assert raw.warnings == ["стр. 2: нет текстового слоя, нужно распознавание (OCR)"]
+    assert raw.needs_ocr == [2] and raw.ocr == {}
+    assert raw.warnings == ["стр. 2: нет текстового слоя, нужно распознавание (OCR)",
+                            "распознавание отключено (KB_OCR=0); не распознаны стр. 2"]
     assert OCR_WARNING.format(n=2) == raw.warnings[0]
+
+
+def test_page_without_text_layer_is_recognised_and_an_empty_scan_said(tesseract):
+    data, expected = F.page_without_text()      # page 2: a grey rectangle, no words
+    raw = read(data)
+    assert raw.pages == expected
+    assert raw.needs_ocr == [] and list(raw.ocr) == [2]
+    assert raw.warnings == ["стр. 2: на скане не найден текст"]
 
 
 def test_title_from_metadata_only_when_meaningful():

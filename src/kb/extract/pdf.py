@@ -27,6 +27,7 @@ from kb.extract.hyphens import join_line_breaks
 
 OCR_WARNING = "стр. {n}: нет текстового слоя, нужно распознавание (OCR)"
 JUNK_WARNING = "стр. {n}: текстовый слой нечитаем (мусорные символы), нужно распознавание (OCR)"
+NO_TEXT_WARNING = "в PDF не найдено текста ни на одной странице: документ не будет найден поиском"
 
 # Overprinted glyphs closer than this (pt) are one glyph: pdfplumber's default.
 DEDUPE_TOLERANCE = 1.0
@@ -437,7 +438,8 @@ def _cause(e: BaseException) -> str:
 
 
 def read_pdf(path: Path, data: bytes) -> RawText:
-    """Pages of clean text; pages without a usable text layer stay "" and are listed in needs_ocr."""
+    """Pages of clean text. Pages without a usable text layer are read by OCR (`ocr` holds
+    their confidence); those that could not be stay "" and are listed in needs_ocr."""
     pdf = _open(path, data)
     warnings: list[str] = []
     raw_pages: list[list[str]] = []
@@ -476,10 +478,46 @@ def read_pdf(path: Path, data: bytes) -> RawText:
     if failed == len(raw_pages):
         raise ExtractError(path, f"ни одна страница PDF не читается (corrupt PDF): {warnings[0]}"[:300])
 
+    scans = _recognise(data, sorted(ocr)) if ocr else None
+    if scans is not None:
+        for n, lines in scans.lines.items():
+            raw_pages[n - 1] = [x for x in lines if x]
     pages = []
     for lines in strip_running_lines(raw_pages):
         text = "\n".join(lines)
         text = join_line_breaks(text)
         pages.append(tidy_lines(clean_chars(text)))
-    warnings.extend(ocr[n] for n in sorted(ocr))
-    return RawText(pages=pages, title=title, warnings=warnings, needs_ocr=sorted(ocr))
+    unread = sorted(ocr) if scans is None else scans.unread
+    warnings.extend(ocr[n] for n in unread)
+    if scans is not None:
+        warnings.extend(scans.warnings)
+    if not any(p.strip() for p in pages):
+        warnings.append(NO_TEXT_WARNING)
+    return RawText(pages=pages, title=title, warnings=warnings, needs_ocr=unread,
+                   ocr={} if scans is None else scans.confidence)
+
+
+def _recognise(data: bytes, numbers: list[int]):
+    """Render the pages without a usable text layer at ocr.DPI (pypdfium2, which pdfplumber
+    brings) and read them with Tesseract (kb.extract.ocr)."""
+    from kb.extract import ocr
+
+    def render(n: int):
+        def image():
+            page = doc[n - 1]
+            try:
+                return page.render(scale=ocr.DPI / 72, grayscale=True).to_pil()
+            finally:
+                page.close()
+        return image
+
+    import pypdfium2
+
+    try:
+        doc = pypdfium2.PdfDocument(data)
+    except Exception as e:  # noqa: BLE001 - pdfminer read it; pdfium may still refuse it
+        return ocr.Pages({}, {}, numbers, [f"страницы для распознавания не отрисовываются ({type(e).__name__}: {e})"[:300]])
+    try:
+        return ocr.recognise_pages([(n, render(n)) for n in numbers], dpi=ocr.DPI)
+    finally:
+        doc.close()

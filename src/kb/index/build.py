@@ -28,7 +28,7 @@ from kb.progress import Progress, Silent
 from kb.segment import segment
 
 # Bump when extraction output changes, so cached extractions are not reused.
-EXTRACT_CACHE = "extract-v2"
+EXTRACT_CACHE = "extract-v3"   # v3: scanned pages read by OCR, `ocr` per page
 # Above this many bytes of changed files, the index is written by all cores.
 BULK_BYTES = 2_000_000
 
@@ -45,6 +45,9 @@ class Report:
     repaired: list[str] = field(default_factory=list)   # damage found in the index and mended
     unchanged: int = 0
     passages: int = 0
+    # Scans: pages read by OCR in the documents written by this run, and in how many files.
+    ocr_pages: int = 0
+    ocr_files: int = 0
     rebuilt: str | None = None      # why the whole index was rebuilt, if it was
     seconds: float = 0.0
 
@@ -64,6 +67,8 @@ class Report:
         out += [f"пропущен: {d(p)}: {why}" for p, why in self.skipped]
         out += [f"ошибка: {d(p)}: {d(why)}" for p, why in self.failed]
         out += [f"предупреждение: {d(w)}" for w in self.warnings]
+        if self.ocr_pages:
+            out.append(f"Распознано (OCR): страниц {self.ocr_pages} в файлах: {self.ocr_files}")
         out.append(
             f"Итого: добавлено {len(self.added)}, обновлено {len(self.updated)}, "
             f"переименовано {len(self.renamed)}, удалено {len(self.removed)}, "
@@ -81,6 +86,7 @@ class Report:
                 "skipped": [{"path": d(p), "reason": r} for p, r in self.skipped],
                 "warnings": [d(w) for w in self.warnings], "repaired": self.repaired,
                 "unchanged": self.unchanged, "passages": self.passages,
+                "ocr": {"pages": self.ocr_pages, "files": self.ocr_files},
                 "rebuilt": self.rebuilt, "seconds": round(self.seconds, 2)}
 
 
@@ -157,7 +163,8 @@ def _cached_document(text: str, sha: str) -> Document | None:
         return None
     if doc.sha256 != sha or not isinstance(doc.format, str) or not isinstance(doc.title, str) \
             or not all(isinstance(p, str) for p in doc.pages) or not isinstance(doc.size, int) \
-            or not all(isinstance(x, list) for x in (doc.warnings, doc.needs_ocr, doc.headings, doc.dates)):
+            or not all(isinstance(x, list) for x in (doc.warnings, doc.needs_ocr, doc.headings, doc.dates)) \
+            or not all(0 < n <= len(doc.pages) for n in doc.ocr):
         return None
     return doc
 
@@ -386,6 +393,7 @@ def _write(corpus, index_dir, ix, man: Manifest, todo, gone, stamps, report: Rep
                 report.passages += _add_records(writer, man, rel, path, sha, *records)
             else:
                 report.passages += _add_document(writer, man, corpus, rel, doc)
+                _report_scans(report, rel, doc)
             man.files[rel].sidecar = stamps[rel]
         renamed_from = {old for old, _ in report.renamed}
         for rel in gone:
@@ -458,6 +466,19 @@ def _add_document(writer, man: Manifest, corpus: Path, rel: str, doc: Document) 
         passages=n, warnings=doc.warnings, meta=info["meta"],
     )
     return n
+
+
+def _report_scans(report: Report, rel: str, doc: Document) -> None:
+    """Say what OCR did: pages recognised are counted; the warnings of a document with
+    scanned pages (empty, low confidence, unread) or with no text at all are listed, so a
+    scan is never indexed as a silent success."""
+    if doc.ocr:
+        report.ocr_pages += len(doc.ocr)
+        report.ocr_files += 1
+    if doc.ocr or doc.needs_ocr or not any(p.strip() for p in doc.pages):
+        report.warnings += [f"{rel}: {w}" for w in doc.warnings]
+        if not doc.warnings:
+            report.warnings.append(f"{rel}: в документе не найдено текста")
 
 
 def link_copies(man: Manifest) -> None:
