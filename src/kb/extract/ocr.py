@@ -5,20 +5,22 @@ directly costs no dependency and lets the program die with its worker (`kb.procs
 worker killed for its time does not leave a Tesseract running.
 
 Choices measured on the fixtures of tests/ocr_fixtures.py (bench/ocr.py):
-- `rus+kir+eng`: Tesseract reads each word with the first language and tries the others
-  only on doubtful words, so three languages cost no more than one (2.97 s against 3.31 s
-  a page for `rus` alone here), and Kyrgyz ң ө ү come out right (CER 0 % against 4.8 % with
-  `rus` alone).
-- 200 dpi for rendered PDF pages: as accurate as 300 dpi on 10-12 pt text (CER 0-0.1 %),
-  about a third less time a page.
+- `kir+rus+eng`, Kyrgyz first: Tesseract reads each word with the first language and tries
+  the others only on doubtful words, so with `rus` first a clear `өкмөтү` comes out as
+  `екмету` (Kyrgyz word recall 79 %), while Kyrgyz first keeps ң ө ү and reads Russian as
+  well (the Kyrgyz alphabet holds the Russian one; CER 0.07 % Russian, 0.34 % Kyrgyz on
+  damaged pages). Three languages cost no more than one.
+- 200 dpi for rendered PDF pages: CER 0.18 % on a full damaged page against 0.27 % at 150
+  and 0 at 300, at 2.4 CPU s a page against 3.1 at 300.
 - OMP_THREAD_LIMIT=1: Tesseract's OpenMP threads on a busy 2-core machine made a page 2.5
   times slower (18.8 s against 7.1 s); parallelism comes from the extraction pool's
   processes, one page per core.
 - Text and confidence from one run (`tsv`): each word's confidence, weighted by its length,
   gives the page's confidence; below LOW_CONFIDENCE the page is reported.
 - Orientation: a page that reads badly is checked with Tesseract's orientation detection
-  (`--psm 0`, only then: it costs a second) and read again turned upright. Small skews
-  (a degree or two) Tesseract's own line finding absorbs.
+  (`--psm 0`, only then) and read again turned upright. Small skews (a degree or two)
+  Tesseract's own line finding absorbs. A page lying on its side is slow (~45 s here: the
+  first, failed reading costs most of it).
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ from kb import config
 from kb.extract import budget
 from kb.procs import dies_with_us
 
-LANGUAGES = ("rus", "kir", "eng")
-DPI = 200
+LANGUAGES = "kir+rus+eng"      # KB_OCR_LANGUAGES overrides (bench/ocr.py --langs)
+DPI = 200                      # KB_OCR_DPI overrides (bench/ocr.py --dpi)
 LOW_CONFIDENCE = 60.0
 # A page image larger than this (pixels, the longer side) is scaled down first: an A4 page at
 # 300 dpi is 3508 px; a 48-megapixel phone photo would only cost time.
@@ -81,7 +83,8 @@ def _setup() -> tuple[str, str]:
     except (OSError, subprocess.TimeoutExpired) as e:
         raise OcrUnavailable(f"распознавание недоступно: tesseract не запускается ({e})") from None
     have = set((out.stdout + out.stderr).decode("utf-8", "replace").split())
-    langs = [x for x in LANGUAGES if x in have]
+    wanted = os.environ.get("KB_OCR_LANGUAGES", "").strip() or LANGUAGES
+    langs = [x for x in wanted.split("+") if x in have]
     if "rus" not in langs:
         raise OcrUnavailable("распознавание недоступно: нет русского языка для tesseract "
                              "(apt-get install tesseract-ocr-rus)")
@@ -99,6 +102,15 @@ def unavailable() -> str | None:
 
 def languages() -> str:
     return _setup()[1]
+
+
+def dpi() -> int:
+    """The resolution PDF pages are rendered at for recognition."""
+    try:
+        value = int(os.environ.get("KB_OCR_DPI", "") or DPI)
+    except ValueError:
+        value = DPI
+    return min(max(value, 72), 600)
 
 
 def _env() -> dict[str, str]:

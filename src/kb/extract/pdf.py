@@ -498,7 +498,7 @@ def read_pdf(path: Path, data: bytes) -> RawText:
 
 
 def _recognise(data: bytes, numbers: list[int]):
-    """Render the pages without a usable text layer at ocr.DPI (pypdfium2, which pdfplumber
+    """Render the pages without a usable text layer at ocr.dpi() (pypdfium2, which pdfplumber
     brings) and read them with Tesseract (kb.extract.ocr)."""
     from kb.extract import ocr
 
@@ -506,7 +506,7 @@ def _recognise(data: bytes, numbers: list[int]):
         def image():
             page = doc[n - 1]
             try:
-                return page.render(scale=ocr.DPI / 72, grayscale=True).to_pil()
+                return page.render(scale=ocr.dpi() / 72, grayscale=True).to_pil()
             finally:
                 page.close()
         return image
@@ -518,6 +518,6 @@ def _recognise(data: bytes, numbers: list[int]):
     except Exception as e:  # noqa: BLE001 - pdfminer read it; pdfium may still refuse it
         return ocr.Pages({}, {}, numbers, [f"страницы для распознавания не отрисовываются ({type(e).__name__}: {e})"[:300]])
     try:
-        return ocr.recognise_pages([(n, render(n)) for n in numbers], dpi=ocr.DPI)
+        return ocr.recognise_pages([(n, render(n)) for n in numbers], dpi=ocr.dpi())
     finally:
         doc.close()
