@@ -65,6 +65,23 @@ def test_two_columns_with_unaligned_baselines():
     assert read(data).pages == expected
 
 
+@pytest.mark.parametrize("make", [F.two_narrow_columns, F.three_columns])
+def test_narrow_gutters_and_three_columns_read_column_by_column_without_page_numbers(make):
+    data, expected = make()
+    raw = read(data)
+    assert raw.pages == expected
+    assert not any(re.fullmatch(r"-\s*\d+\s*-", line) for p in raw.pages for line in p.splitlines())
+
+
+def test_centred_page_number_found_between_columns_is_kept_out_of_them():
+    # Without removal (one page: nothing repeats), the number stays at the foot, not inside a column.
+    data, expected = F.columns(3, 18.0, [0, 3, 5, 6])
+    pdf = pdfplumber.open(io.BytesIO(data))
+    from kb.extract.pdf import _page_chars, dedupe_chars, page_lines
+    lines = page_lines(dedupe_chars(_page_chars(pdf.pages[0])))
+    assert lines[-1] == "- 1 -" and "\n".join(lines[:-1]) == expected[0]
+
+
 def test_one_column_page_is_untouched():
     data, expected = F.one_column()
     assert read(data).pages == expected

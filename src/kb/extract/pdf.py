@@ -205,6 +205,7 @@ def find_gutter(rows: list[list[dict]]) -> tuple[float, float] | None:
     and both sides carry text on several rows. Full-width headings and centred
     page numbers cross it and are allowed to.
     """
+    rows = [r for r in rows if not _is_page_number(_row_text(r))]   # narrower than a gutter
     if len(rows) < 6:
         return None
     sizes = sorted(c["size"] for row in rows for c in row[:: max(1, len(row) // 4)])
@@ -257,21 +258,39 @@ def find_gutter(rows: list[list[dict]]) -> tuple[float, float] | None:
 
 
 def page_lines(chars: list[dict]) -> list[str]:
-    """Reading-order lines of one page: one column as is; two columns left then right,
-    full-width rows (headings above both, a line across) kept where they stand."""
+    """Reading-order lines of one page: one column as is; columns left to right, each read
+    top to bottom, full-width rows (headings above the columns, a line across) kept where
+    they stand. A bare page number at the head or foot of the page stays there, outside
+    the columns (a centred `- 1 -` sits in the middle column or in a narrow gutter), so
+    that strip_running_lines finds and removes it."""
     rows = _rows(chars)
-    gutter = find_gutter(rows)
+    head: list[str] = []
+    foot: list[str] = []
+    if len(rows) > 1 and _is_page_number(_row_text(rows[-1])):
+        foot.append(_row_text(rows.pop()))
+    if len(rows) > 1 and _is_page_number(_row_text(rows[0])):
+        head.append(_row_text(rows.pop(0)))
+    return head + _column_lines(rows, MAX_COLUMN_SPLITS) + foot
+
+
+# Gutters looked for within the parts of a page: 2 finds up to three or four columns.
+MAX_COLUMN_SPLITS = 2
+
+
+def _column_lines(rows: list[list[dict]], splits: int) -> list[str]:
+    gutter = find_gutter(rows) if splits > 0 else None
     if gutter is None:
         return [t for t in map(_row_text, rows) if t]
     g0, g1 = gutter
     mid = (g0 + g1) / 2
     lines: list[str] = []
-    left: list[str] = []
-    right: list[str] = []
+    left: list[list[dict]] = []
+    right: list[list[dict]] = []
 
     def flush() -> None:
-        lines.extend(left)
-        lines.extend(right)
+        # Each side may hold columns of its own (three columns: one gutter, then another).
+        lines.extend(_column_lines(left, splits - 1))
+        lines.extend(_column_lines(right, splits - 1))
         left.clear()
         right.clear()
 
@@ -283,11 +302,11 @@ def page_lines(chars: list[dict]) -> list[str]:
             if t:
                 lines.append(t)
             continue
-        lt = _row_text([c for c in row if c["x1"] <= mid])
-        rt = _row_text([c for c in row if c["x0"] >= mid])
-        if lt:
+        lt = [c for c in row if c["x1"] <= mid]
+        rt = [c for c in row if c["x0"] >= mid]
+        if any(not c["text"].isspace() for c in lt):
             left.append(lt)
-        if rt:
+        if any(not c["text"].isspace() for c in rt):
             right.append(rt)
     flush()
     return lines
