@@ -15,7 +15,7 @@ import ocr_fixtures as F
 from kb.cli import main
 from kb.errors import ExtractError, MissingTool
 from kb.extract import budget, extract, ocr
-from kb.index import update_index
+from kb.index import Manifest, update_index
 from kb.search import search
 
 
@@ -184,6 +184,15 @@ def test_scans_are_indexed_found_reported_and_cached(scans, tesseract, tmp_path,
     assert found("капитального ремонта") == {"отчёт-скан.pdf"}
     assert found("токтому") == {"токтом.jpg"}
     assert "айыл-өкмөтү.tif" in found("кеңеш")
+
+    # The document's page says it is a scan.
+    from kb.web import create_app
+
+    doc_id = next(e.doc_id for rel, e in Manifest.load(index).files.items() if rel == "айыл-өкмөтү.tif")
+    page = create_app(corpus, index).test_client().get(f"/doc/{doc_id}").get_data(as_text=True)
+    assert re.search(r'<dd class="ocr">текст распознан \(OCR\), уверенность \d+ %', page), page
+    text_id = next(e.doc_id for rel, e in Manifest.load(index).files.items() if rel == "закон.txt")
+    assert 'class="ocr"' not in create_app(corpus, index).test_client().get(f"/doc/{text_id}").get_data(as_text=True)
 
     # A rebuild takes the recognised text from the cache: with OCR off, nothing is lost.
     monkeypatch.setenv("KB_OCR", "0")

@@ -455,6 +455,10 @@ def _add_document(writer, man: Manifest, corpus: Path, rel: str, doc: Document) 
     sig = signature(doc.text)
     if sig:
         info["meta"]["minhash"] = sig
+    if doc.ocr:
+        # Shown on the document's page: its text was recognised, with what confidence.
+        info["meta"]["ocr"] = {"pages": sorted(doc.ocr), "of": doc.page_count,
+                               "confidence": round(sum(doc.ocr.values()) / len(doc.ocr), 1)}
     doc_id = doc_id_for(rel)
     n = 0
     for rec in passage_records(doc_id, shown, doc, seg, info):
