@@ -213,3 +213,18 @@ def test_index_reports_a_scan_without_text(tmp_path, monkeypatch):
     assert "скан.pdf: в PDF не найдено текста ни на одной странице: документ не будет найден поиском" \
         in report.warnings
     assert any(line.startswith("предупреждение: скан.pdf: стр. 1: нет текстового слоя") for line in report.lines())
+
+
+def test_unread_pages_are_not_cached_so_a_rebuild_reads_them(tmp_path, monkeypatch, tesseract):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    img, _ = F.scanned_page(F.RUSSIAN[2:3], seed=7)
+    (corpus / "скан.pdf").write_bytes(F.image_pdf([img]))
+    index = tmp_path / "index"
+    monkeypatch.setenv("KB_OCR", "0")
+    first = update_index(corpus, index, show_progress=False, workers=1)
+    assert first.ocr_pages == 0 and search(index, "выселение").groups == []
+    monkeypatch.setenv("KB_OCR", "1")
+    again = update_index(corpus, index, show_progress=False, workers=1, rebuild=True)
+    assert again.ocr_pages == 1
+    assert [g.path for g in search(index, "выселение").groups] == ["скан.pdf"]

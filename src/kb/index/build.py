@@ -369,7 +369,10 @@ def _write(corpus, index_dir, ix, man: Manifest, todo, gone, stamps, report: Rep
             if isinstance(res, ExtractError):
                 report.failed.append((rel, res.reason))
                 continue
-            cache.put(res)
+            if not res.needs_ocr:
+                # Pages left unread (no Tesseract, KB_OCR=0, out of time) are not cached, so
+                # that `kb index --rebuild` once the cause is gone reads them.
+                cache.put(res)
             docs[rel] = res
         bar.close()
         for rel, path, sha in todo:
