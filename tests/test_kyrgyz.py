@@ -111,3 +111,27 @@ def test_hand_made_kyrgyz_query_set(ky_index):
 def test_a_phrase_in_another_case(ky_index):
     got, _ = _found(ky_index, "айыл өкмөтүнүн")
     assert {"айыл-окмоту.txt", "башчы.txt"} <= got
+
+
+def test_language_is_a_facet(ky_index):
+    res = search(ky_index, "окмоту")
+    facet = {f.value: (f.count, f.label) for f in res.facets["lang"]}
+    assert facet == {"ky": (3, "кыргызский"), "ru": (1, "русский")}
+    from kb.index.querymodel import Filters
+
+    only = search(ky_index, "окмоту", filters=Filters(lang=["ru"]))
+    assert {g.path for g in only.groups} == {"выселение.txt"}
+    assert [(f.value, f.selected) for f in only.facets["lang"] if f.selected] == [("ru", True)]
+
+
+def test_language_facet_on_the_web_and_the_cli(ky_index, capsys):
+    import json
+
+    from kb.cli import main
+    from kb.web import create_app
+
+    corpus = ky_index.parent / "corpus"
+    page = create_app(corpus, ky_index).test_client().get("/search?q=окмоту&lang=ky").get_data(as_text=True)
+    assert "кыргызский" in page and "выселение.txt" not in page and "башчы.txt" in page
+    assert main(["search", "окмоту", "--lang", "ru", "--json", "--corpus", str(corpus), "--index", str(ky_index)]) == 0
+    assert {h["path"] for h in json.loads(capsys.readouterr().out)} == {"выселение.txt"}

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kb import analysis
 from kb.enrich.copies import copy_groups, signature
 from kb.enrich.sidecar import sidecar_path
 from kb.errors import ExtractError, IndexDamaged
@@ -458,6 +459,9 @@ def _add_document(writer, man: Manifest, corpus: Path, rel: str, doc: Document) 
     sig = signature(doc.text)
     if sig:
         info["meta"]["minhash"] = sig
+    langs = languages(seg)
+    if langs:
+        info["meta"]["lang"] = langs
     if doc.ocr:
         # Shown on the document's page: its text was recognised, with what confidence.
         info["meta"]["ocr"] = {"pages": sorted(doc.ocr), "of": doc.page_count,
@@ -473,6 +477,24 @@ def _add_document(writer, man: Manifest, corpus: Path, rel: str, doc: Document) 
         passages=n, warnings=doc.warnings, meta=info["meta"],
     )
     return n
+
+
+def languages(seg) -> list[str]:
+    """The languages of a document's passages, for the language facet: "ky" for passages
+    kb.analysis judges Kyrgyz (the same judgement that chose their index terms), "ru" for
+    the others; a language of under a tenth of the passages of a long document is noise
+    (a Kyrgyz name quoted in a Russian code)."""
+    texts = [p.text for p in seg.passages if p.text.strip()]
+    if not texts:
+        return []
+    ky = sum(1 for t in texts if analysis.is_kyrgyz(t))
+    share = ky / len(texts)
+    out = []
+    if ky and (share >= 0.1 or len(texts) < 10):
+        out.append("ky")
+    if ky < len(texts) and (1 - share >= 0.1 or len(texts) < 10):
+        out.append("ru")
+    return out
 
 
 def _report_scans(report: Report, rel: str, doc: Document) -> None:
