@@ -228,3 +228,23 @@ def test_unread_pages_are_not_cached_so_a_rebuild_reads_them(tmp_path, monkeypat
     again = update_index(corpus, index, show_progress=False, workers=1, rebuild=True)
     assert again.ocr_pages == 1
     assert [g.path for g in search(index, "выселение").groups] == ["скан.pdf"]
+
+
+def test_broken_images_are_clear_errors(tmp_path, tesseract, scans):
+    truncated = tmp_path / "обрыв.jpg"
+    truncated.write_bytes(scans["токтом.jpg"][0].read_bytes()[:3000])
+    with pytest.raises(ExtractError) as e:
+        extract(truncated)
+    assert e.value.reason.startswith("повреждённое или нечитаемое изображение: image file is truncated")
+    garbage = tmp_path / "мусор.tif"
+    garbage.write_bytes(b"II*\x00" + b"\x07" * 50)
+    with pytest.raises(ExtractError) as e:
+        extract(garbage)
+    assert e.value.reason == "повреждённое или нечитаемое изображение (формат не распознан)"
+
+
+def test_image_with_ocr_turned_off_fails_saying_so(tmp_path, monkeypatch, scans):
+    monkeypatch.setattr("kb.config.OCR", False)
+    with pytest.raises(MissingTool) as e:
+        extract(scans["токтом.jpg"][0])
+    assert e.value.reason == "распознавание отключено (KB_OCR=0)"

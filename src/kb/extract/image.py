@@ -35,19 +35,22 @@ def _dpi(img) -> int | None:
 
 def read_image(path: Path, data: bytes) -> RawText:
     """Pages of recognised text, one a frame; fails when OCR is not available at all."""
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
     why = ocr.unavailable()
     if why:
         raise MissingTool(path, why)
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     with pywarnings.catch_warnings():
+        pywarnings.simplefilter("ignore")       # Pillow's notes on odd EXIF are not the user's business
         pywarnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             img = Image.open(io.BytesIO(data))
             frames = getattr(img, "n_frames", 1)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ExtractError(path, f"изображение слишком велико (более {MAX_PIXELS // 1_000_000} Мпикс)") from None
+        except UnidentifiedImageError:
+            raise ExtractError(path, "повреждённое или нечитаемое изображение (формат не распознан)") from None
         except Exception as e:  # noqa: BLE001 - Pillow raises many kinds on broken files
             raise ExtractError(path, f"повреждённое или нечитаемое изображение ({type(e).__name__}: {e})"[:300]) from None
         if frames > MAX_FRAMES:
@@ -65,6 +68,9 @@ def read_image(path: Path, data: bytes) -> RawText:
             return load
 
         scans = ocr.recognise_pages([(i + 1, frame(i)) for i in range(frames)])
+    if not scans.lines and scans.failed:
+        # Not one frame could be decoded: a broken file, not a blank scan.
+        raise ExtractError(path, f"повреждённое или нечитаемое изображение: {scans.failed[0]}"[:300])
     pages = []
     for n in range(1, frames + 1):
         text = join_line_breaks("\n".join(scans.lines.get(n, [])))

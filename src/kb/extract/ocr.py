@@ -31,7 +31,7 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kb import config
 from kb.extract import budget
@@ -92,7 +92,9 @@ def _setup() -> tuple[str, str]:
 
 
 def unavailable() -> str | None:
-    """Why OCR cannot run here, or None when it can."""
+    """Why OCR cannot run here (KB_OCR=0, no Tesseract), or None when it can."""
+    if not config.OCR:
+        return "распознавание отключено (KB_OCR=0)"
     try:
         _setup()
     except OcrUnavailable as e:
@@ -252,6 +254,7 @@ class Pages:
     confidence: dict[int, float]
     unread: list[int]
     warnings: list[str]
+    failed: list[str] = field(default_factory=list)     # why pages could not be read at all
 
 
 def spans(numbers: list[int]) -> str:
@@ -291,6 +294,7 @@ def recognise_pages(pages, dpi: int | None = None) -> Pages:
             return res
         except (OcrFailed, OSError, ValueError, SyntaxError) as e:   # PIL: OSError, ValueError
             res.unread.append(number)
+            res.failed.append(str(e)[:200])
             failed.append(f"стр. {number}: распознавание не удалось ({e})"[:300])
             continue
         res.lines[number] = got.lines
