@@ -307,24 +307,29 @@ def _justified(c, paragraphs: list[str], x: float, width: float, top: float, siz
 
 
 def columns(n: int, gutter: float, split: list[int], *, heading: str | None = None,
-            page_numbers: bool = True) -> tuple[bytes, list[str]]:
-    """Two pages of `n` columns `gutter` pt apart; column k holds COLUMN_TEXT[split[k]:split[k+1]]
-    (uneven lengths), a centred `- N -` at the foot of each page, an optional heading above."""
+            page_numbers: bool = True, pages: int = 2, running: str | None = None) -> tuple[bytes, list[str]]:
+    """`pages` pages of `n` columns `gutter` pt apart; column k holds COLUMN_TEXT[split[k]:split[k+1]]
+    (uneven lengths), a centred `- N -` at the foot of each page, an optional heading above,
+    an optional running header (not expected in the text)."""
     left, right = LEFT, WIDTH - LEFT
     width = (right - left - (n - 1) * gutter) / n
     expected: list[str] = []
 
     def draw(c):
-        for page in (1, 2):
+        for page in range(1, pages + 1):
             out = []
             top = 780.0
+            if running:
+                c.setFont(REGULAR, 8)
+                c.drawString(LEFT, 812, running)
             if heading:
                 c.setFont(BOLD, 13)
                 c.drawCentredString(WIDTH / 2, top, heading)
                 out.append(heading)
                 top -= 30
+            text = COLUMN_TEXT[page - 1:] + COLUMN_TEXT[:page - 1]   # pages differ: nothing else repeats
             for k in range(n):
-                paras = COLUMN_TEXT[split[k]:split[k + 1]]
+                paras = text[split[k]:split[k + 1]]
                 out += _justified(c, paras, left + k * (width + gutter), width, top)
             if page_numbers:
                 c.setFont(REGULAR, 10)

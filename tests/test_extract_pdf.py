@@ -73,6 +73,16 @@ def test_narrow_gutters_and_three_columns_read_column_by_column_without_page_num
     assert not any(re.fullmatch(r"-\s*\d+\s*-", line) for p in raw.pages for line in p.splitlines())
 
 
+def test_running_header_over_three_columns_is_removed():
+    data, expected = F.columns(3, 18.0, [0, 2, 4, 6], pages=3, running=RUNNING)
+    raw = read(data)
+    assert raw.pages == expected and len(raw.pages) == 3
+    assert RUNNING not in "\n".join(raw.pages)
+
+
+RUNNING = "Общественный фонд «Право» · Мониторинг жилищных прав · 2024"
+
+
 def test_centred_page_number_found_between_columns_is_kept_out_of_them():
     # Without removal (one page: nothing repeats), the number stays at the foot, not inside a column.
     data, expected = F.columns(3, 18.0, [0, 3, 5, 6])

@@ -18,8 +18,8 @@ Choices measured on the fixtures of tests/ocr_fixtures.py (bench/ocr.py):
 - Text and confidence from one run (`tsv`): each word's confidence, weighted by its length,
   gives the page's confidence; below LOW_CONFIDENCE the page is reported.
 - Orientation: a page that reads badly is checked with Tesseract's orientation detection
-  (`--psm 0`, only then) and read again turned upright. Small skews (a degree or two)
-  Tesseract's own line finding absorbs. A page lying on its side is slow (~45 s here: the
+  (`--psm 0`, only then) and read again turned upright. Small skews Tesseract's own line
+  finding absorbs: CER 0.36 % at 3 degrees, 2.2 % at 5 on a damaged Russian page. A page lying on its side is slow (~45 s here: the
   first, failed reading costs most of it).
 """
 
