@@ -248,3 +248,45 @@ def test_image_with_ocr_turned_off_fails_saying_so(tmp_path, monkeypatch, scans)
     with pytest.raises(MissingTool) as e:
         extract(scans["токтом.jpg"][0])
     assert e.value.reason == "распознавание отключено (KB_OCR=0)"
+
+
+def test_scan_with_a_few_words_of_text_layer_is_recognised(tmp_path, tesseract):
+    """A scanner's PDF with a stamp in its text layer: the page is the image, not the stamp."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    img, truth = F.scanned_page(F.RUSSIAN[:2], seed=8)
+    F._register()
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    c.drawImage(ImageReader(img), 0, 0, *A4)
+    c.setFont(F.FONT, 8)
+    c.drawString(40, 20, "Копия верна")
+    c.showPage()
+    c.save()
+    path = tmp_path / "копия.pdf"
+    path.write_bytes(buf.getvalue())
+    doc = extract(path)
+    assert list(doc.ocr) == [1] and recall(truth, doc.pages[0]) >= 0.95, doc.pages[0]
+
+
+def test_cover_photo_under_a_title_keeps_the_title(tmp_path, tesseract):
+    from PIL import Image
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    photo = Image.linear_gradient("L").resize((1240, 1754))     # a picture, no letters
+    F._register()
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    c.drawImage(ImageReader(photo), 0, 0, *A4)
+    c.setFont(F.FONT, 20)
+    c.drawString(60, 780, "Годовой отчёт 2019")
+    c.showPage()
+    c.save()
+    path = tmp_path / "обложка.pdf"
+    path.write_bytes(buf.getvalue())
+    doc = extract(path)
+    assert doc.pages == ["Годовой отчёт 2019"] and doc.ocr == {} and doc.warnings == []

@@ -28,6 +28,10 @@ from kb.extract.hyphens import join_line_breaks
 OCR_WARNING = "стр. {n}: нет текстового слоя, нужно распознавание (OCR)"
 JUNK_WARNING = "стр. {n}: текстовый слой нечитаем (мусорные символы), нужно распознавание (OCR)"
 NO_TEXT_WARNING = "в PDF не найдено текста ни на одной странице: документ не будет найден поиском"
+THIN_WARNING = "стр. {n}: страница — скан с несколькими словами текстового слоя, нужно распознавание (OCR)"
+# A scan with a stamp or a page number in a text layer: under this many characters of text
+# on a page mostly covered by images, the text layer is not the page's text.
+THIN_CHARS = 40
 
 # Overprinted glyphs closer than this (pt) are one glyph: pdfplumber's default.
 DEDUPE_TOLERANCE = 1.0
@@ -88,9 +92,10 @@ def dedupe_chars(chars: Sequence[dict], tolerance: float = DEDUPE_TOLERANCE) -> 
 
 # --- characters of a page ------------------------------------------------------------------
 
-def _page_chars(page) -> list[dict]:
-    """Characters of a page as small dicts with pdfplumber's keys and coordinates."""
-    from pdfminer.layout import LTChar, LTContainer
+def _page_chars(page, images: list[float] | None = None) -> list[dict]:
+    """Characters of a page as small dicts with pdfplumber's keys and coordinates; the
+    areas (pt²) of its images are appended to `images` when given."""
+    from pdfminer.layout import LTChar, LTContainer, LTImage
 
     height = float(page.height)
     mb_x0, mb_top = float(page.mediabox[0]), float(page.mediabox[1])
@@ -109,6 +114,9 @@ def _page_chars(page) -> list[dict]:
                     "fontname": obj.fontname,
                     "upright": obj.upright,
                 })
+            elif isinstance(obj, LTImage):
+                if images is not None:
+                    images.append(max(0.0, obj.width) * max(0.0, obj.height))
             elif isinstance(obj, LTContainer):
                 stack.append(iter(obj._objs))  # a Form XObject: its chars belong to the page
                 break
@@ -463,12 +471,15 @@ def read_pdf(path: Path, data: bytes) -> RawText:
     warnings: list[str] = []
     raw_pages: list[list[str]] = []
     ocr: dict[int, str] = {}
+    thin: set[int] = set()      # pages whose few words of text layer stand unless OCR reads more
     failed = 0
     try:
         title = meta_title(pdf.metadata, path)
         for number, page in enumerate(pdf.pages, start=1):
+            images: list[float] = []
             try:
-                chars = _page_chars(page)
+                area = float(page.width) * float(page.height)
+                chars = _page_chars(page, images)
             except MemoryError:
                 raise           # would fail every page after it too: the file fails
             except Exception as e:  # noqa: BLE001 - one broken page must not lose the others
@@ -491,6 +502,9 @@ def read_pdf(path: Path, data: bytes) -> RawText:
                 ocr[number] = JUNK_WARNING.format(n=number)
                 raw_pages.append([])
                 continue
+            if sum(len(x.replace(" ", "")) for x in lines) < THIN_CHARS and sum(images) >= 0.5 * area:
+                ocr[number] = THIN_WARNING.format(n=number)
+                thin.add(number)
             raw_pages.append(lines)
     finally:
         pdf.close()
@@ -499,7 +513,12 @@ def read_pdf(path: Path, data: bytes) -> RawText:
 
     scans = _recognise(data, sorted(ocr)) if ocr else None
     if scans is not None:
-        for n, lines in scans.lines.items():
+        for n, lines in list(scans.lines.items()):
+            if n in thin and not _better(lines, scans.confidence[n], raw_pages[n - 1]):
+                # A cover photo under a title: what OCR makes of it is not the page's text.
+                del scans.lines[n], scans.confidence[n]
+                scans.warnings = [w for w in scans.warnings if not w.startswith(f"стр. {n}:")]
+                continue
             raw_pages[n - 1] = [x for x in lines if x]
     pages = []
     for lines in strip_running_lines(raw_pages):
@@ -514,6 +533,14 @@ def read_pdf(path: Path, data: bytes) -> RawText:
         warnings.append(NO_TEXT_WARNING)
     return RawText(pages=pages, title=title, warnings=warnings, needs_ocr=unread,
                    ocr={} if scans is None else scans.confidence)
+
+
+def _better(recognised: list[str], confidence: float, layer: list[str]) -> bool:
+    """OCR of a page with a few words of text layer is taken when it reads more, and well."""
+    from kb.extract.ocr import LOW_CONFIDENCE
+
+    size = lambda lines: sum(len(x.replace(" ", "")) for x in lines)  # noqa: E731
+    return confidence >= LOW_CONFIDENCE and size(recognised) > size(layer)
 
 
 def _recognise(data: bytes, numbers: list[int]):
