@@ -40,6 +40,9 @@ def test_language_of_a_text():
     assert not is_kyrgyz("Решением айыл өкмөтү земельный участок был передан в аренду "
                          "фермерскому хозяйству сроком на десять лет без проведения торгов.")
     assert is_kyrgyz("Айыл окмоту жана жергиликтуу кенеш боюнча маалымат")   # typed without ө ү ң
+    # Titles: Kyrgyz ones are Kyrgyz, a Russian one naming a Kyrgyz body is not.
+    assert is_kyrgyz("Айыл өкмөтүнүн маалыматы") and is_kyrgyz("Жогорку Кеңештин токтому")
+    assert not is_kyrgyz("Положение о порядке жилищного учёта айыл өкмөтү")
 
 
 def test_no_kyrgyz_word_gets_a_russian_lemma():
