@@ -5,10 +5,11 @@ Lines are built here from the characters of pdfminer's layout, not with
 per-object dictionaries (colours, matrices, resolved attributes) makes the
 reader about twice as fast as plain `extract_text()`, cleaning included.
 
-Steps per page: characters -> overprint de-duplication -> lines (and, when a
-vertical gutter is found, left column then right column) -> across pages:
-running headers, footers and page numbers removed -> line-end hyphenation
-joined -> characters cleaned.
+Steps per page: characters -> overprint de-duplication -> lines (and, where
+vertical gutters are found, column after column) -> pages without a usable
+text layer (none, garbage, or a stamp on a scan) read by OCR (kb.extract.ocr)
+-> across pages: running headers, footers and page numbers removed ->
+line-end hyphenation joined -> characters cleaned.
 """
 
 from __future__ import annotations
