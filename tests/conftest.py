@@ -1,6 +1,6 @@
 """Shared fixtures. Tests needing ../shared/data, the word vectors or a browser skip locally
 with a reason, and fail in CI (CI=true or KB_REQUIRE_SHARED / KB_REQUIRE_VECTORS /
-KB_REQUIRE_BROWSER set), so nothing passes silently."""
+KB_REQUIRE_BROWSER / KB_REQUIRE_OCR set), so nothing passes silently."""
 
 from __future__ import annotations
 
@@ -44,6 +44,23 @@ def vectors():
             pytest.fail(msg)
         pytest.skip(msg)
     return wv
+
+
+@pytest.fixture(scope="session")
+def tesseract() -> str:
+    """Tesseract with rus and kir (scripts/setup installs them); skip locally, fail in CI
+    (KB_REQUIRE_OCR), so OCR tests never pass by not running."""
+    from kb.extract import ocr
+
+    why = ocr.unavailable()
+    if why is None and "kir" not in ocr.languages():
+        why = "tesseract has no Kyrgyz data (apt-get install tesseract-ocr-kir)"
+    if why:
+        msg = f"needs Tesseract: {why}; run scripts/setup --test"
+        if _required("KB_REQUIRE_OCR"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return ocr.languages()
 
 
 def require_browser_or_skip(reason: str) -> None:

@@ -251,3 +251,101 @@ def superscripts() -> tuple[bytes, list[str]]:
         c.drawString(x, 769, "2")
 
     return _pdf(draw), ["Статья 193.1. Недействительность сделки", "площадь 20 м2"]
+
+
+# --- narrow gutters, three columns, centred page numbers (issue 12) ------------------------------
+
+COLUMN_TEXT = [
+    "Мониторинг показал, что жильцы многоквартирных домов редко знают свои права "
+    "и обязанности по содержанию общего имущества.",
+    "Большинство обращений касалось отключения отопления, споров с управляющими "
+    "компаниями и начисления платы за капитальный ремонт.",
+    "Юристы центра помогли составить жалобы и претензии, а часть споров удалось "
+    "решить без обращения в суд.",
+    "В сельских районах главной проблемой остаётся оформление прав на землю "
+    "и жилые дома, построенные много лет назад.",
+    "Айыл өкмөтү выдаёт справки, но жители не всегда знают, куда обращаться "
+    "после отказа в регистрации.",
+    "Отчёт завершается рекомендациями для местных органов власти и для самих "
+    "некоммерческих организаций.",
+]
+
+
+def _wrap(c, text: str, width: float, size: float) -> list[str]:
+    lines, cur = [], ""
+    for w in text.split():
+        trial = f"{cur} {w}".strip()
+        if cur and c.stringWidth(trial, REGULAR, size) > width:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = trial
+    return lines + ([cur] if cur else [])
+
+
+def _justified(c, paragraphs: list[str], x: float, width: float, top: float, size: float = 10.0) -> list[str]:
+    """Paragraphs set flush on both sides in a column of `width` (the gutter stays as narrow
+    as drawn); returns the lines in reading order."""
+    c.setFont(REGULAR, size)
+    y, drawn = top, []
+    for para in paragraphs:
+        lines = _wrap(c, para, width, size)
+        for i, line in enumerate(lines):
+            words = line.split()
+            if i == len(lines) - 1 or len(words) == 1:
+                c.drawString(x, y, line)
+            else:
+                ink = sum(c.stringWidth(w, REGULAR, size) for w in words)
+                gap = (width - ink) / (len(words) - 1)
+                xx = x
+                for w in words:
+                    c.drawString(xx, y, w)
+                    xx += c.stringWidth(w, REGULAR, size) + gap
+            drawn.append(line)
+            y -= size * 1.3
+    return drawn
+
+
+def columns(n: int, gutter: float, split: list[int], *, heading: str | None = None,
+            page_numbers: bool = True, pages: int = 2, running: str | None = None) -> tuple[bytes, list[str]]:
+    """`pages` pages of `n` columns `gutter` pt apart; column k holds COLUMN_TEXT[split[k]:split[k+1]]
+    (uneven lengths), a centred `- N -` at the foot of each page, an optional heading above,
+    an optional running header (not expected in the text)."""
+    left, right = LEFT, WIDTH - LEFT
+    width = (right - left - (n - 1) * gutter) / n
+    expected: list[str] = []
+
+    def draw(c):
+        for page in range(1, pages + 1):
+            out = []
+            top = 780.0
+            if running:
+                c.setFont(REGULAR, 8)
+                c.drawString(LEFT, 812, running)
+            if heading:
+                c.setFont(BOLD, 13)
+                c.drawCentredString(WIDTH / 2, top, heading)
+                out.append(heading)
+                top -= 30
+            text = COLUMN_TEXT[page - 1:] + COLUMN_TEXT[:page - 1]   # pages differ: nothing else repeats
+            for k in range(n):
+                paras = text[split[k]:split[k + 1]]
+                out += _justified(c, paras, left + k * (width + gutter), width, top)
+            if page_numbers:
+                c.setFont(REGULAR, 10)
+                c.drawCentredString(WIDTH / 2, 40, f"- {page} -")
+            expected.append("\n".join(out))
+            c.showPage()
+
+    data = _pdf(draw)
+    return data, expected
+
+
+def two_narrow_columns() -> tuple[bytes, list[str]]:
+    """Two columns 25 pt apart, the left one longer, a heading above both."""
+    return columns(2, 25.0, [0, 4, 6], heading="ЖИЛИЩНЫЕ ПРАВА: ИТОГИ МОНИТОРИНГА")
+
+
+def three_columns() -> tuple[bytes, list[str]]:
+    """Three columns 18 pt apart, of uneven lengths."""
+    return columns(3, 18.0, [0, 3, 5, 6])

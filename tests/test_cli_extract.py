@@ -21,7 +21,7 @@ def _folder(tmp_path: Path) -> Path:
     (d / "empty.txt").write_bytes(b"")
     (d / "photo.docx").write_bytes(b"\xff\xd8\xff\xe0" + b"\0" * 100)
     (d / ".hidden.txt").write_text("skip me", encoding="utf-8")
-    (d / "image.png").write_bytes(b"\x89PNG")  # not a suffix kb reads: not even tried
+    (d / "image.gif").write_bytes(b"GIF89a")  # not a suffix kb reads: not even tried
     return d
 
 

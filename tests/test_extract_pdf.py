@@ -65,6 +65,33 @@ def test_two_columns_with_unaligned_baselines():
     assert read(data).pages == expected
 
 
+@pytest.mark.parametrize("make", [F.two_narrow_columns, F.three_columns])
+def test_narrow_gutters_and_three_columns_read_column_by_column_without_page_numbers(make):
+    data, expected = make()
+    raw = read(data)
+    assert raw.pages == expected
+    assert not any(re.fullmatch(r"-\s*\d+\s*-", line) for p in raw.pages for line in p.splitlines())
+
+
+def test_running_header_over_three_columns_is_removed():
+    data, expected = F.columns(3, 18.0, [0, 2, 4, 6], pages=3, running=RUNNING)
+    raw = read(data)
+    assert raw.pages == expected and len(raw.pages) == 3
+    assert RUNNING not in "\n".join(raw.pages)
+
+
+RUNNING = "Общественный фонд «Право» · Мониторинг жилищных прав · 2024"
+
+
+def test_centred_page_number_found_between_columns_is_kept_out_of_them():
+    # Without removal (one page: nothing repeats), the number stays at the foot, not inside a column.
+    data, expected = F.columns(3, 18.0, [0, 3, 5, 6])
+    pdf = pdfplumber.open(io.BytesIO(data))
+    from kb.extract.pdf import _page_chars, dedupe_chars, page_lines
+    lines = page_lines(dedupe_chars(_page_chars(pdf.pages[0])))
+    assert lines[-1] == "- 1 -" and "\n".join(lines[:-1]) == expected[0]
+
+
 def test_one_column_page_is_untouched():
     data, expected = F.one_column()
     assert read(data).pages == expected
@@ -89,13 +116,23 @@ def test_private_use_bullets_become_bullets():
     assert read(data).pages == expected
 
 
-def test_page_without_text_layer_needs_ocr_and_keeps_its_place():
+def test_page_without_text_layer_needs_ocr_and_keeps_its_place(monkeypatch):
+    monkeypatch.setattr("kb.config.OCR", False)        # KB_OCR=0: nothing recognised
     data, expected = F.page_without_text()
     raw = read(data)
     assert raw.pages == expected
-    assert raw.needs_ocr == [2]
-    assert raw.warnings == ["стр. 2: нет текстового слоя, нужно распознавание (OCR)"]
+    assert raw.needs_ocr == [2] and raw.ocr == {}
+    assert raw.warnings == ["стр. 2: нет текстового слоя, нужно распознавание (OCR)",
+                            "распознавание отключено (KB_OCR=0); не распознаны стр. 2"]
     assert OCR_WARNING.format(n=2) == raw.warnings[0]
+
+
+def test_page_without_text_layer_is_recognised_and_an_empty_scan_said(tesseract):
+    data, expected = F.page_without_text()      # page 2: a grey rectangle, no words
+    raw = read(data)
+    assert raw.pages == expected
+    assert raw.needs_ocr == [] and list(raw.ocr) == [2]
+    assert raw.warnings == ["стр. 2: на скане не найден текст"]
 
 
 def test_title_from_metadata_only_when_meaningful():

@@ -179,7 +179,7 @@ def cmd_search(args) -> int:
         if not since:
             raise KbError("укажите запрос или --since ДАТА (give a query or --since DATE)")
         return _list_added(added_since(_index(args), since, doc_type=args.type, year=args.year), since, args)
-    filters = Filters(doc_type=args.type or [], year=args.year or [], since=since)
+    filters = Filters(doc_type=args.type or [], year=args.year or [], lang=args.lang or [], since=since)
     res = search(_index(args), args.query, per_page=args.limit, page=args.page, filters=filters,
                  sort=args.sort, exact=args.exact, copies=args.copies)
     if res.notice:      # cut by the time budget, or an index with no documents: one line, on stderr
@@ -417,6 +417,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--page", type=int, default=1, help="номер страницы результатов")
     p.add_argument("--type", action="append", help="только документы этого типа (можно несколько)")
     p.add_argument("--year", action="append", help="только документы этого года (можно несколько)")
+    p.add_argument("--lang", action="append", choices=["ky", "ru"],
+                   help="только документы на этом языке: ky — кыргызский, ru — русский (можно несколько)")
     p.add_argument("--sort", choices=["relevance", "date"], default="relevance", help="порядок")
     p.add_argument("--since", metavar="ДАТА",
                    help="только документы, добавленные в коллекцию с этой даты (ГГГГ-ММ-ДД, UTC); "

@@ -22,6 +22,10 @@ FILE_SECONDS = float(os.environ.get("KB_FILE_SECONDS", "300"))
 # here need under 100 MB).
 FILE_MEMORY_MB = int(float(os.environ.get("KB_FILE_MEMORY_MB", "1024")))
 
+# Scanned pages and images are read by Tesseract (kb.extract.ocr); KB_OCR=0 turns it off
+# (such pages are then reported as unread, images fail).
+OCR = os.environ.get("KB_OCR", "1").strip() not in ("0", "no", "false", "off")
+
 
 # Time one search may spend in the index before it stops and shows what it has found.
 QUERY_SECONDS = 5.0

@@ -14,6 +14,8 @@ import Stemmer
 
 from kb.morphology import analyzer
 
+from ._kyrgyz import stem as _ky_stem
+
 _ru = Stemmer.Stemmer("russian")
 _en = Stemmer.Stemmer("english")
 _ru_stem = _ru.stemWord
@@ -164,10 +166,37 @@ def uncached_terms(norm: str, cyrillic=None) -> tuple[str, ...]:
     return word_terms(norm, cyrillic)
 
 
+def _kyrgyz_word(norm: str) -> tuple[str, ...]:
+    """A word of a Kyrgyz text: its Kyrgyz stem, never a Russian lemma."""
+    return (_ky_stem(norm),)
+
+
+def _query_word(norm: str) -> tuple[str, ...]:
+    """A query word: Russian terms; for a word the Russian dictionary does not know (a
+    Kyrgyz word, typed with or without ө ү ң), also its Kyrgyz stem, so that it finds
+    the word in Kyrgyz texts (indexed by `index_terms(..., kyrgyz=True)`)."""
+    ru = _cyrillic(norm)
+    p, known = _first_parse(norm)
+    if known:
+        return ru
+    ky = _ky_stem(norm)
+    # The Russian term first; `маселе` needs the Kyrgyz one (Snowball makes it `масел`,
+    # the Kyrgyz texts have `маселе` from `маселелери`).
+    return ru if ky in ru else ru + (ky,)
+
+
 @lru_cache(maxsize=300_000)
 def terms(norm: str) -> tuple[str, ...]:
-    """Index terms of one normalised token for the lemma field (cached per form)."""
-    return uncached_terms(norm)
+    """Terms of one normalised token of a query (or of text to compare with one): the
+    Russian policy, plus the Kyrgyz stem of words Russian morphology does not know."""
+    return uncached_terms(norm, _query_word)
+
+
+@lru_cache(maxsize=300_000)
+def index_terms(norm: str, kyrgyz: bool = False) -> tuple[str, ...]:
+    """Index terms of one normalised token for the lemma field: of a Russian text by the
+    Russian policy, of a Kyrgyz text (kb.analysis.is_kyrgyz) by the Kyrgyz stemmer."""
+    return uncached_terms(norm, _kyrgyz_word if kyrgyz else None)
 
 
 def surface_term(norm: str) -> str:

@@ -47,6 +47,9 @@ def _reader(fmt: str):
     if fmt == "txt":
         from kb.extract.txt import read_txt
         return read_txt
+    if fmt in ("jpeg", "png", "tiff"):
+        from kb.extract.image import read_image
+        return read_image
     raise AssertionError(fmt)
 
 
@@ -111,6 +114,7 @@ def _extract(path: Path, limit: int) -> Document:
         needs_ocr=raw.needs_ocr,
         headings=raw.headings,
         title_source=source,
+        ocr=raw.ocr,
     )
 
 

@@ -17,6 +17,8 @@ class RawText:
     needs_ocr: list[int] = field(default_factory=list)
     # Headings found by the reader (DOCX styles, HTML h1-h6), in order.
     headings: list[str] = field(default_factory=list)
+    # Pages read by OCR (1-based number -> mean word confidence, 0-100).
+    ocr: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -36,6 +38,8 @@ class Document:
     # title class), "text" (its first line), "file" (the file name). kb.enrich chooses the
     # title shown; only a declared one is taken as it is.
     title_source: str = "properties"
+    # Pages read by OCR (1-based number -> mean word confidence, 0-100; kb.extract.ocr).
+    ocr: dict[int, float] = field(default_factory=dict)
 
     @property
     def page_count(self) -> int:
@@ -45,13 +49,20 @@ class Document:
     def text(self) -> str:
         return "\n\n".join(self.pages)
 
+    @property
+    def page_info(self) -> list[dict]:
+        """Per page, aligned with `pages`: was it read by OCR, with what confidence."""
+        return [{"page": n, "ocr": n in self.ocr, "confidence": self.ocr.get(n)}
+                for n in range(1, len(self.pages) + 1)]
+
     def to_json(self) -> dict:
-        """The `kb extract --json` contract, plus metadata."""
+        """The `kb extract --json` contract, plus `page_info` and metadata."""
         return {
             "path": str(self.path),
             "format": self.format,
             "title": self.title,
             "pages": self.pages,
+            "page_info": self.page_info,
             "warnings": self.warnings,
             "metadata": {
                 "page_count": self.page_count,
@@ -62,6 +73,7 @@ class Document:
                 "mtime": self.mtime,
                 "headings": self.headings,
                 "title_source": self.title_source,
+                "ocr": {str(n): c for n, c in sorted(self.ocr.items())},
             },
         }
 
@@ -81,4 +93,5 @@ class Document:
             needs_ocr=list(meta.get("needs_ocr", [])),
             headings=list(meta.get("headings", [])),
             title_source=str(meta.get("title_source", "properties")),
+            ocr={int(n): float(c) for n, c in (meta.get("ocr") or {}).items()},
         )

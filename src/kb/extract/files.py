@@ -15,7 +15,8 @@ from pathlib import Path
 from kb.errors import ExtractError
 from kb.extract.consultations import RECORD_SUFFIXES, is_consultations_file
 
-SUPPORTED_SUFFIXES = {".pdf", ".docx", ".doc", ".rtf", ".html", ".htm", ".txt", ".md"}
+SUPPORTED_SUFFIXES = {".pdf", ".docx", ".doc", ".rtf", ".html", ".htm", ".txt", ".md",
+                      ".jpg", ".jpeg", ".png", ".tif", ".tiff"}
 
 IGNORE_FILE = ".kbignore"
 # Never documents, whatever the folder: notes about the folder itself and licences of what

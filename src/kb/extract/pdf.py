@@ -5,10 +5,11 @@ Lines are built here from the characters of pdfminer's layout, not with
 per-object dictionaries (colours, matrices, resolved attributes) makes the
 reader about twice as fast as plain `extract_text()`, cleaning included.
 
-Steps per page: characters -> overprint de-duplication -> lines (and, when a
-vertical gutter is found, left column then right column) -> across pages:
-running headers, footers and page numbers removed -> line-end hyphenation
-joined -> characters cleaned.
+Steps per page: characters -> overprint de-duplication -> lines (and, where
+vertical gutters are found, column after column) -> pages without a usable
+text layer (none, garbage, or a stamp on a scan) read by OCR (kb.extract.ocr)
+-> across pages: running headers, footers and page numbers removed ->
+line-end hyphenation joined -> characters cleaned.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ from kb.extract.hyphens import join_line_breaks
 
 OCR_WARNING = "стр. {n}: нет текстового слоя, нужно распознавание (OCR)"
 JUNK_WARNING = "стр. {n}: текстовый слой нечитаем (мусорные символы), нужно распознавание (OCR)"
+NO_TEXT_WARNING = "в PDF не найдено текста ни на одной странице: документ не будет найден поиском"
+THIN_WARNING = "стр. {n}: страница — скан с несколькими словами текстового слоя, нужно распознавание (OCR)"
+# A scan with a stamp or a page number in a text layer: under this many characters of text
+# on a page mostly covered by images, the text layer is not the page's text.
+THIN_CHARS = 40
 
 # Overprinted glyphs closer than this (pt) are one glyph: pdfplumber's default.
 DEDUPE_TOLERANCE = 1.0
@@ -87,9 +93,10 @@ def dedupe_chars(chars: Sequence[dict], tolerance: float = DEDUPE_TOLERANCE) -> 
 
 # --- characters of a page ------------------------------------------------------------------
 
-def _page_chars(page) -> list[dict]:
-    """Characters of a page as small dicts with pdfplumber's keys and coordinates."""
-    from pdfminer.layout import LTChar, LTContainer
+def _page_chars(page, images: list[float] | None = None) -> list[dict]:
+    """Characters of a page as small dicts with pdfplumber's keys and coordinates; the
+    areas (pt²) of its images are appended to `images` when given."""
+    from pdfminer.layout import LTChar, LTContainer, LTImage
 
     height = float(page.height)
     mb_x0, mb_top = float(page.mediabox[0]), float(page.mediabox[1])
@@ -108,6 +115,9 @@ def _page_chars(page) -> list[dict]:
                     "fontname": obj.fontname,
                     "upright": obj.upright,
                 })
+            elif isinstance(obj, LTImage):
+                if images is not None:
+                    images.append(max(0.0, obj.width) * max(0.0, obj.height))
             elif isinstance(obj, LTContainer):
                 stack.append(iter(obj._objs))  # a Form XObject: its chars belong to the page
                 break
@@ -204,6 +214,7 @@ def find_gutter(rows: list[list[dict]]) -> tuple[float, float] | None:
     and both sides carry text on several rows. Full-width headings and centred
     page numbers cross it and are allowed to.
     """
+    rows = [r for r in rows if not _is_page_number(_row_text(r))]   # narrower than a gutter
     if len(rows) < 6:
         return None
     sizes = sorted(c["size"] for row in rows for c in row[:: max(1, len(row) // 4)])
@@ -256,21 +267,39 @@ def find_gutter(rows: list[list[dict]]) -> tuple[float, float] | None:
 
 
 def page_lines(chars: list[dict]) -> list[str]:
-    """Reading-order lines of one page: one column as is; two columns left then right,
-    full-width rows (headings above both, a line across) kept where they stand."""
+    """Reading-order lines of one page: one column as is; columns left to right, each read
+    top to bottom, full-width rows (headings above the columns, a line across) kept where
+    they stand. A bare page number at the head or foot of the page stays there, outside
+    the columns (a centred `- 1 -` sits in the middle column or in a narrow gutter), so
+    that strip_running_lines finds and removes it."""
     rows = _rows(chars)
-    gutter = find_gutter(rows)
+    head: list[str] = []
+    foot: list[str] = []
+    if len(rows) > 1 and _is_page_number(_row_text(rows[-1])):
+        foot.append(_row_text(rows.pop()))
+    if len(rows) > 1 and _is_page_number(_row_text(rows[0])):
+        head.append(_row_text(rows.pop(0)))
+    return head + _column_lines(rows, MAX_COLUMN_SPLITS) + foot
+
+
+# Gutters looked for within the parts of a page: 2 finds up to three or four columns.
+MAX_COLUMN_SPLITS = 2
+
+
+def _column_lines(rows: list[list[dict]], splits: int) -> list[str]:
+    gutter = find_gutter(rows) if splits > 0 else None
     if gutter is None:
         return [t for t in map(_row_text, rows) if t]
     g0, g1 = gutter
     mid = (g0 + g1) / 2
     lines: list[str] = []
-    left: list[str] = []
-    right: list[str] = []
+    left: list[list[dict]] = []
+    right: list[list[dict]] = []
 
     def flush() -> None:
-        lines.extend(left)
-        lines.extend(right)
+        # Each side may hold columns of its own (three columns: one gutter, then another).
+        lines.extend(_column_lines(left, splits - 1))
+        lines.extend(_column_lines(right, splits - 1))
         left.clear()
         right.clear()
 
@@ -282,11 +311,11 @@ def page_lines(chars: list[dict]) -> list[str]:
             if t:
                 lines.append(t)
             continue
-        lt = _row_text([c for c in row if c["x1"] <= mid])
-        rt = _row_text([c for c in row if c["x0"] >= mid])
-        if lt:
+        lt = [c for c in row if c["x1"] <= mid]
+        rt = [c for c in row if c["x0"] >= mid]
+        if any(not c["text"].isspace() for c in lt):
             left.append(lt)
-        if rt:
+        if any(not c["text"].isspace() for c in rt):
             right.append(rt)
     flush()
     return lines
@@ -437,17 +466,21 @@ def _cause(e: BaseException) -> str:
 
 
 def read_pdf(path: Path, data: bytes) -> RawText:
-    """Pages of clean text; pages without a usable text layer stay "" and are listed in needs_ocr."""
+    """Pages of clean text. Pages without a usable text layer are read by OCR (`ocr` holds
+    their confidence); those that could not be stay "" and are listed in needs_ocr."""
     pdf = _open(path, data)
     warnings: list[str] = []
     raw_pages: list[list[str]] = []
     ocr: dict[int, str] = {}
+    thin: set[int] = set()      # pages whose few words of text layer stand unless OCR reads more
     failed = 0
     try:
         title = meta_title(pdf.metadata, path)
         for number, page in enumerate(pdf.pages, start=1):
+            images: list[float] = []
             try:
-                chars = _page_chars(page)
+                area = float(page.width) * float(page.height)
+                chars = _page_chars(page, images)
             except MemoryError:
                 raise           # would fail every page after it too: the file fails
             except Exception as e:  # noqa: BLE001 - one broken page must not lose the others
@@ -470,16 +503,68 @@ def read_pdf(path: Path, data: bytes) -> RawText:
                 ocr[number] = JUNK_WARNING.format(n=number)
                 raw_pages.append([])
                 continue
+            if sum(len(x.replace(" ", "")) for x in lines) < THIN_CHARS and sum(images) >= 0.5 * area:
+                ocr[number] = THIN_WARNING.format(n=number)
+                thin.add(number)
             raw_pages.append(lines)
     finally:
         pdf.close()
     if failed == len(raw_pages):
         raise ExtractError(path, f"ни одна страница PDF не читается (corrupt PDF): {warnings[0]}"[:300])
 
+    scans = _recognise(data, sorted(ocr)) if ocr else None
+    if scans is not None:
+        for n, lines in list(scans.lines.items()):
+            if n in thin and not _better(lines, scans.confidence[n], raw_pages[n - 1]):
+                # A cover photo under a title: what OCR makes of it is not the page's text.
+                del scans.lines[n], scans.confidence[n]
+                scans.warnings = [w for w in scans.warnings if not w.startswith(f"стр. {n}:")]
+                continue
+            raw_pages[n - 1] = [x for x in lines if x]
     pages = []
     for lines in strip_running_lines(raw_pages):
         text = "\n".join(lines)
         text = join_line_breaks(text)
         pages.append(tidy_lines(clean_chars(text)))
-    warnings.extend(ocr[n] for n in sorted(ocr))
-    return RawText(pages=pages, title=title, warnings=warnings, needs_ocr=sorted(ocr))
+    unread = sorted(ocr) if scans is None else scans.unread
+    warnings.extend(ocr[n] for n in unread)
+    if scans is not None:
+        warnings.extend(scans.warnings)
+    if not any(p.strip() for p in pages):
+        warnings.append(NO_TEXT_WARNING)
+    return RawText(pages=pages, title=title, warnings=warnings, needs_ocr=unread,
+                   ocr={} if scans is None else scans.confidence)
+
+
+def _better(recognised: list[str], confidence: float, layer: list[str]) -> bool:
+    """OCR of a page with a few words of text layer is taken when it reads more, and well."""
+    from kb.extract.ocr import LOW_CONFIDENCE
+
+    size = lambda lines: sum(len(x.replace(" ", "")) for x in lines)  # noqa: E731
+    return confidence >= LOW_CONFIDENCE and size(recognised) > size(layer)
+
+
+def _recognise(data: bytes, numbers: list[int]):
+    """Render the pages without a usable text layer at ocr.dpi() (pypdfium2, which pdfplumber
+    brings) and read them with Tesseract (kb.extract.ocr)."""
+    from kb.extract import ocr
+
+    def render(n: int):
+        def image():
+            page = doc[n - 1]
+            try:
+                return page.render(scale=ocr.dpi() / 72, grayscale=True).to_pil()
+            finally:
+                page.close()
+        return image
+
+    import pypdfium2
+
+    try:
+        doc = pypdfium2.PdfDocument(data)
+    except Exception as e:  # noqa: BLE001 - pdfminer read it; pdfium may still refuse it
+        return ocr.Pages({}, {}, numbers, [f"страницы для распознавания не отрисовываются ({type(e).__name__}: {e})"[:300]])
+    try:
+        return ocr.recognise_pages([(n, render(n)) for n in numbers], dpi=ocr.dpi())
+    finally:
+        doc.close()

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from kb import config
 from kb.errors import ExtractError, KbError, LimitExceeded
+from kb.extract import budget
 from kb.extract.document import Document
 
 # Failing with a peak RSS this close to the memory bound is the bound's doing: C libraries
@@ -154,6 +155,7 @@ def _work(conn: Connection, parent_pid: int, limits: Limits) -> None:
         if path is None:
             return
         _reset_peak()
+        budget.start(limits.seconds)
         result = _extract_one(extract, path, limits)
         rss = _proc_status("VmRSS") or 0
         retire = isinstance(result, LimitExceeded) or bool(
@@ -182,9 +184,11 @@ class _Worker:
 
 
 def _cost(p: Path) -> int:
-    """Rough work of a file: a PDF page costs more than its bytes say."""
+    """Rough work of a file: a PDF page costs more than its bytes say, an image (OCR:
+    seconds a page) far more."""
+    weight = {".pdf": 4, ".jpg": 40, ".jpeg": 40, ".png": 20, ".tif": 20, ".tiff": 20}
     try:
-        return os.stat(p).st_size * (4 if p.suffix.lower() == ".pdf" else 1)
+        return os.stat(p).st_size * weight.get(p.suffix.lower(), 1)
     except OSError:
         return 0
 

@@ -14,6 +14,8 @@ _MAGIC = [
     (b"{\\rtf", "rtf"),
     (b"\xff\xd8\xff", "jpeg"),
     (b"\x89PNG", "png"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
     (b"GIF8", "gif"),
     (b"PK\x03\x04", "zip"),
     (b"Rar!", "rar"),
@@ -24,9 +26,13 @@ _MAGIC = [
 _BY_SUFFIX = {
     ".pdf": "pdf", ".docx": "docx", ".doc": "doc", ".rtf": "rtf",
     ".html": "html", ".htm": "html", ".txt": "txt", ".md": "txt",
+    ".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".tif": "tiff", ".tiff": "tiff",
 }
+# Scans and photos: read by OCR (kb.extract.image) when named as images.
+IMAGE_FORMATS = {"jpeg", "png", "tiff"}
 
 _NOT_DOCUMENTS = {"jpeg": "изображение JPEG", "png": "изображение PNG", "gif": "изображение GIF",
+                  "tiff-other": "изображение TIFF",
                   "zip": "ZIP-архив", "rar": "RAR-архив", "gzip": "архив gzip", "7z": "архив 7z"}
 
 
@@ -51,6 +57,13 @@ def detect_format(path: Path, data: bytes) -> str | None:
         except zipfile.BadZipFile:
             raise ExtractError(path, "повреждённый ZIP/DOCX-архив (corrupt zip)") from None
         found = "docx" if "word/document.xml" in names else "zip"
+    if found in IMAGE_FORMATS and by_suffix in IMAGE_FORMATS:
+        return found            # a .jpg that is really a PNG is still a picture to read
+    if by_suffix in IMAGE_FORMATS:
+        raise ExtractError(path, f"не является изображением {path.suffix}: нет подписи формата "
+                                 "(corrupt or renamed file)")
+    if found == "tiff":
+        found = "tiff-other"
     if found in _NOT_DOCUMENTS:
         what = _NOT_DOCUMENTS[found]
         raise ExtractError(path, f"это {what}, а не документ {path.suffix or ''} (not a document)".replace("  ", " "))

@@ -24,8 +24,11 @@ def _tokens(text: str) -> list:
 
 
 class _KbAnalyzer(Analyzer):
-    def _terms(self, norm: str) -> tuple[str, ...]:
+    def _terms(self, norm: str, kyrgyz: bool) -> tuple[str, ...]:
         raise NotImplementedError
+
+    def _kyrgyz(self, value: str) -> bool:
+        return False
 
     def __eq__(self, other):
         return type(other) is type(self)
@@ -46,8 +49,9 @@ class _KbAnalyzer(Analyzer):
                 t.startchar, t.endchar = start_char, start_char + len(value)
             yield t
             return
+        kyrgyz = self._kyrgyz(value)
         for tok in _tokens(value):
-            for term in self._terms(tok.norm):
+            for term in self._terms(tok.norm, kyrgyz):
                 t.text = term
                 t.boost = 1.0
                 t.stopped = False
@@ -62,14 +66,18 @@ class _KbAnalyzer(Analyzer):
 
 
 class LemmaAnalyzer(_KbAnalyzer):
-    """Terms that join the inflections of a word (kb.analysis.terms)."""
+    """Terms that join the inflections of a word (kb.analysis.index_terms): Russian lemmas,
+    Kyrgyz stems for a text in Kyrgyz (each passage or title is judged as a whole)."""
 
-    def _terms(self, norm):
-        return analysis.terms(norm)
+    def _kyrgyz(self, value):
+        return analysis.is_kyrgyz(value)
+
+    def _terms(self, norm, kyrgyz):
+        return analysis.index_terms(norm, kyrgyz)
 
 
 class SurfaceAnalyzer(_KbAnalyzer):
     """The normalised word form itself: exact-form and prefix search, spelling suggestions."""
 
-    def _terms(self, norm):
+    def _terms(self, norm, kyrgyz):
         return (analysis.surface_term(norm),)

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kb import analysis
 from kb.enrich.copies import copy_groups, signature
 from kb.enrich.sidecar import read_sidecar, sidecar_path
 from kb.errors import ExtractError, IndexDamaged, KbError
@@ -28,7 +29,7 @@ from kb.progress import Progress, Silent
 from kb.segment import segment
 
 # Bump when extraction output changes, so cached extractions are not reused.
-EXTRACT_CACHE = "extract-v2"
+EXTRACT_CACHE = "extract-v3"   # v3: scanned pages read by OCR, `ocr` per page
 # Above this many bytes of changed files, the index is written by all cores.
 BULK_BYTES = 2_000_000
 
@@ -45,6 +46,9 @@ class Report:
     repaired: list[str] = field(default_factory=list)   # damage found in the index and mended
     unchanged: int = 0
     passages: int = 0
+    # Scans: pages read by OCR in the documents written by this run, and in how many files.
+    ocr_pages: int = 0
+    ocr_files: int = 0
     rebuilt: str | None = None      # why the whole index was rebuilt, if it was
     seconds: float = 0.0
 
@@ -64,6 +68,8 @@ class Report:
         out += [f"пропущен: {d(p)}: {why}" for p, why in self.skipped]
         out += [f"ошибка: {d(p)}: {d(why)}" for p, why in self.failed]
         out += [f"предупреждение: {d(w)}" for w in self.warnings]
+        if self.ocr_pages:
+            out.append(f"Распознано (OCR): страниц {self.ocr_pages} в файлах: {self.ocr_files}")
         out.append(
             f"Итого: добавлено {len(self.added)}, обновлено {len(self.updated)}, "
             f"переименовано {len(self.renamed)}, удалено {len(self.removed)}, "
@@ -81,6 +87,7 @@ class Report:
                 "skipped": [{"path": d(p), "reason": r} for p, r in self.skipped],
                 "warnings": [d(w) for w in self.warnings], "repaired": self.repaired,
                 "unchanged": self.unchanged, "passages": self.passages,
+                "ocr": {"pages": self.ocr_pages, "files": self.ocr_files},
                 "rebuilt": self.rebuilt, "seconds": round(self.seconds, 2)}
 
 
@@ -157,7 +164,8 @@ def _cached_document(text: str, sha: str) -> Document | None:
         return None
     if doc.sha256 != sha or not isinstance(doc.format, str) or not isinstance(doc.title, str) \
             or not all(isinstance(p, str) for p in doc.pages) or not isinstance(doc.size, int) \
-            or not all(isinstance(x, list) for x in (doc.warnings, doc.needs_ocr, doc.headings, doc.dates)):
+            or not all(isinstance(x, list) for x in (doc.warnings, doc.needs_ocr, doc.headings, doc.dates)) \
+            or not all(0 < n <= len(doc.pages) for n in doc.ocr):
         return None
     return doc
 
@@ -362,7 +370,10 @@ def _write(corpus, index_dir, ix, man: Manifest, todo, gone, stamps, report: Rep
             if isinstance(res, ExtractError):
                 report.failed.append((rel, res.reason))
                 continue
-            cache.put(res)
+            if not res.needs_ocr:
+                # Pages left unread (no Tesseract, KB_OCR=0, out of time) are not cached, so
+                # that `kb index --rebuild` once the cause is gone reads them.
+                cache.put(res)
             docs[rel] = res
         bar.close()
         for rel, path, sha in todo:
@@ -386,6 +397,7 @@ def _write(corpus, index_dir, ix, man: Manifest, todo, gone, stamps, report: Rep
                 report.passages += _add_records(writer, man, rel, path, sha, *records)
             else:
                 report.passages += _add_document(writer, man, corpus, rel, doc)
+                _report_scans(report, rel, doc)
             man.files[rel].sidecar = stamps[rel]
         renamed_from = {old for old, _ in report.renamed}
         for rel in gone:
@@ -447,6 +459,13 @@ def _add_document(writer, man: Manifest, corpus: Path, rel: str, doc: Document) 
     sig = signature(doc.text)
     if sig:
         info["meta"]["minhash"] = sig
+    langs = languages(seg)
+    if langs:
+        info["meta"]["lang"] = langs
+    if doc.ocr:
+        # Shown on the document's page: its text was recognised, with what confidence.
+        info["meta"]["ocr"] = {"pages": sorted(doc.ocr), "of": doc.page_count,
+                               "confidence": round(sum(doc.ocr.values()) / len(doc.ocr), 1)}
     doc_id = doc_id_for(rel)
     n = 0
     for rec in passage_records(doc_id, shown, doc, seg, info):
@@ -458,6 +477,37 @@ def _add_document(writer, man: Manifest, corpus: Path, rel: str, doc: Document) 
         passages=n, warnings=doc.warnings, meta=info["meta"],
     )
     return n
+
+
+def languages(seg) -> list[str]:
+    """The languages of a document's passages, for the language facet: "ky" for passages
+    kb.analysis judges Kyrgyz (the same judgement that chose their index terms), "ru" for
+    the others; a language of under a tenth of the passages of a long document is noise
+    (a Kyrgyz name quoted in a Russian code)."""
+    texts = [p.text for p in seg.passages if p.text.strip()]
+    if not texts:
+        return []
+    ky = sum(1 for t in texts if analysis.is_kyrgyz(t))
+    share = ky / len(texts)
+    out = []
+    if ky and (share >= 0.1 or len(texts) < 10):
+        out.append("ky")
+    if ky < len(texts) and (1 - share >= 0.1 or len(texts) < 10):
+        out.append("ru")
+    return out
+
+
+def _report_scans(report: Report, rel: str, doc: Document) -> None:
+    """Say what OCR did: pages recognised are counted; the warnings of a document with
+    scanned pages (empty, low confidence, unread) or with no text at all are listed, so a
+    scan is never indexed as a silent success."""
+    if doc.ocr:
+        report.ocr_pages += len(doc.ocr)
+        report.ocr_files += 1
+    if doc.ocr or doc.needs_ocr or not any(p.strip() for p in doc.pages):
+        report.warnings += [f"{rel}: {w}" for w in doc.warnings]
+        if not doc.warnings:
+            report.warnings.append(f"{rel}: в документе не найдено текста")
 
 
 def link_copies(man: Manifest) -> None:

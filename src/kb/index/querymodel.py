@@ -65,6 +65,8 @@ class Filters:
     # Of consultation records; the search stage turns them into doc_id lists from its catalog.
     category: list[str] = field(default_factory=list)
     region: list[str] = field(default_factory=list)
+    # Languages of documents ("ky", "ru"; kb.index.build.languages), turned into doc ids too.
+    lang: list[str] = field(default_factory=list)
     # Documents added to the collection at or after this ISO date/time (UTC); "" for any.
     since: str = ""
 

@@ -237,6 +237,11 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
         if counts or sel:
             result.facets[name] = [FacetValue(v, counts.get(v, 0), v in sel) for v, _ in counts.most_common()]
             result.facets[name] += [FacetValue(v, 0, True) for v in sel if v not in counts]
+    sel_l = set(filters.lang) if filters else set()
+    langs = Counter(v for d in doc_counts if cat.get(d) for v in (cat.get(d).meta.get("lang") or ()))
+    if len(langs) > 1 or sel_l:
+        result.facets["lang"] = [FacetValue(v, langs.get(v, 0), v in sel_l, LANGUAGES.get(v, v))
+                                 for v in sorted(set(langs) | sel_l, key=lambda v: (-langs.get(v, 0), v))]
     result.facets["cites"] = [FacetValue(k, n, k in sel_c, label)
                               for k, label, n in graph.facet(doc_counts, sel_c)]
     if corrected and result.corrected is None:
@@ -317,6 +322,10 @@ class _Found:
         self.article = article          # put first by a requisite query
 
 
+# The language facet's values, for people.
+LANGUAGES = {"ky": "кыргызский", "ru": "русский"}
+
+
 def consultation_field(info: DocInfo, name: str) -> str:
     """A field of a consultation record ("category", "region"); "" for other documents."""
     return (info.meta.get("consultation") or {}).get(name) or ""
@@ -324,7 +333,8 @@ def consultation_field(info: DocInfo, name: str) -> str:
 
 def _doc_filters(graph: CitationGraph, filters: qm.Filters | None) -> qm.Filters | None:
     """Document-level facets ("ссылается на", category and region of consultations) become doc ids."""
-    if not filters or not (filters.cites or filters.category or filters.region or filters.since):
+    if not filters or not (filters.cites or filters.category or filters.region or filters.since
+                           or filters.lang):
         return filters
     docs = None
     if filters.since:
@@ -337,9 +347,13 @@ def _doc_filters(graph: CitationGraph, filters: qm.Filters | None) -> qm.Filters
         if wanted:
             ids = {d.doc_id for d in graph.catalog.all() if consultation_field(d, name) in wanted}
             docs = ids if docs is None else docs & ids
+    if filters.lang:
+        wanted = set(filters.lang)
+        ids = {d.doc_id for d in graph.catalog.all() if wanted.intersection(d.meta.get("lang") or ())}
+        docs = ids if docs is None else docs & ids
     if filters.doc_id:
         docs &= set(filters.doc_id)
-    return replace(filters, cites=[], category=[], region=[], since="", doc_id=sorted(docs) or ["-"])
+    return replace(filters, cites=[], category=[], region=[], since="", lang=[], doc_id=sorted(docs) or ["-"])
 
 
 def _article_first(rd, graph: CitationGraph, query: str, filters: qm.Filters | None, raw):

@@ -23,7 +23,7 @@ def api_search():
         return empty_result(p.q, msg, per_page=p.per_page, sort=p.sort).to_json()
     res = search(current_app.config["KB_INDEX"], p.q, page=p.page, per_page=p.per_page,
                  filters=Filters(doc_type=p.types, year=p.years, cites=p.cites, category=p.categories,
-                                 region=p.regions, since=p.since), sort=p.sort, exact=p.exact, copies=p.copies)
+                                 region=p.regions, lang=p.langs, since=p.since), sort=p.sort, exact=p.exact, copies=p.copies)
     return res.to_json()
 
 

@@ -34,7 +34,7 @@ FEED_ENTRIES = 20
 
 def _filters(p: params.SearchParams) -> Filters:
     return Filters(doc_type=p.types, year=p.years, cites=p.cites, category=p.categories, region=p.regions,
-                   since=p.since)
+                   lang=p.langs, since=p.since)
 
 
 def _query(p: params.SearchParams) -> None:

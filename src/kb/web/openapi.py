@@ -57,7 +57,7 @@ SCHEMAS = {
         "corrected": nullable(STR), "latin": nullable(arr(STR)), "copies_joined": INT,
         "relaxed": BOOL, "cut": BOOL, "notice": NOTICE,
         "facets": {"type": "object", "description": "doc_type, year (documents per year under the other "
-                   "filters), cites, category, region", "additionalProperties": arr(ref("FacetValue"))},
+                   "filters), cites, category, region, lang", "additionalProperties": arr(ref("FacetValue"))},
         "hits": arr(ref("Hit")), "documents": arr(ref("DocumentGroup")),
     }),
     "DocumentInfo": obj({"doc_id": STR, "path": STR, "title": STR, "doc_type": STR, "year": nullable(INT),
@@ -103,6 +103,7 @@ FILTERS = [
     param("cites", "ключ акта (фасет «Ссылается на»): документы, которые его цитируют", many=True),
     param("category", "категория консультации", many=True),
     param("region", "регион консультации", many=True),
+    param("lang", "язык документа: ky (кыргызский), ru (русский)", many=True),
     param("since", "только документы, добавленные в коллекцию с этой даты (ГГГГ-ММ-ДД или ДД.ММ.ГГГГ, UTC)"),
 ]
 Q = param("q", "запрос (синтаксис: docs/query-syntax.md), до 500 символов", required=True)

@@ -37,6 +37,7 @@ class SearchParams:
     cites: list[str] = field(default_factory=list)     # act keys: documents citing them
     categories: list[str] = field(default_factory=list)   # of consultations
     regions: list[str] = field(default_factory=list)
+    langs: list[str] = field(default_factory=list)    # "ky", "ru": languages of documents
     exact: bool = False            # the words as typed: no spelling correction
     copies: bool = False           # copies of one document shown separately
     since: str = ""         # documents added to the collection since this date (kb.search.parse_since)
@@ -44,7 +45,8 @@ class SearchParams:
     def url_args(self, **changes) -> dict:
         """The parameters as URL arguments (for url_for), with some replaced; defaults left out."""
         d = {"q": self.q, "type": self.types, "year": self.years, "cites": self.cites,
-             "category": self.categories, "region": self.regions, "since": self.since, "sort": self.sort,
+             "category": self.categories, "region": self.regions, "lang": self.langs, "since": self.since,
+             "sort": self.sort,
              "page": self.page, "exact": "1" if self.exact else "", "copies": "1" if self.copies else ""}
         d.update(changes)
         for flag in ("exact", "copies"):
@@ -177,6 +179,7 @@ def search_params(args, *, per_page_default: int = 10) -> SearchParams:
         cites=cites(args),
         categories=cites(args, "category"),
         regions=cites(args, "region"),
+        langs=cites(args, "lang"),
         exact=flag(args, "exact"),
         copies=flag(args, "copies"),
         since=since(args),

@@ -115,7 +115,7 @@ def results():
         return render_template("results.html", res=res, p=p, window=[1])
     res = search(_index(), p.q, page=p.page, per_page=p.per_page,
                  filters=Filters(doc_type=p.types, year=p.years, cites=p.cites, category=p.categories,
-                                 region=p.regions, since=p.since), sort=p.sort, exact=p.exact, copies=p.copies)
+                                 region=p.regions, lang=p.langs, since=p.since), sort=p.sort, exact=p.exact, copies=p.copies)
     if res.groups == [] and res.total_docs and p.page > res.pages:
         # A page past the end (an old bookmark): the last page is what the person wants.
         return redirect(url_for("views.results", **p.url_args(page=res.pages)))

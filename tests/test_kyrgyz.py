@@ -1,0 +1,140 @@
+"""Kyrgyz text: detected per passage, stemmed by Kyrgyz endings (never given a Russian
+lemma), found with or without ө ү ң and in any of its case and possessive forms. The
+hand-made query set below is the measurement the stemmer was written against."""
+
+from __future__ import annotations
+
+import pytest
+
+import ocr_fixtures as F
+from kb.analysis import index_terms, is_kyrgyz, kyrgyz_stem, normalize, terms, tokenize
+from kb.index import update_index
+from kb.index._analyzers import LemmaAnalyzer
+from kb.search import search
+
+
+@pytest.mark.parametrize("forms,base", [
+    (["өкмөтү", "өкмөтүнүн", "өкмөттүн", "өкмөтүнө", "өкмөтүндө", "окмоту", "окмотунун"], "окмот"),
+    (["кеңеш", "кеңеши", "кеңешинин", "кеңешке", "кеңештер", "кеңештерге"], "кенеш"),
+    (["жарандар", "жарандардын", "жарандарга"], "жаран"),
+    (["мыйзам", "мыйзамы", "мыйзамдын", "мыйзамга", "мыйзамдан"], "мыйзам"),
+    (["укук", "укугу", "укуктары"], "укук"),
+    (["маселе", "маселелери", "маселелер"], "маселе"),
+    (["токтом", "токтому", "токтомунун"], "токтом"),
+])
+def test_inflected_forms_meet_their_base(forms, base):
+    assert {kyrgyz_stem(normalize(f)) for f in forms} == {base}
+
+
+def test_short_words_and_abbreviations_are_kept():
+    for w in ("айыл", "омсу", "жк", "үй"):
+        assert kyrgyz_stem(normalize(w)) == normalize(w)
+
+
+def test_language_of_a_text():
+    for para in F.KYRGYZ:
+        assert is_kyrgyz(para), para
+    for para in F.RUSSIAN:
+        assert not is_kyrgyz(para), para
+    # A Russian text naming a Kyrgyz body stays Russian.
+    assert not is_kyrgyz("Решением айыл өкмөтү земельный участок был передан в аренду "
+                         "фермерскому хозяйству сроком на десять лет без проведения торгов.")
+    assert is_kyrgyz("Айыл окмоту жана жергиликтуу кенеш боюнча маалымат")   # typed without ө ү ң
+    # Titles: Kyrgyz ones are Kyrgyz, a Russian one naming a Kyrgyz body is not.
+    assert is_kyrgyz("Айыл өкмөтүнүн маалыматы") and is_kyrgyz("Жогорку Кеңештин токтому")
+    assert not is_kyrgyz("Положение о порядке жилищного учёта айыл өкмөтү")
+
+
+def test_no_kyrgyz_word_gets_a_russian_lemma():
+    text = " ".join(F.KYRGYZ) + " Ал берет жана алат."
+    got = [t.text for t in LemmaAnalyzer()(text)]
+    want = [kyrgyz_stem(t.norm) for t in tokenize(text)]
+    assert got == want
+    # What Russian morphology would have made of them.
+    assert terms("берет") == ("брат",) and "брат" not in got
+    assert terms("жана") == ("жан",) and "жан" not in got
+    # A Russian passage keeps its Russian lemmas.
+    ru = [t.text for t in LemmaAnalyzer()(F.RUSSIAN[2])]
+    assert ru == [x for t in tokenize(F.RUSSIAN[2]) for x in index_terms(t.norm)] and "выселен" in ru
+
+
+KY_DOCS = {
+    "айыл-окмоту.txt": "Айыл өкмөтү жергиликтүү өз алдынча башкаруунун аткаруу органы болуп саналат. "
+                       "Айыл өкмөтү жарандардын арыздарын кабыл алат.",
+    "башчы.txt": "Айыл өкмөтүнүн башчысы жергиликтүү кеңеш тарабынан шайланат жана кеңешке отчет берет.",
+    "токтом.txt": "Өкмөттүн токтому менен бекитилген тартипте жер тилкелерин пайдалануу маселелери чечилет.",
+    "мыйзам.txt": "Жарандардын турак жайга болгон укугу мыйзам менен корголот.",
+    "выселение.txt": "Выселение граждан из жилых помещений допускается только по основаниям, "
+                     "предусмотренным законом. Айыл окмоту уведомляет жителей о решении.",
+}
+
+# Query -> the documents it must find (hand-made; the forms differ from the text's).
+QUERIES = {
+    "өкмөтү": {"айыл-окмоту.txt", "башчы.txt", "токтом.txt", "выселение.txt"},
+    "окмоту": {"айыл-окмоту.txt", "башчы.txt", "токтом.txt", "выселение.txt"},
+    "өкмөтүнүн": {"айыл-окмоту.txt", "башчы.txt", "токтом.txt", "выселение.txt"},
+    "кеңештин": {"башчы.txt"},
+    "токтомдун": {"токтом.txt"},
+    "мыйзамга": {"мыйзам.txt"},
+    "жарандар": {"айыл-окмоту.txt", "мыйзам.txt"},
+    "укуктары": {"мыйзам.txt"},
+    "маселе": {"токтом.txt"},
+}
+
+
+@pytest.fixture(scope="module")
+def ky_index(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ky")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name, text in KY_DOCS.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    report = update_index(corpus, root / "index", show_progress=False, workers=1)
+    assert report.failed == []
+    return root / "index"
+
+
+def _found(index, query):
+    res = search(index, query)
+    return {g.path for g in res.groups}, sorted((h.path, h.ordinal) for g in res.groups for h in g.hits)
+
+
+def test_with_and_without_kyrgyz_letters_the_same_passages(ky_index):
+    a, pa = _found(ky_index, "өкмөтү")
+    b, pb = _found(ky_index, "окмоту")
+    assert a and pa == pb and a == b
+
+
+def test_hand_made_kyrgyz_query_set(ky_index):
+    misses = {q: (want, got) for q, want in QUERIES.items()
+              if (got := _found(ky_index, q)[0]) != want}
+    assert misses == {}
+
+
+def test_a_phrase_in_another_case(ky_index):
+    got, _ = _found(ky_index, "айыл өкмөтүнүн")
+    assert {"айыл-окмоту.txt", "башчы.txt"} <= got
+
+
+def test_language_is_a_facet(ky_index):
+    res = search(ky_index, "окмоту")
+    facet = {f.value: (f.count, f.label) for f in res.facets["lang"]}
+    assert facet == {"ky": (3, "кыргызский"), "ru": (1, "русский")}
+    from kb.index.querymodel import Filters
+
+    only = search(ky_index, "окмоту", filters=Filters(lang=["ru"]))
+    assert {g.path for g in only.groups} == {"выселение.txt"}
+    assert [(f.value, f.selected) for f in only.facets["lang"] if f.selected] == [("ru", True)]
+
+
+def test_language_facet_on_the_web_and_the_cli(ky_index, capsys):
+    import json
+
+    from kb.cli import main
+    from kb.web import create_app
+
+    corpus = ky_index.parent / "corpus"
+    page = create_app(corpus, ky_index).test_client().get("/search?q=окмоту&lang=ky").get_data(as_text=True)
+    assert "кыргызский" in page and "выселение.txt" not in page and "башчы.txt" in page
+    assert main(["search", "окмоту", "--lang", "ru", "--json", "--corpus", str(corpus), "--index", str(ky_index)]) == 0
+    assert {h["path"] for h in json.loads(capsys.readouterr().out)} == {"выселение.txt"}
