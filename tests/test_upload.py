@@ -72,7 +72,9 @@ def test_upload_index_find_replace_delete(app):
     assert files["zapiska.txt"]["status"] == "queued"
     path = files["zapiska.txt"]["path"]
     assert path == "internal/2024/zapiska.txt"
-    assert wait_indexed(c, [path])[path]["status"] == "indexed"
+    done = wait_indexed(c, [path])[path]
+    assert done["status"] == "indexed"
+    assert done["steps"] == ["queued", "indexing", "extracted", "indexed"]      # read, then in the index
     assert c.get("/api/search?q=капремонт").json["total_docs"] == 1
     assert app.test_client().get("/api/search?q=капремонт").json["total_docs"] == 0     # access: staff
     hit = c.get("/api/search?q=капремонт").json["hits"][0]

@@ -90,7 +90,7 @@ def cmd_index(args) -> int:
     from kb.index import update_index
 
     report = update_index(_corpus(args), _index(args), workers=args.workers,
-                          show_progress=not args.quiet, rebuild=args.rebuild)
+                          show_progress=not args.quiet, rebuild=args.rebuild, events=args.events)
     vec = None
     if not args.no_vectors:
         vec = _build_vectors(_index(args), quiet=args.quiet)
@@ -397,6 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="построить индекс заново (кэш извлечения сохраняется); поиск до конца работает по старому")
     p.add_argument("--no-vectors", action="store_true",
                    help="не строить векторы смысла (поиск только по словам; также KB_EMBEDDER=off)")
+    p.add_argument("--events", action="store_true",
+                   help="для программ: строка «extracted<TAB>путь» в stderr после чтения каждого файла")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("check", help="проверить индекс, ничего не меняя",

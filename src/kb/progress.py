@@ -55,3 +55,16 @@ class Silent(Progress):
 
     def close(self) -> None:
         pass
+
+
+class Events(Silent):
+    """One line per file read, `extracted<TAB>path`, for a program watching `kb index`
+    (the upload page shows a file as read before the whole run has committed)."""
+
+    def __init__(self, total: int = 0, label: str = "", stream=None, **k):
+        super().__init__()
+        self.stream = stream if stream is not None else sys.stderr
+
+    def step(self, note: str = "") -> None:
+        self.stream.write(f"extracted\t{note}\n")
+        self.stream.flush()

@@ -7,7 +7,7 @@ passages also make results point at the article or page a person needs.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from kb.extract.document import Document
 

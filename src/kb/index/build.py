@@ -25,7 +25,7 @@ from kb.index.manifest import Entry, Manifest
 from kb.index.records import consultation_records, doc_id_for, enrich_document, passage_records
 from kb.names import display, dumps, readable
 from kb.procs import forked_children_die_with_parent
-from kb.progress import Progress, Silent
+from kb.progress import Events, Progress, Silent
 from kb.segment import segment
 
 # Bump when extraction output changes, so cached extractions are not reused.
@@ -206,7 +206,8 @@ def _rebuild_reason(index_dir: Path, man: Manifest, corpus: Path, damage: list[s
 
 
 def update_index(corpus: Path, index_dir: Path, *, workers: int | None = None,
-                 show_progress: bool = True, stream=None, rebuild: bool = False) -> Report:
+                 show_progress: bool = True, stream=None, rebuild: bool = False,
+                 events: bool = False) -> Report:
     """Index new and changed files of `corpus`, drop deleted ones; one writer at a time.
 
     The index is checked first and rebuilt when damaged; the changes go into a new
@@ -240,7 +241,7 @@ def update_index(corpus: Path, index_dir: Path, *, workers: int | None = None,
             man, base = Manifest(), None
         man.version, man.corpus = schema_version(), str(corpus.resolve())
         _apply(corpus, index_dir, man, base, report, workers,
-               Progress if show_progress else Silent, stream, previous)
+               Events if events else Progress if show_progress else Silent, stream, previous)
     engine.forget_readers()
     report.seconds = time.monotonic() - t0
     return report

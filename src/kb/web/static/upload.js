@@ -7,7 +7,8 @@
   var drop = document.getElementById("drop");
   var bar = document.getElementById("progress");
   var table = document.getElementById("statuses");
-  var LABELS = {queued: "в очереди на индексацию", indexing: "индексируется…", indexed: "в поиске",
+  var LABELS = {queued: "в очереди на индексацию", indexing: "индексируется…",
+                extracted: "текст прочитан, записывается в индекс…", indexed: "в поиске",
                 removed: "удалён из поиска", unknown: "неизвестно"};
 
   ["dragenter", "dragover"].forEach(function (ev) {
