@@ -202,11 +202,17 @@ def web(work: Path) -> None:
             time.sleep(0.3)
         for name, q in (("330 unmatched (", "(" * 330 + "жилье"),
                         ("40 short prefixes", " ".join(f"{a}{b}*" for a in "пбвгдкмнрс" for b in "оаие")),
-                        ("41 words", " ".join(["жилье"] * 41))):
+                        ("41 words with an exclusion", " ".join(["жилье"] * 40) + " -аренда")):
             t = time.monotonic()
             status, body = get("/api/search?q=" + urllib.parse.quote(q))
             msg = json.loads(body).get("error", {}).get("message_ru", "")[:34]
             row(f"query: {name}", f"{status} in {time.monotonic() - t:.2f} s: {msg}", "-", "-", status == 400)
+        # A pasted long title (plain words only) is searched by its first 40 words, and says so.
+        t = time.monotonic()
+        status, body = get("/api/search?q=" + urllib.parse.quote(" ".join(["жилье"] * 45)))
+        notice = (json.loads(body).get("notice") or {}).get("message_ru", "")
+        row("query: 45 plain words", f"{status} in {time.monotonic() - t:.2f} s: {notice[:34]}", "-", "-",
+            status == 200 and "первые 40 слов" in notice)
         status, _ = get("/search?q=x", host="evil.example")
         row("Host: evil.example on loopback", f"{status}", "-", "-", status == 400)
         results: list[int] = []
