@@ -25,7 +25,6 @@ import hmac
 import re
 import secrets
 import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from kb.errors import KbError
+from kb.sqlitefile import PerThread
 
 FILE = "accounts.sqlite3"
 ROLES = ("reader", "staff", "admin")
@@ -114,24 +114,13 @@ class Accounts:
 
     def __init__(self, index_dir: Path):
         self.path = Path(index_dir) / FILE
-        self._local = threading.local()
+        self._conns = PerThread(self.path, _SCHEMA, foreign_keys=True)
 
     def _db(self) -> sqlite3.Connection:
-        con = getattr(self._local, "con", None)
-        if con is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                new = not self.path.exists()
-                con = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-                if new:
-                    self.path.chmod(0o600)
-                con.execute("PRAGMA foreign_keys = ON")
-                con.execute("PRAGMA journal_mode = WAL")
-                con.executescript(_SCHEMA)
-            except (OSError, sqlite3.Error) as e:
-                raise AccountError(f"не открыть базу учётных записей {self.path}: {e} (cannot open accounts)") from None
-            self._local.con = con
-        return con
+        try:
+            return self._conns.get()
+        except (OSError, sqlite3.Error) as e:
+            raise AccountError(f"не открыть базу учётных записей {self.path}: {e} (cannot open accounts)") from None
 
     def exists(self) -> bool:
         return self.path.exists()

@@ -18,6 +18,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from kb.sqlitefile import PerThread
+
 FILE = "audit.sqlite3"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -52,20 +54,10 @@ class Event:
 class AuditLog:
     def __init__(self, index_dir: Path):
         self.path = Path(index_dir) / FILE
-        self._local = threading.local()
+        self._conns = PerThread(self.path, _SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
-        con = getattr(self._local, "con", None)
-        if con is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            new = not self.path.exists()
-            con = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            if new:
-                self.path.chmod(0o600)
-            con.execute("PRAGMA journal_mode = WAL")
-            con.executescript(_SCHEMA)
-            self._local.con = con
-        return con
+        return self._conns.get()
 
     def add(self, action: str, *, actor: str | None = None, address: str | None = None,
             target: str | None = None, detail: str | None = None) -> None:
