@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import shutil
 import signal
 import socket
@@ -26,6 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+# The table is about the lexical index; embedding its ~1,000 passages (0.2-0.35 s each) on every
+# build and kill would take hours. tests/test_vectors.py kills the vectors builder on its own.
+os.environ.setdefault("KB_EMBEDDER", "off")
 
 import fault_cases as faults  # noqa: E402
 import hostile_files  # noqa: E402
