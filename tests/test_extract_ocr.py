@@ -252,41 +252,35 @@ def test_image_with_ocr_turned_off_fails_saying_so(tmp_path, monkeypatch, scans)
 
 def test_scan_with_a_few_words_of_text_layer_is_recognised(tmp_path, tesseract):
     """A scanner's PDF with a stamp in its text layer: the page is the image, not the stamp."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.utils import ImageReader
-    from reportlab.pdfgen import canvas
 
     img, truth = F.scanned_page(F.RUSSIAN[:2], seed=8)
-    F._register()
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=A4)
-    c.drawImage(ImageReader(img), 0, 0, *A4)
-    c.setFont(F.FONT, 8)
-    c.drawString(40, 20, "Копия верна")
-    c.showPage()
-    c.save()
-    path = tmp_path / "копия.pdf"
-    path.write_bytes(buf.getvalue())
+    path = _image_with_line(tmp_path / "копия.pdf", img, "Копия верна", 8, 40, 20)
     doc = extract(path)
     assert list(doc.ocr) == [1] and recall(truth, doc.pages[0]) >= 0.95, doc.pages[0]
 
 
-def test_cover_photo_under_a_title_keeps_the_title(tmp_path, tesseract):
-    from PIL import Image
+def _image_with_line(path, img, text: str, size: int, x: int, y: int):
+    """A one-page A4 PDF: the image over the whole page and one line of real text on it."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas
 
-    photo = Image.linear_gradient("L").resize((1240, 1754))     # a picture, no letters
     F._register()
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4)
-    c.drawImage(ImageReader(photo), 0, 0, *A4)
-    c.setFont(F.FONT, 20)
-    c.drawString(60, 780, "Годовой отчёт 2019")
+    c.drawImage(ImageReader(img), 0, 0, *A4)
+    c.setFont(F.FONT, size)
+    c.drawString(x, y, text)
     c.showPage()
     c.save()
-    path = tmp_path / "обложка.pdf"
     path.write_bytes(buf.getvalue())
+    return path
+
+
+def test_cover_photo_under_a_title_keeps_the_title(tmp_path, tesseract):
+    from PIL import Image
+
+    photo = Image.linear_gradient("L").resize((1240, 1754))     # a picture, no letters
+    path = _image_with_line(tmp_path / "обложка.pdf", photo, "Годовой отчёт 2019", 20, 60, 780)
     doc = extract(path)
     assert doc.pages == ["Годовой отчёт 2019"] and doc.ocr == {} and doc.warnings == []

