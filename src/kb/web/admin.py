@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, abort, current_app, render_template, request
-from flask_login import current_user
+from flask import Blueprint, current_app, render_template, request
 
 from kb.audit import log_for
+from kb.web.auth import refusal
 
 bp = Blueprint("admin", __name__)
 
 
 @bp.get("/admin/audit")
 def audit():
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
-    if not current_user.is_admin:
-        abort(403)
+    if (refused := refusal("admin")) is not None:
+        return refused
     action = (request.args.get("action") or "").strip()[:40] or None
     actor = (request.args.get("user") or "").strip()[:64] or None
     events = log_for(current_app.config["KB_INDEX"]).read(limit=500, action=action, actor=actor)

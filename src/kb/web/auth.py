@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, g, redirect, render_template, request, url_for
+from flask import Flask, abort, current_app, g, redirect, render_template, request, url_for
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
@@ -57,6 +57,16 @@ class WebUser(UserMixin):
 
     def get_id(self) -> str:
         return str(self.user.id)
+
+
+def refusal(role: str):
+    """None when the signed-in person has `role` ("staff" or "admin"); else the answer to give:
+    the login page for an anonymous visitor, 403 for a signed-in one without the role."""
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    if not getattr(current_user, f"is_{role}"):
+        abort(403)
+    return None
 
 
 class LoginForm(FlaskForm):

@@ -17,6 +17,7 @@ from kb.enrich.doctype import TYPES as DOC_TYPES
 from kb.names import readable
 from kb.search import catalog
 from kb.uploads import ACCEPTED, MAX_UPLOAD_MB, Exists, UploadError, empty_trash, place, to_trash, trash_files
+from kb.web.auth import refusal
 from kb.web.errors import WebError
 from kb.web.jobs import Indexing
 from kb.web.views import valid_doc_id
@@ -24,14 +25,6 @@ from kb.web.views import valid_doc_id
 bp = Blueprint("upload", __name__)
 MAX_FILES = 50
 MAX_FILES_BODY = 4     # one request carries at most this many files' worth of the size limit
-
-
-def _staff():
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
-    if not current_user.is_staff:
-        abort(403)
-    return None
 
 
 def _jobs() -> Indexing:
@@ -73,7 +66,7 @@ def allow_large_body():
 
 @bp.get("/upload")
 def form():
-    if (refused := _staff()) is not None:
+    if (refused := refusal("staff")) is not None:
         return refused
     return render_template("upload.html", folders=_folders(), accepted=ACCEPTED, max_mb=MAX_UPLOAD_MB,
                            doc_types=DOC_TYPES, results=None)
@@ -81,7 +74,7 @@ def form():
 
 @bp.post("/upload")
 def receive():
-    if (refused := _staff()) is not None:
+    if (refused := refusal("staff")) is not None:
         return refused
     files = [f for f in request.files.getlist("files") if f and f.filename][:MAX_FILES]
     # Replacing a document names it by id: its path comes from the index, never from the form.
@@ -137,7 +130,7 @@ def receive():
 
 @bp.get("/upload/status")
 def status():
-    if (refused := _staff()) is not None:
+    if (refused := refusal("staff")) is not None:
         return refused
     paths = request.args.getlist("path")[:MAX_FILES]
     return jsonify({"files": _jobs().status(paths)})
@@ -145,7 +138,7 @@ def status():
 
 @bp.post("/doc/<doc_id>/delete")
 def delete(doc_id: str):
-    if (refused := _staff()) is not None:
+    if (refused := refusal("staff")) is not None:
         return refused
     info = catalog(current_app.config["KB_INDEX"]).get(doc_id) if valid_doc_id(doc_id) else None
     if info is None:
@@ -168,20 +161,16 @@ def delete(doc_id: str):
 
 @bp.get("/admin/trash")
 def trash():
-    if (refused := _staff()) is not None:
+    if (refused := refusal("admin")) is not None:
         return refused
-    if not current_user.is_admin:
-        abort(403)
     files = [readable(str(p.relative_to(trash_dir()))) for p in trash_files(trash_dir())]
     return render_template("trash.html", files=files)
 
 
 @bp.post("/admin/trash/empty")
 def trash_empty():
-    if (refused := _staff()) is not None:
+    if (refused := refusal("admin")) is not None:
         return refused
-    if not current_user.is_admin:
-        abort(403)
     n = empty_trash(trash_dir())
     record(current_app.config["KB_INDEX"], "trash.empty", actor=current_user.name, address=request.remote_addr,
            detail=str(n))
