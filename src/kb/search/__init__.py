@@ -235,7 +235,7 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
         counts = Counter(consultation_field(cat.get(d), name) for d in doc_counts if cat.get(d))
         counts.pop("", None)
         if counts or sel:
-            result.facets[name] = [FacetValue(v, counts.get(v, 0), v in sel) for v, _ in counts.most_common()]
+            result.facets[name] = [FacetValue(v, counts.get(v, 0), v in sel) for v, _ in _by_count(counts)]
             result.facets[name] += [FacetValue(v, 0, True) for v in sel if v not in counts]
     sel_l = set(filters.lang) if filters else set()
     langs = Counter(v for d in doc_counts if cat.get(d) for v in (cat.get(d).meta.get("lang") or ()))
@@ -263,6 +263,12 @@ def _one_per_copy(cat: Catalog, doc_ids: list[str]) -> tuple[list[str], dict[str
             also[d] = []
             kept.append(d)
     return kept, also
+
+
+def _by_count(counts: Counter) -> list[tuple[str, int]]:
+    """Facet values, most documents first, ties by name: the order must not depend on the
+    order hits happened to come in (it differed between the public and the staff view)."""
+    return sorted(counts.items(), key=lambda vn: (-vn[1], vn[0]))
 
 
 def _copy(info: DocInfo) -> dict:
@@ -422,7 +428,7 @@ def _facets(cat: Catalog, doc_counts: dict[str, int], filters: qm.Filters | None
     sel_t = set(filters.doc_type) if filters else set()
     sel_y = set(filters.year) if filters else set()
     return {
-        "doc_type": [FacetValue(v, n, v in sel_t) for v, n in types.most_common()],
+        "doc_type": [FacetValue(v, n, v in sel_t) for v, n in _by_count(types)],
         "year": [FacetValue(v, n, v in sel_y) for v, n in sorted(years.items(), reverse=True)],
     }
 
