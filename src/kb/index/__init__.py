@@ -19,7 +19,6 @@ from pathlib import Path
 from kb.index import querymodel
 from kb.index._engine import RawHit, RawResults, Reader, exists, forget_readers, reader
 from kb.index._more import Similar, similar_to_doc, similar_to_text
-from kb.index.build import ExtractCache, Report, is_stale, update_index, verify
 from kb.index.manifest import Entry, Manifest, manifest_stamp
 from kb.index.vectors import status as vector_status
 
@@ -28,6 +27,19 @@ __all__ = [
     "Manifest", "Entry", "ExtractCache", "querymodel", "exists", "forget_readers", "is_stale",
     "Similar", "similar_to_doc", "similar_to_text", "verify", "manifest_stamp", "vector_status",
 ]
+
+
+_BUILD = ("ExtractCache", "Report", "is_stale", "update_index", "verify")
+
+
+def __getattr__(name: str):
+    # Building (extraction, enrichment, MinHash of copies) is imported when first used: a
+    # search from the command line never needs it, and it was a fifth of its start-up.
+    if name in _BUILD:
+        from kb.index import build
+
+        return getattr(build, name)
+    raise AttributeError(f"module 'kb.index' has no attribute {name!r}")
 
 
 @contextmanager

@@ -4,10 +4,13 @@ Whoosh's matcher tree spends ~15 µs of pure Python per posting it scores, and a
 question touches thousands (bench/search.py: 90 % of query time). Most queries are an OR
 of words, each word an OR of a few terms in `body` and `title`, common words under an
 AndMaybe, phrases from the lexicon, sometimes AND / NOT. Such a tree is evaluated here by
-reading each term's postings a block at a time and adding BM25 into a dict, with the same
-formula, statistics and boosts as whoosh, so the scores are the same (tests/test_index_bag.py
-compares both paths). Other parts (fields, prefixes, exact forms, compound words) are
-matched by whoosh and their scores added in. One difference, on purpose: whoosh's AndNot
+reading each term's postings once into arrays (kept per opened index version, bounded) and
+adding BM25 with numpy into a score array over all passages, with the same formula,
+statistics, boosts and order of additions as whoosh, so the scores are the same to the last
+bit (tests/test_index_bag.py compares both paths). Decoding whoosh's pickled posting blocks
+in Python was most of a query's cost and grows with the collection: a decoded term is reused
+by every later query, and the arithmetic runs in C. Other parts (fields, prefixes, exact
+forms, compound words) are matched by whoosh and their scores added in. One difference, on purpose: whoosh's AndNot
 sometimes keeps a passage it should exclude (seen: `жилье -аренда` kept an article with
 `аренды`, depending on the segment layout); the exclusion here is exact.
 
@@ -17,8 +20,9 @@ scoring stops and `run` ranks what has been scored so far (`deadline.hit` says s
 
 from __future__ import annotations
 
-import heapq
+import bisect
 
+import numpy as np
 from whoosh import query as wq
 
 
@@ -41,10 +45,10 @@ class Stats:
         # The deadline of the query being scored, set by run(): the reader's lock lets one
         # query at a time use these statistics.
         self.deadline = None
-        n = searcher.doc_count_all()
+        self.n = n = searcher.doc_count_all()
         # K1 * ((1 - B) + B * length / avg length), per field and global docnum: whoosh's
         # BM25 denominator less tf, computed in the same order so scores match exactly.
-        self.norms: dict[str, list[float]] = {f: [0.0] * n for f in fields}
+        self.norms: dict[str, np.ndarray] = {f: np.zeros(n) for f in fields}
         shape = {f: (w._field_B.get(f, w.B), searcher.avg_field_length(f) or 1) for f in fields}
         self.doc_of: list[str | None] = [None] * n       # doc_id of every passage, for grouping
         for sub, offset in searcher.leaf_searchers():
@@ -55,10 +59,55 @@ class Stats:
             col = r.column_reader("doc_id")
             for local in range(r.doc_count_all()):
                 self.doc_of[offset + local] = col[local]
-                for f, (b, avg) in shape.items():
-                    # None for an empty field (a PDF page without text): no term to score there.
-                    length = r.doc_field_length(local, f, 1) or 0
-                    self.norms[f][offset + local] = self.k1 * ((1 - b) + b * length / avg)
+            for f, (b, avg) in shape.items():
+                # None for an empty field (a PDF page without text): no term to score there.
+                lengths = np.array([r.doc_field_length(local, f, 1) or 0 for local in range(r.doc_count_all())],
+                                   dtype=np.float64)
+                self.norms[f][offset:offset + len(lengths)] = self.k1 * ((1 - b) + b * lengths / avg)
+        # Each passage's document as a small number, for counting passages per document.
+        keys: dict = {}
+        self.doc_num = np.fromiter((keys.setdefault(d, len(keys)) for d in self.doc_of), dtype=np.int64, count=n)
+        self.doc_keys = list(keys)
+        self._postings: dict = {}
+        self._cached = 0
+
+    def postings(self, field: str, text: str):
+        """(global docnums, tf) of a term's live passages, ascending; decoded once and kept
+        (at most POSTINGS_CACHE postings in all: then the cache starts again)."""
+        key = (field, text)
+        got = self._postings.get(key)
+        if got is None:
+            ids, tfs = [], []
+            for offset, deleted, m in _blocks(self, field, text):
+                m._read_weights()
+                if deleted:
+                    pairs = [(local, tf) for local, tf in zip(m._ids, m._weights) if local not in deleted]
+                    ids.extend(local + offset for local, _ in pairs)
+                    tfs.extend(tf for _, tf in pairs)
+                else:
+                    ids.extend(local + offset for local in m._ids)
+                    tfs.extend(m._weights)
+            got = (np.array(ids, dtype=np.int64), np.array(tfs, dtype=np.float64))
+            if self._cached + len(ids) > POSTINGS_CACHE:
+                self._postings.clear()
+                self._cached = 0
+            self._postings[key] = got
+            self._cached += len(ids)
+        return got
+
+
+# Postings kept decoded per opened index (16 bytes each: ~100 MB at most).
+POSTINGS_CACHE = 6_000_000
+
+
+class _Acc:
+    """Scores being summed over all passages: `s` the sums, `m` which passages matched."""
+
+    __slots__ = ("s", "m")
+
+    def __init__(self, n: int):
+        self.s = np.zeros(n)
+        self.m = np.zeros(n, dtype=bool)
 
 
 def _blocks(st: Stats, field: str, text: str):
@@ -83,35 +132,60 @@ def _blocks(st: Stats, field: str, text: str):
             m._next_block()
 
 
-def _term_scores(st: Stats, field: str, text: str, factor: float, out: dict, only=None) -> None:
-    """Add factor x BM25 of one term to `out` for every live passage holding it."""
+def _term_scores(st: Stats, field: str, text: str, factor: float, out: _Acc, only=None) -> None:
+    """Add factor x BM25 of one term to `out` for every live passage holding it
+    (`only`: a boolean array of the passages to consider)."""
     s = st.searcher
     if (field, text) not in s.reader():
         return
+    if st.deadline is not None and st.deadline.passed():
+        raise _TimeUp
+    ids, tf = st.postings(field, text)
+    if only is not None:
+        keep = only[ids]
+        ids, tf = ids[keep], tf[keep]
+    if not len(ids):
+        return
     idf = s.idf(field, text)
-    k1p = st.k1 + 1
-    norm = st.norms[field]
-    for offset, deleted, m in _blocks(st, field, text):
-        m._read_weights()
-        for local, tf in zip(m._ids, m._weights):
-            if deleted and local in deleted:
-                continue
-            d = local + offset
-            if only is not None and d not in only:
-                continue
-            out[d] = out.get(d, 0.0) + idf * ((tf * k1p) / (tf + norm[d])) * factor
+    # The same operations in the same order as whoosh's BM25, element by element.
+    out.s[ids] += idf * ((tf * (st.k1 + 1)) / (tf + st.norms[field][ids])) * factor
+    out.m[ids] = True
 
 
 def _positions(st: Stats, field: str, text: str, wanted: set) -> dict:
-    """Positions of one term in the passages of `wanted` (global docnums)."""
-    decode = st.searcher.schema[field].format.decoder("positions")
+    """Positions of one term in the passages of `wanted` (global docnums).
+
+    A block is decoded only when a wanted passage can be in it (its header gives its last
+    id): a phrase's candidates are few, its words' postings long."""
+    s = st.searcher
+    btext = s.schema[field].to_bytes(text)
+    fmt = s.schema[field].format
+    decode = fmt.decoder("positions")
+    want = sorted(wanted)
     out = {}
-    for offset, _, m in _blocks(st, field, text):
-        hit = [i for i, local in enumerate(m._ids) if local + offset in wanted]
-        if hit:
-            m._read_values()
-            for i in hit:
-                out[m._ids[i] + offset] = decode(m._values[i])
+    for sub, offset, _ in st.leaves:
+        r = sub.reader()
+        lo = bisect.bisect_left(want, offset)
+        hi = bisect.bisect_left(want, offset + r.doc_count_all())
+        if lo == hi or (field, btext) not in r:
+            continue
+        mine = [d - offset for d in want[lo:hi]]
+        j = 0
+        m = r._terms.matcher(field, btext, fmt)
+        while m.is_active() and j < len(mine):
+            if st.deadline is not None and st.deadline.passed():
+                raise _TimeUp
+            k = bisect.bisect_right(mine, m.block_max_id(), j)
+            if k > j:
+                m._read_ids()
+                need = set(mine[j:k])
+                hit = [i for i, local in enumerate(m._ids) if local in need]
+                if hit:
+                    m._read_values()
+                    for i in hit:
+                        out[m._ids[i] + offset] = decode(m._values[i])
+                j = k
+            m._next_block()
     return out
 
 
@@ -128,21 +202,23 @@ def _chained(per_word: list[list[int]], slop: int) -> bool:
     return True
 
 
-def _phrase_scores(st: Stats, q, factor: float, out: dict, only=None) -> None:
+def _phrase_scores(st: Stats, q, factor: float, out: _Acc, only=None) -> None:
     """A phrase scores the sum of its words' BM25 where they stand in order, close."""
     field = q.fieldname
     per_word = []
     for w in q.words:
-        sc: dict = {}
+        sc = _Acc(st.n)
         _term_scores(st, field, w, 1.0, sc, only)
-        if not sc:
+        if not sc.m.any():
             return
         per_word.append(sc)
-    cand = set(min(per_word, key=len))
-    for sc in per_word:
-        cand &= sc.keys()
-    if not cand:
+    both = per_word[0].m.copy()
+    for sc in per_word[1:]:
+        both &= sc.m
+    cand_ids = np.flatnonzero(both)
+    if not len(cand_ids):
         return
+    cand = set(cand_ids.tolist())
     cache: dict = {}
     positions = []
     for w in q.words:
@@ -150,12 +226,13 @@ def _phrase_scores(st: Stats, q, factor: float, out: dict, only=None) -> None:
             cache[w] = _positions(st, field, w, cand)
         positions.append(cache[w])
     f = factor * q.boost
-    for d in cand:
+    for d in cand_ids.tolist():
         if _chained([p[d] for p in positions], q.slop):
-            out[d] = out.get(d, 0.0) + sum(sc[d] for sc in per_word) * f
+            out.s[d] += sum(float(sc.s[d]) for sc in per_word) * f
+            out.m[d] = True
 
 
-def _opaque_scores(st: Stats, q, factor: float, out: dict, only=None) -> None:
+def _opaque_scores(st: Stats, q, factor: float, out: _Acc, only=None) -> None:
     """Whoosh matches the part (a phrase, a compound word); its scores are added in."""
     deadline, n = st.deadline, 0
     for sub, offset, _ in st.leaves:
@@ -165,16 +242,19 @@ def _opaque_scores(st: Stats, q, factor: float, out: dict, only=None) -> None:
             if deadline is not None and not n & 255 and deadline.passed():
                 raise _TimeUp
             d = m.id() + offset
-            if only is None or d in only:
-                out[d] = out.get(d, 0.0) + m.score() * factor
+            if only is None or only[d]:
+                out.s[d] += m.score() * factor
+                out.m[d] = True
             m.next()
 
 
-def _eval(st: Stats, q, factor: float, out: dict, only=None) -> None:
+def _eval(st: Stats, q, factor: float, out: _Acc, only=None) -> None:
     """Add the scores of query `q` (times `factor`) into `out`; `only`: passages to consider.
 
     Boosts are applied the way whoosh's matchers apply them: a compound query with a
     single subquery and the binary queries (AndMaybe, AndNot) ignore their own boost.
+    Sums are formed in whoosh's order (a sub-query's own sum first, then added), so that
+    floating-point results are identical.
     """
     if isinstance(q, wq.Term) and q.fieldname in st.norms:
         _term_scores(st, q.fieldname, q.text, factor * q.boost, out, only)
@@ -187,25 +267,31 @@ def _eval(st: Stats, q, factor: float, out: dict, only=None) -> None:
             for sub in subs:
                 _eval(st, sub, f, out, only)
             return
-        acc: dict | None = None
+        acc: _Acc | None = None
         for sub in subs:
-            part: dict = {}
-            _eval(st, sub, f, part, only if acc is None else acc.keys())
-            acc = part if acc is None else {d: acc[d] + sc for d, sc in part.items()}
-            if not acc:
+            part = _Acc(st.n)
+            _eval(st, sub, f, part, only if acc is None else acc.m)
+            if acc is None:
+                acc = part
+            else:
+                part.s[part.m] += acc.s[part.m]
+                acc = part
+            if not acc.m.any():
                 return
-        for d, sc in acc.items():
-            out[d] = out.get(d, 0.0) + sc
+        out.s[acc.m] += acc.s[acc.m]
+        out.m |= acc.m
     elif isinstance(q, (wq.AndMaybe, wq.AndNot)):
-        first: dict = {}
+        first = _Acc(st.n)
         _eval(st, q.a, factor, first, only)
-        second: dict = {}
-        _eval(st, q.b, factor, second, first.keys())
-        for d, sc in first.items():
-            if isinstance(q, wq.AndMaybe):
-                out[d] = out.get(d, 0.0) + sc + second.get(d, 0.0)
-            elif d not in second:
-                out[d] = out.get(d, 0.0) + sc
+        second = _Acc(st.n)
+        _eval(st, q.b, factor, second, first.m)
+        if isinstance(q, wq.AndMaybe):
+            keep = first.m
+            out.s[keep] += first.s[keep] + second.s[keep]
+        else:
+            keep = first.m & ~second.m
+            out.s[keep] += first.s[keep]
+        out.m |= keep
     elif isinstance(q, wq.Phrase) and q.fieldname in st.norms and q.words:
         _phrase_scores(st, q, factor, out, only)
     elif q is wq.NullQuery:
@@ -235,27 +321,39 @@ def run(st: Stats, q, allowed: set | None, masked: set | None, limit: int, deadl
     passage of each other matching document, so that every document can be shown.
     Past the `deadline`, the passages scored so far (`deadline.hit` is then true).
     """
-    scores: dict = {}
+    acc = _Acc(st.n)
+    only = None
+    if allowed is not None:
+        only = np.zeros(st.n, dtype=bool)
+        if allowed:
+            only[np.fromiter(allowed, dtype=np.int64, count=len(allowed))] = True
     st.deadline = deadline
     try:
-        _eval(st, q, 1.0, scores, allowed)      # filtered passages are never scored
+        _eval(st, q, 1.0, acc, only)      # filtered passages are never scored
     except _TimeUp:
         pass
     finally:
         st.deadline = None
     if masked:
-        scores = {d: s for d, s in scores.items() if d not in masked}
-    counts: dict[str, int] = {}
-    best: dict[str, tuple] = {}
-    doc_of = st.doc_of
-    for d, sc in scores.items():
-        key = doc_of[d]
-        counts[key] = counts.get(key, 0) + 1
-        b = best.get(key)
-        if b is None or (-sc, d) < b:
-            best[key] = (-sc, d)
-    # Equal scores: the earlier passage first, as whoosh orders them.
-    top = heapq.nsmallest(limit, ((-sc, d) for d, sc in scores.items()))
-    shown = {doc_of[d] for _, d in top}
-    top += sorted(b for key, b in best.items() if key not in shown)
-    return [(-neg, d) for neg, d in top], counts, len(scores)
+        acc.m[np.fromiter(masked, dtype=np.int64, count=len(masked))] = False
+    ids = np.flatnonzero(acc.m)
+    if not len(ids):
+        return [], {}, 0
+    scores = acc.s[ids]
+    # Best first; equal scores: the earlier passage first, as whoosh orders them.
+    order = np.lexsort((ids, -scores))
+    ids, scores = ids[order], scores[order]
+    docs = st.doc_num[ids]
+    per_doc = np.bincount(docs)
+    found = np.flatnonzero(per_doc)
+    keys = st.doc_keys
+    counts = {keys[k]: c for k, c in zip(found.tolist(), per_doc[found].tolist())}
+    # The first (best) passage of each document, in rank order.
+    _, firsts = np.unique(docs, return_index=True)
+    firsts.sort()
+    head = min(limit, len(ids))
+    shown = set(docs[:head].tolist())
+    rest = [i for i in firsts.tolist() if i >= head and docs[i] not in shown]
+    picked = list(range(head)) + rest
+    sc, nums = scores.tolist(), ids.tolist()
+    return [(sc[i], nums[i]) for i in picked], counts, len(ids)

@@ -280,7 +280,7 @@ def _known_first(rd, cat: Catalog, parsed: Parsed, doc_ids: list[str], order: di
     covered first; one not matched by any passage comes with its first passage."""
     if not parsed.plain_words:
         return doc_ids
-    cov = {d: c for d, c in coverage(cat, parsed.plain_words).items() if c >= KNOWN_SHARE}
+    cov = coverage(cat, parsed.plain_words, KNOWN_SHARE)
     if not cov:
         return doc_ids
     allowed = _allowed(cat, filters)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 import threading
 
+import numpy as np
+
 from kb import analysis
 from kb.enrich.citations import CODES
 from kb.enrich.title import file_words
@@ -72,18 +74,24 @@ class Cards:
 
     def __init__(self, cat: Catalog):
         self.terms: dict[str, set[str]] = {d.doc_id: _terms(card_text(d)) for d in cat.all()}
-        self.df: dict[str, int] = {}
-        for ts in self.terms.values():
+        self.ids = list(self.terms)
+        # term -> the cards holding it, as positions in `ids`: a query reads only its terms'
+        # cards, not every card of an archive of tens of thousands of documents.
+        holders: dict[str, list[int]] = {}
+        for i, ts in enumerate(self.terms.values()):
             for t in ts:
-                self.df[t] = self.df.get(t, 0) + 1
+                holders.setdefault(t, []).append(i)
+        self.holders = {t: np.array(v, dtype=np.int64) for t, v in holders.items()}
+        self.df: dict[str, int] = {t: len(v) for t, v in holders.items()}
         self.n = len(self.terms)
 
     def idf(self, term: str) -> float:
         df = self.df.get(term, 0)
         return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
 
-    def coverage(self, words: list[str]) -> dict[str, float]:
-        """Documents whose card holds some of the query's content words -> the share (by idf)."""
+    def coverage(self, words: list[str], least: float = 0.0) -> dict[str, float]:
+        """Documents whose card holds some of the query's content words -> the share (by idf),
+        those with a share of at least `least` (any share above 0 by default)."""
         query: list[set[str]] = []
         for w in words:
             for t in analysis.tokenize(w):
@@ -94,12 +102,16 @@ class Cards:
             return {}
         weights = [max(self.idf(t) for t in ts) for ts in query]
         total = sum(weights)
-        out: dict[str, float] = {}
-        for doc_id, card in self.terms.items():
-            got = sum(w for ts, w in zip(query, weights) if ts & card)
-            if got:
-                out[doc_id] = got / total
-        return out
+        got = np.zeros(self.n)
+        for ts, w in zip(query, weights):       # in query order: the same sums as term by term
+            has = np.zeros(self.n, dtype=bool)
+            for t in ts:
+                if t in self.holders:
+                    has[self.holders[t]] = True
+            got[has] += w
+        share = got / total
+        keep = np.flatnonzero((got > 0) & (share >= least))
+        return {self.ids[i]: s for i, s in zip(keep.tolist(), share[keep].tolist())}
 
 
 _cache: dict[int, tuple[Catalog, Cards]] = {}
@@ -120,5 +132,5 @@ def cards(cat: Catalog) -> Cards:
     return c
 
 
-def coverage(cat: Catalog, words: list[str]) -> dict[str, float]:
-    return cards(cat).coverage(words)
+def coverage(cat: Catalog, words: list[str], least: float = 0.0) -> dict[str, float]:
+    return cards(cat).coverage(words, least)
