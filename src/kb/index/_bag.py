@@ -70,6 +70,8 @@ class Stats:
         self.doc_keys = list(keys)
         self._postings: dict = {}
         self._cached = 0
+        self.positions: dict = {}       # (field, term) -> position keys (_position_keys)
+        self.positions_kept = 0
 
     def postings(self, field: str, text: str):
         """(global docnums, tf) of a term's live passages, ascending; decoded once and kept
@@ -98,6 +100,8 @@ class Stats:
 
 # Postings kept decoded per opened index (16 bytes each: ~100 MB at most).
 POSTINGS_CACHE = 6_000_000
+# Positions of phrase words kept decoded (8 bytes each: ~32 MB at most).
+POSITIONS_CACHE = 4_000_000
 
 
 class _Acc:
@@ -189,17 +193,51 @@ def _positions(st: Stats, field: str, text: str, wanted: set) -> dict:
     return out
 
 
-def _chained(per_word: list[list[int]], slop: int) -> bool:
-    """Each word 1..slop positions after the previous one (whoosh's SpanNear2, ordered)."""
-    ends = set(per_word[0])
-    for positions in per_word[1:]:
-        if slop == 1:
-            ends = {p for p in positions if p - 1 in ends}
-        else:
-            ends = {p for p in positions if any(p - k in ends for k in range(1, slop + 1))}
-        if not ends:
-            return False
-    return True
+def _keys(positions: dict) -> np.ndarray:
+    """{docnum: [positions]} as sorted keys docnum << 32 | position (one array for numpy)."""
+    if not positions:
+        return np.zeros(0, dtype=np.int64)
+    docs = np.fromiter((d for d, ps in positions.items() for _ in ps), dtype=np.int64)
+    pos = np.fromiter((p for ps in positions.values() for p in ps), dtype=np.int64, count=len(docs))
+    keys = (docs << 32) | pos
+    keys.sort()
+    return keys
+
+
+def _position_keys(st: Stats, field: str, text: str, cand_ids: np.ndarray) -> np.ndarray:
+    """Position keys of a term in the candidate passages.
+
+    When the candidates are most of the term's passages (a phrase of common words, such as
+    `кыргызской республики` in the titles of a code), all its positions are decoded once and
+    kept: whoosh stores each passage's positions as a separate pickle, ~4 µs apiece, and such
+    phrases come back query after query. Otherwise only the candidates' are read."""
+    key = (field, text)
+    keys = st.positions.get(key)
+    if keys is None:
+        ids, _ = st.postings(field, text)
+        if len(cand_ids) * 2 < len(ids):
+            return _keys(_positions(st, field, text, set(cand_ids.tolist())))
+        keys = _keys(_positions(st, field, text, set(ids.tolist())))
+        if st.positions_kept + len(keys) > POSITIONS_CACHE:
+            st.positions.clear()
+            st.positions_kept = 0
+        st.positions[key] = keys
+        st.positions_kept += len(keys)
+    return keys[np.isin(keys >> 32, cand_ids)]
+
+
+def _chained(per_word: list[np.ndarray], slop: int) -> np.ndarray:
+    """Passages where each word stands 1..slop positions after the previous one (whoosh's
+    SpanNear2, ordered), from each word's position keys."""
+    ends = per_word[0]
+    for keys in per_word[1:]:
+        near = np.zeros(len(keys), dtype=bool)
+        for k in range(1, slop + 1):
+            near |= np.isin(keys - k, ends)
+        ends = keys[near]
+        if not len(ends):
+            break
+    return np.unique(ends >> 32)
 
 
 def _phrase_scores(st: Stats, q, factor: float, out: _Acc, only=None) -> None:
@@ -218,18 +256,18 @@ def _phrase_scores(st: Stats, q, factor: float, out: _Acc, only=None) -> None:
     cand_ids = np.flatnonzero(both)
     if not len(cand_ids):
         return
-    cand = set(cand_ids.tolist())
     cache: dict = {}
-    positions = []
     for w in q.words:
         if w not in cache:
-            cache[w] = _positions(st, field, w, cand)
-        positions.append(cache[w])
-    f = factor * q.boost
-    for d in cand_ids.tolist():
-        if _chained([p[d] for p in positions], q.slop):
-            out.s[d] += sum(float(sc.s[d]) for sc in per_word) * f
-            out.m[d] = True
+            cache[w] = _position_keys(st, field, w, cand_ids)
+    found = _chained([cache[w] for w in q.words], q.slop)
+    if not len(found):
+        return
+    total = np.zeros(len(found))
+    for sc in per_word:            # summed word by word, as whoosh sums them
+        total = total + sc.s[found]
+    out.s[found] += total * (factor * q.boost)
+    out.m[found] = True
 
 
 def _opaque_scores(st: Stats, q, factor: float, out: _Acc, only=None) -> None:

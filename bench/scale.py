@@ -1,0 +1,264 @@
+"""Scale benchmark: the legal corpus repeated 1, 5 and 11 times (issue 15).
+
+For each size: passages, characters, index seconds and passages/s (kb's analysis and whoosh,
+every core, as `kb eval` indexes a BEIR set), peak RSS of the build, then p50/p95/p99 of
+`kb.search.search` (the product path: grouping, snippets, facets, the rerank) and of the
+results page (Flask test client) for 300 real questions (the 20 of legal-ru-dev and 280 of
+xquad-ru), the growth of p95 from the first size to the last, and whether the fast scorer
+ranked every query exactly as whoosh's own matchers, which score every posting.
+With the `tantivy` package installed (a benchmark-only dependency: `.venv/bin/pip install
+-e '.[bench]'`), the same queries through tantivy's BM25 over kb's own index terms, as a reference.
+
+    .venv/bin/python bench/scale.py [--copies 1,5,11] [--work /tmp/kb-scale] [--queries 300]
+
+Each build runs in a child process so that its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "bench"
+
+
+def corpus(data: Path) -> list[dict]:
+    with open(data / "legal-ru-dev" / "corpus.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def questions(data: Path, n: int) -> list[str]:
+    qs = []
+    for name in ("legal-ru-dev", "xquad-ru"):
+        with open(data / name / "queries.jsonl", encoding="utf-8") as f:
+            qs.append([json.loads(line)["text"] for line in f if line.strip()])
+    legal, other = qs
+    return legal + random.Random(15).sample(other, max(0, n - len(legal)))
+
+
+def records(docs: list[dict], copies: int):
+    for c in range(copies):
+        for rec in docs:
+            doc_id = f"{rec['_id']}~{c}" if c else str(rec["_id"])
+            yield {"doc_id": doc_id, "ordinal": 0, "pid": doc_id, "path": doc_id + ".txt",
+                   "title": rec.get("title", "") or "", "body": rec.get("text", "") or "",
+                   "doc_type": "закон"}
+
+
+def write_manifest(index_dir: Path, docs: list[dict], copies: int) -> None:
+    """The manifest `search()` reads (titles, types): one entry per passage-document. Each copy
+    has its own hash, so copies are separate documents as in a real archive, not joined."""
+    from kb.index import store
+    from kb.index.manifest import Entry, Manifest
+
+    m = Manifest(version="bench-scale", corpus="bench")
+    for rec in records(docs, copies):
+        m.files[rec["path"]] = Entry(doc_id=rec["doc_id"], size=len(rec["body"]), mtime=0.0,
+                                     sha256=rec["doc_id"], title=rec["title"], format="txt",
+                                     doc_type=rec["doc_type"], year=None, pages=0, passages=1)
+    m.write(store.current(index_dir) / "manifest.json")
+
+
+def build(data: Path, copies: int, index_dir: Path) -> dict:
+    """In the child: index `copies` copies of the corpus, report time and memory as JSON."""
+    from kb.index import write_passages
+
+    docs = corpus(data)
+    shutil.rmtree(index_dir, ignore_errors=True)
+    t0 = time.perf_counter()
+    n = write_passages(index_dir, records(docs, copies))
+    secs = time.perf_counter() - t0
+    write_manifest(index_dir, docs, copies)
+    chars = copies * sum(len(d.get("title", "") or "") + len(d.get("text", "") or "") for d in docs)
+    return {"passages": n, "chars": chars, "index_s": secs,
+            "rss_self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "rss_children_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def time_search(index_dir: Path, qs: list[str]) -> tuple[list[float], dict[str, list]]:
+    from kb.search import search
+
+    search(index_dir, qs[0])            # open the index, load the word vectors
+    times, pages = [], {}
+    for q in qs:
+        t0 = time.perf_counter()
+        try:
+            r = search(index_dir, q)
+        except Exception as e:          # a refused query is a result too; say which
+            pages[q] = [f"error: {e}"]
+            continue
+        times.append((time.perf_counter() - t0) * 1000)
+        pages[q] = [(g.doc_id, [h.ordinal for h in g.hits],
+                     round(g.score, 6)) for g in r.groups]
+    return times, pages
+
+
+def time_pages(index_dir: Path, qs: list[str]) -> list[float]:
+    from kb.web.app import create_app
+
+    app = create_app(ROOT / "corpus", index_dir, max_per_client=0)
+    client = app.test_client()
+    client.get("/search", query_string={"q": qs[0]})
+    times = []
+    for q in qs:
+        t0 = time.perf_counter()
+        resp = client.get("/search", query_string={"q": q})
+        if resp.status_code == 200:
+            times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
+def ranking_diff(index_dir: Path, qs: list[str]) -> list[str]:
+    """Queries whose ranking by the fast scorer (kb.index._bag) differs from whoosh's own
+    matchers, which score every posting: the best 50 passages in order with their scores
+    (to 1e-9), the passages and documents matched."""
+    from kb.index import _engine, reader
+    from kb.search.query import parse
+
+    rd = reader(index_dir)
+    differ = []
+    for q in qs:
+        try:
+            node = parse(q).node
+        except Exception:
+            continue
+        got = []
+        for fast in (True, False):
+            _engine.FAST_BAG = fast
+            try:
+                got.append(rd.search(node, limit=50))
+            finally:
+                _engine.FAST_BAG = True
+        a, b = got
+        same = (a.total == b.total and a.doc_counts == b.doc_counts
+                and [h.docnum for h in a.hits[:50]] == [h.docnum for h in b.hits[:50]]
+                and all(abs(x.score - y.score) <= 1e-9 * max(1.0, abs(y.score))
+                        for x, y in zip(a.hits[:50], b.hits[:50])))
+        if not same:
+            differ.append(q)
+    return differ
+
+
+def tantivy_times(index_dir: Path, qs: list[str], docs: list[dict], copies: int) -> dict | None:
+    """BM25 top 10 by tantivy over kb's index terms (whitespace-joined), for the same queries."""
+    try:
+        import tantivy
+    except ImportError:
+        return None
+    from kb.analysis import index_terms, is_kyrgyz, terms, tokenize
+
+    def analysed_text(text: str) -> str:
+        ky = is_kyrgyz(text)
+        return " ".join(t for tok in tokenize(text) for t in index_terms(tok.norm, ky))
+
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("body", stored=False, tokenizer_name="whitespace")
+    sb.add_text_field("title", stored=False, tokenizer_name="whitespace")
+    sb.add_text_field("id", stored=True, tokenizer_name="raw")
+    schema = sb.build()
+    path = index_dir.parent / (index_dir.name + "-tantivy")
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    ix = tantivy.Index(schema, path=str(path))
+    w = ix.writer()
+    t0 = time.perf_counter()
+    analysed = [(analysed_text(d.get("title", "") or ""), analysed_text(d.get("text", "") or "")) for d in docs]
+    for c in range(copies):
+        for d, (title, body) in zip(docs, analysed):
+            w.add_document(tantivy.Document(id=f"{d['_id']}~{c}", title=title, body=body))
+    w.commit()
+    w.wait_merging_threads()
+    build_s = time.perf_counter() - t0
+    ix.reload()
+    s = ix.searcher()
+    times = []
+    for q in qs:
+        words = sorted({t for tok in tokenize(q) for t in terms(tok.norm)})
+        if not words:
+            continue
+        query = ix.parse_query(" ".join(words), ["body", "title"], field_boosts={"title": 3.0})
+        t0 = time.perf_counter()
+        s.search(query, 10)
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"build_s": build_s, "times": times}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--copies", default="1,5,11")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/kb-scale"))
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--pages", type=int, default=100, help="results pages timed through the web app")
+    ap.add_argument("--reuse", action="store_true", help="keep indexes already built in --work")
+    ap.add_argument("--compare", type=int, default=300,
+                    help="queries whose ranking is checked against whoosh's own scorer (slow at 11x)")
+    ap.add_argument("--no-compare", action="store_true", help="skip the reference-scorer comparison")
+    ap.add_argument("--build", type=int, help=argparse.SUPPRESS)    # the child's job
+    a = ap.parse_args()
+    os.environ.setdefault("KB_EMBEDDER", "off")      # lexical scale: no passage vectors
+    sys.path.insert(0, str(ROOT / "src"))
+    if a.build:
+        print(json.dumps(build(a.data, a.build, a.work / f"x{a.build}")))
+        return
+
+    docs = corpus(a.data)
+    qs = questions(a.data, a.queries)
+    rows = []
+    for copies in [int(c) for c in a.copies.split(",")]:
+        idx = a.work / f"x{copies}"
+        info_file = a.work / f"x{copies}.json"
+        if a.reuse and info_file.exists() and idx.exists():
+            info = json.loads(info_file.read_text())
+            from kb.index import store
+            if not (store.current(idx) / "manifest.json").exists():
+                write_manifest(idx, docs, copies)
+        else:
+            a.work.mkdir(parents=True, exist_ok=True)
+            out = subprocess.run([sys.executable, __file__, "--build", str(copies), "--work", str(a.work),
+                                  "--data", str(a.data)], capture_output=True, text=True, check=True)
+            info = json.loads(out.stdout.strip().splitlines()[-1])
+            info_file.write_text(json.dumps(info))
+        times, pages = time_search(idx, qs)
+        web = time_pages(idx, qs[:a.pages])
+        diff = None if a.no_compare else ranking_diff(idx, qs[:a.compare])
+        tv = tantivy_times(idx, qs, docs, copies)
+        rows.append((copies, info, times, web, diff, tv))
+        print(f"{copies:>3}x  passages {info['passages']:>7,}  chars {info['chars'] / 1e6:6.1f}M  "
+              f"index {info['index_s']:7.1f} s  {info['passages'] / info['index_s']:6.0f} passages/s  "
+              f"peak RSS {info['rss_self_mb']:.0f} MB (+ writers {info['rss_children_mb']:.0f} MB)",
+              flush=True)
+        print(f"      search()  p50 {pct(times, 50):6.1f}  p95 {pct(times, 95):6.1f}  p99 {pct(times, 99):6.1f} ms"
+              f"  ({len(times)} queries)   page p50 {pct(web, 50):6.1f}  p95 {pct(web, 95):6.1f} ms", flush=True)
+        if diff is not None:
+            n = min(len(qs), a.compare)
+            print(f"      ranking vs whoosh's full scorer: {n - len(diff)}/{n} queries identical (top 50, totals)"
+                  + (f"; differ: {diff[:3]}" if diff else ""), flush=True)
+        if tv:
+            print(f"      tantivy   p50 {pct(tv['times'], 50):6.2f}  p95 {pct(tv['times'], 95):6.2f} ms"
+                  f"  (build {tv['build_s']:.1f} s)", flush=True)
+        else:
+            print("      tantivy   not installed (.venv/bin/pip install -e '.[bench]')", flush=True)
+    if len(rows) > 1:
+        first, last = rows[0], rows[-1]
+        print(f"p95 growth {first[0]}x -> {last[0]}x: search() {pct(last[2], 95) / pct(first[2], 95):.2f}x, "
+              f"page {pct(last[3], 95) / pct(first[3], 95):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
