@@ -230,15 +230,17 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     result.copies_joined = sum(len(v) for v in also.values())
     result.latin = latin_terms(query, parsed)
     sel_c = set(filters.cites) if filters else set()
-    for name in ("category", "region"):
+    rows = cat.facet_rows()
+    matched = [rows[d] for d in doc_counts if d in rows]
+    for name, col in (("category", 2), ("region", 3)):
         sel = set(getattr(filters, name)) if filters else set()
-        counts = Counter(consultation_field(cat.get(d), name) for d in doc_counts if cat.get(d))
+        counts = Counter(r[col] for r in matched)
         counts.pop("", None)
         if counts or sel:
             result.facets[name] = [FacetValue(v, counts.get(v, 0), v in sel) for v, _ in _by_count(counts)]
             result.facets[name] += [FacetValue(v, 0, True) for v in sel if v not in counts]
     sel_l = set(filters.lang) if filters else set()
-    langs = Counter(v for d in doc_counts if cat.get(d) for v in (cat.get(d).meta.get("lang") or ()))
+    langs = Counter(v for r in matched for v in r[4])
     if len(langs) > 1 or sel_l:
         result.facets["lang"] = [FacetValue(v, langs.get(v, 0), v in sel_l, LANGUAGES.get(v, v))
                                  for v in sorted(set(langs) | sel_l, key=lambda v: (-langs.get(v, 0), v))]
@@ -251,17 +253,22 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
 
 
 def _one_per_copy(cat: Catalog, doc_ids: list[str]) -> tuple[list[str], dict[str, list[str]]]:
-    """The first of each group of copies, in order, and for each of them the others."""
+    """The first of each group of copies, in order, and for those that have them the others."""
+    keys = cat.copy_keys()
+    if not keys:
+        return list(doc_ids), {}
     kept, seen, also = [], {}, {}
     for d in doc_ids:
-        info = cat.get(d)
-        key = min([d, *info.meta.get("copies", [])]) if info else d
-        if key in seen:
-            also[seen[key]].append(d)
-        else:
-            seen[key] = d
-            also[d] = []
+        key = keys.get(d)
+        if key is None:
             kept.append(d)
+            continue
+        first = seen.get(key)
+        if first is None:
+            seen[key] = d
+            kept.append(d)
+        else:
+            also.setdefault(first, []).append(d)
     return kept, also
 
 
@@ -416,15 +423,10 @@ def _years_unfiltered(rd, parsed: Parsed, filters: qm.Filters | None, deadline: 
 def _facets(cat: Catalog, doc_counts: dict[str, int], filters: qm.Filters | None,
             year_docs=None) -> dict[str, list[FacetValue]]:
     """Documents per type and per year; years counted under the other filters (`year_docs`)."""
-    types, years = Counter(), Counter()
-    for d in doc_counts:
-        info = cat.get(d)
-        if info is not None:
-            types[info.doc_type] += 1
-    for d in (doc_counts if year_docs is None else year_docs):
-        info = cat.get(d)
-        if info is not None and info.year:
-            years[str(info.year)] += 1
+    rows = cat.facet_rows()
+    types = Counter(rows[d][0] for d in doc_counts if d in rows)
+    years = Counter(rows[d][1] for d in (doc_counts if year_docs is None else year_docs) if d in rows)
+    years.pop("", None)
     sel_t = set(filters.doc_type) if filters else set()
     sel_y = set(filters.year) if filters else set()
     return {

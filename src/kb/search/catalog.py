@@ -69,6 +69,28 @@ class Catalog:
     def get(self, doc_id: str) -> DocInfo | None:
         return self.docs.get(doc_id)
 
+    def copy_keys(self) -> dict[str, str]:
+        """doc_id -> the smallest doc_id of its group of copies, for documents with copies
+        (computed once: a query over a large archive groups tens of thousands of documents)."""
+        keys = self.__dict__.get("_copy_keys")
+        if keys is None:
+            keys = {d: min([d, *i.meta["copies"]]) for d, i in self.docs.items() if i.meta.get("copies")}
+            self._copy_keys = keys
+        return keys
+
+    def facet_rows(self) -> dict[str, tuple]:
+        """doc_id -> (type, year or "", category, region, languages): what the facets of a
+        search count, read from each document's metadata once per catalog."""
+        rows = self.__dict__.get("_facet_rows")
+        if rows is None:
+            rows = {}
+            for d, i in self.docs.items():
+                c = i.meta.get("consultation") or {}
+                rows[d] = (i.doc_type, str(i.year) if i.year else "", c.get("category") or "",
+                           c.get("region") or "", tuple(i.meta.get("lang") or ()))
+            self._facet_rows = rows
+        return rows
+
     def all(self) -> list[DocInfo]:
         return list(self.docs.values())
 
