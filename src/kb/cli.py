@@ -194,7 +194,8 @@ def cmd_search(args) -> int:
               + (f"Русские термины: {', '.join(res.latin)}" if res.latin else "Наберите запрос по-русски."))
     if res.suggestion:
         print(f"Возможно, вы имели в виду: {res.suggestion}")
-    print(f"Найдено документов: {res.total_docs}, фрагментов: {res.total_hits} ({res.took_ms:.0f} мс)")
+    docs = f"более {res.total_docs:,}".replace(",", " ") if res.docs_more else res.total_docs
+    print(f"Найдено документов: {docs}, фрагментов: {res.total_hits} ({res.took_ms:.0f} мс)")
     import html
     import re
 

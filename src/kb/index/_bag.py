@@ -24,6 +24,8 @@ import bisect
 
 import numpy as np
 from whoosh import query as wq
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.util.numeric import byte_to_length
 
 
 class Unsupported(Exception):
@@ -56,14 +58,11 @@ class Stats:
             if not r.doc_count_all():
                 continue        # an empty index is one EmptyReader: no columns, no deletions
             self.leaves.append((sub, offset, r.deleted_docs_set))
-            col = r.column_reader("doc_id")
-            for local in range(r.doc_count_all()):
-                self.doc_of[offset + local] = col[local]
+            count = r.doc_count_all()
+            self.doc_of[offset:offset + count] = list(r.column_reader("doc_id"))
             for f, (b, avg) in shape.items():
-                # None for an empty field (a PDF page without text): no term to score there.
-                lengths = np.array([r.doc_field_length(local, f, 1) or 0 for local in range(r.doc_count_all())],
-                                   dtype=np.float64)
-                self.norms[f][offset:offset + len(lengths)] = self.k1 * ((1 - b) + b * lengths / avg)
+                lengths = _field_lengths(r, f, count)
+                self.norms[f][offset:offset + count] = self.k1 * ((1 - b) + b * lengths / avg)
         # Each passage's document as a small number, for counting passages per document.
         keys: dict = {}
         self.doc_num = np.fromiter((keys.setdefault(d, len(keys)) for d in self.doc_of), dtype=np.int64, count=n)
@@ -96,6 +95,30 @@ class Stats:
             self._postings[key] = got
             self._cached += len(ids)
         return got
+
+
+# Whoosh stores a field's length per passage as one byte (its length_to_byte scale).
+_BYTE_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.float64)
+
+
+def _field_lengths(r, field: str, count: int) -> np.ndarray:
+    """The length of `field` in each passage of a segment, as whoosh's BM25 reads it.
+
+    The column is read whole (one call, not two per passage: a second of every cold start
+    on the 75,000 passages of bench/scale.py). Anything unexpected in whoosh's private
+    column object falls back to the public per-passage call."""
+    try:
+        col = r._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+        if col is None:
+            return np.zeros(count)
+        raw = np.frombuffer(col._dbfile.get(col._basepos, col._count * col._fixedlen),
+                            dtype=np.dtype(">" + col._typecode))
+        codes = np.full(count, col._default, dtype=np.int64)
+        codes[:min(count, len(raw))] = raw[:count]
+        return _BYTE_LENGTH[codes]
+    except (AttributeError, TypeError, ValueError, IndexError):
+        # None for an empty field (a PDF page without text): no term to score there.
+        return np.array([r.doc_field_length(local, field, 1) or 0 for local in range(count)], dtype=np.float64)
 
 
 # Postings kept decoded per opened index (16 bytes each: ~100 MB at most).
@@ -352,11 +375,16 @@ def supported(q) -> bool:
     return False
 
 
-def run(st: Stats, q, allowed: set | None, masked: set | None, limit: int, deadline=None):
-    """(hits, {doc_id: matching passages}, total matching passages).
+def run(st: Stats, q, allowed: set | None, masked: set | None, limit: int, deadline=None,
+        doc_cap: int | None = None):
+    """(hits, {doc_id: matching passages}, total matching passages, documents left out).
 
     hits: (score, docnum) of the best `limit` passages, best first, then the best
-    passage of each other matching document, so that every document can be shown.
+    passage of each other matching document, so that every document can be shown; with a
+    `doc_cap`, only the best `doc_cap` documents (at least those of the `limit` passages) are
+    listed and counted, and the number of the others is returned: on an archive, a question
+    of common words matches tens of thousands, and every listed document costs the search
+    stage Python work (grouping, facets), while people read the first pages.
     Past the `deadline`, the passages scored so far (`deadline.hit` is then true).
     """
     acc = _Acc(st.n)
@@ -376,22 +404,25 @@ def run(st: Stats, q, allowed: set | None, masked: set | None, limit: int, deadl
         acc.m[np.fromiter(masked, dtype=np.int64, count=len(masked))] = False
     ids = np.flatnonzero(acc.m)
     if not len(ids):
-        return [], {}, 0
+        return [], {}, 0, 0
     scores = acc.s[ids]
     # Best first; equal scores: the earlier passage first, as whoosh orders them.
     order = np.lexsort((ids, -scores))
     ids, scores = ids[order], scores[order]
     docs = st.doc_num[ids]
-    per_doc = np.bincount(docs)
-    found = np.flatnonzero(per_doc)
-    keys = st.doc_keys
-    counts = {keys[k]: c for k, c in zip(found.tolist(), per_doc[found].tolist())}
     # The first (best) passage of each document, in rank order.
     _, firsts = np.unique(docs, return_index=True)
     firsts.sort()
+    left_out = 0
+    if doc_cap is not None and len(firsts) > max(doc_cap, limit):
+        left_out = len(firsts) - max(doc_cap, limit)
+        firsts = firsts[:max(doc_cap, limit)]
+    per_doc = np.bincount(docs)
+    listed = docs[firsts]
+    counts = dict(zip(map(st.doc_keys.__getitem__, listed.tolist()), per_doc[listed].tolist()))
     head = min(limit, len(ids))
     shown = set(docs[:head].tolist())
     rest = [i for i in firsts.tolist() if i >= head and docs[i] not in shown]
     picked = list(range(head)) + rest
     sc, nums = scores.tolist(), ids.tolist()
-    return [(sc[i], nums[i]) for i in picked], counts, len(ids)
+    return [(sc[i], nums[i]) for i in picked], counts, len(ids), left_out

@@ -374,6 +374,7 @@ class RawResults:
     doc_counts: dict[str, int]         # every matching document -> matching passages
     total: int                         # matching passages
     cut: bool = False                  # the deadline stopped the search: what was found by then
+    docs_more: int = 0                 # matching documents beyond DOC_CAP, not listed nor counted
 
 
 class _Deadline(collectors.WrappingCollector):
@@ -521,8 +522,11 @@ class Reader:
 
     @_checked
     def search(self, node, filters: qm.Filters | None = None, limit: int = 200,
-               deadline: qm.Deadline | None = None) -> RawResults:
+               deadline: qm.Deadline | None = None, doc_cap: int | None = None) -> RawResults:
         """The best `limit` passages for a querymodel node; QueryError when it costs too much.
+
+        `doc_cap`: list and count at most this many documents (at least those of the `limit`
+        passages); how many more matched is `docs_more`. None: every document.
 
         Past the `deadline`, what was found by then, marked `cut`."""
         with self.lock:
@@ -535,27 +539,28 @@ class Reader:
                 return RawResults(hits=[], doc_counts={}, total=0)
             flt, mask = filter_query(filters)
             mask = self.mask_with_hidden(s, mask)
-            res = self._run(s, q, flt, mask, limit, deadline)
+            res = self._run(s, q, flt, mask, limit, deadline, doc_cap)
             if not res.total and tr.drove and not res.cut:
                 # The rare words matched nothing (a phrase of the lexicon, say): the plain OR of
                 # all the words is what the query means, and it may well find passages.
-                res = self._run(s, Translator(s.reader(), driven=False)(node), flt, mask, limit, deadline)
+                res = self._run(s, Translator(s.reader(), driven=False)(node), flt, mask, limit, deadline,
+                                doc_cap)
             return res
 
-    def _run(self, s, q, flt, mask, limit: int, deadline) -> RawResults:
+    def _run(self, s, q, flt, mask, limit: int, deadline, doc_cap: int | None = None) -> RawResults:
         """One whoosh query over the searcher `s` (the caller holds the lock)."""
         if FAST_BAG and _bag.supported(q):
             st = self._bag_stats(s)
             allowed = set(s.docs_for_query(flt)) if flt is not None else None
             masked = mask if isinstance(mask, set) else set(s.docs_for_query(mask)) if mask is not None else None
             try:
-                top, counts, total = _bag.run(st, q, allowed, masked, limit, deadline)
+                top, counts, total, left_out = _bag.run(st, q, allowed, masked, limit, deadline, doc_cap)
             except _bag.Unsupported:
                 pass
             else:
                 hits = [RawHit(n, score, st.doc_of[n], self, s) for score, n in top]
                 return RawResults(hits=hits, doc_counts=counts, total=total,
-                                  cut=deadline is not None and deadline.hit)
+                                  cut=deadline is not None and deadline.hit, docs_more=left_out)
         # Everything else (AND, NOT, prefixes, exact forms, fields): whoosh's matchers,
         # collected as s.search(q, limit, filter, mask, groupedby="doc_id") would.
         c = s.collector(limit=limit, groupedby="doc_id", terms=False)

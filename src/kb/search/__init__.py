@@ -44,6 +44,10 @@ Filters = qm.Filters
 MAX_PAGE = 1000
 MAX_PER_PAGE = 100
 CANDIDATES = 1000        # passages ranked to form the document groups
+# Documents listed, grouped and counted in the facets: beyond it a search says "более N"
+# (bench/scale.py: at 75,000 passages a question of common words matched 31,000 documents,
+# and walking them all was most of its time).
+DOC_CAP = 1000
 PER_DOC = 3              # best passages shown per document
 
 
@@ -132,10 +136,10 @@ def ranked(rd, query: str, filters: qm.Filters | None = None, limit: int = CANDI
     if mode not in ("hybrid", "lexical", "semantic"):
         raise QueryError("режим: hybrid, lexical или semantic (mode must be hybrid, lexical or semantic)")
     parsed = parse(query)
-    raw = rd.search(parsed.node, filters, limit=limit, deadline=deadline)
+    raw = rd.search(parsed.node, filters, limit=limit, deadline=deadline, doc_cap=DOC_CAP)
     if not raw.total and parsed.relaxable and not raw.cut:
         parsed = parse(query, relaxed=True)
-        raw = rd.search(parsed.node, filters, limit=limit, deadline=deadline)
+        raw = rd.search(parsed.node, filters, limit=limit, deadline=deadline, doc_cap=DOC_CAP)
     if mode != "semantic":
         raw = with_vectors(parsed.node, parsed.plain_words, raw)
     return parsed, with_meaning(rd, parsed.node, query, raw, filters, limit, mode=mode)
@@ -228,6 +232,7 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
                          f"(only the first {MAX_WORDS} words of the query were searched)")
     result.corrected = shown if shown != query else None
     result.copies_joined = sum(len(v) for v in also.values())
+    result.docs_more = raw.docs_more
     result.latin = latin_terms(query, parsed)
     sel_c = set(filters.cites) if filters else set()
     rows = cat.facet_rows()
@@ -395,7 +400,7 @@ def _article_first(rd, graph: CitationGraph, query: str, filters: qm.Filters | N
             counts[h.doc_id] = 1
             total += 1
     rest = [h for h in raw.hits if h.doc_id not in docs or (h.doc_id, h.fields.get("ordinal")) not in seen]
-    return RawResults(hits=first + rest, doc_counts=counts, total=total, cut=raw.cut)
+    return RawResults(hits=first + rest, doc_counts=counts, total=total, cut=raw.cut, docs_more=raw.docs_more)
 
 
 def _hit(h, info: DocInfo | None, matcher: Matcher) -> Hit:
@@ -416,7 +421,7 @@ def _years_unfiltered(rd, parsed: Parsed, filters: qm.Filters | None, deadline: 
     years beside a selected one): a second search, only when a year is selected."""
     if not filters or not filters.year:
         return matched
-    raw = rd.search(parsed.node, replace(filters, year=[]), limit=1, deadline=deadline)
+    raw = rd.search(parsed.node, replace(filters, year=[]), limit=1, deadline=deadline, doc_cap=DOC_CAP)
     return raw.doc_counts or matched
 
 

@@ -108,6 +108,9 @@ class SearchResult:
     corrected: str | None = None    # the results are for this spelling of the query (issue 10)
     latin: list[str] | None = None  # a query in Latin letters: Russian terms for it ([] when none known)
     copies_joined: int = 0          # documents shown as copies of another result ("также")
+    # Documents matching beyond the best kb.search.DOC_CAP: not listed, and the facets count
+    # only the listed ones (the page says "более N").
+    docs_more: int = 0
 
     @property
     def pages(self) -> int:
@@ -133,6 +136,7 @@ class SearchResult:
             "corrected": self.corrected,
             "latin": self.latin,
             "copies_joined": self.copies_joined,
+            "docs_more": self.docs_more,
             "facets": {k: [asdict(v) for v in vals] for k, vals in self.facets.items()},
             "hits": [h.to_json() for h in self.flat_hits()],
             "documents": [

@@ -67,7 +67,8 @@ def fuse(lexical: RawResults, semantic: RawResults, limit: int, k: float = RRF_K
             # beyond the candidates are not known per passage, so this may count one twice).
             counts[h.doc_id] = counts.get(h.doc_id, 0) + 1
             extra += 1
-    return RawResults(hits=hits, doc_counts=counts, total=lexical.total + extra, cut=lexical.cut)
+    return RawResults(hits=hits, doc_counts=counts, total=lexical.total + extra, cut=lexical.cut,
+                      docs_more=lexical.docs_more)
 
 
 _recent: "OrderedDict[tuple, object]" = OrderedDict()

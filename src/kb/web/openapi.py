@@ -54,7 +54,7 @@ SCHEMAS = {
     "SearchResult": obj({
         "query": STR, "total_docs": INT, "total_hits": INT, "page": INT, "per_page": INT, "pages": INT,
         "sort": {"type": "string", "enum": ["relevance", "date"]}, "took_ms": NUM, "suggestion": nullable(STR),
-        "corrected": nullable(STR), "latin": nullable(arr(STR)), "copies_joined": INT,
+        "corrected": nullable(STR), "latin": nullable(arr(STR)), "copies_joined": INT, "docs_more": INT,
         "relaxed": BOOL, "cut": BOOL, "notice": NOTICE,
         "facets": {"type": "object", "description": "doc_type, year (documents per year under the other "
                    "filters), cites, category, region, lang", "additionalProperties": arr(ref("FacetValue"))},
