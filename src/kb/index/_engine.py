@@ -624,6 +624,22 @@ class Reader:
             return RawResults(hits=hits, doc_counts=counts, total=len(hits))
 
     @_checked
+    def doc_vector(self, doc_id: str, model_key: str):
+        """A document's vector: the unit-length mean of its passages' vectors (similar documents
+        by meaning), or None while they are not built, or for a document the current audience
+        may not see."""
+        from kb.index import vectors
+
+        if doc_id in self.hidden_docs():
+            return None
+        with self.lock:
+            s = self.searcher()
+            v = vectors.view(self.index_dir, self.gen, model_key)
+            if v is None or v.size != s.doc_count_all():
+                return None
+            return v.mean_of(list(s.document_numbers(doc_id=doc_id)))
+
+    @_checked
     def doc_passage_count(self, doc_id: str) -> int:
         """Live passages of a document, from the postings of its id (no stored fields read);
         0 for a document the current audience may not see."""
