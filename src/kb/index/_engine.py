@@ -374,6 +374,7 @@ class RawResults:
     doc_counts: dict[str, int]         # every matching document -> matching passages
     total: int                         # matching passages
     cut: bool = False                  # the deadline stopped the search: what was found by then
+    by_meaning: int = 0                # passages among `hits` found by meaning alone (kb.search.semantic)
 
 
 class _Deadline(collectors.WrappingCollector):

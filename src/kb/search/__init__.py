@@ -112,6 +112,16 @@ def latin_terms(query: str, parsed: Parsed) -> list[str] | None:
     return default_glossary().russian_for(parsed.plain_words)
 
 
+def query_language(query: str, parsed: Parsed) -> str | None:
+    """"en" for a query in Latin letters only (English, as far as the glossary and the page
+    go), "ky" for a Kyrgyz one (kb.analysis.is_kyrgyz), None for Russian."""
+    if latin_terms(query, parsed) is not None:
+        return "en"
+    if analysis.is_kyrgyz(query):
+        return "ky"
+    return None
+
+
 def warm_up(index_dir: Path) -> None:
     """Open the index and load the word vectors now, not at the first user's query."""
     from kb.analysis.vectors import word_vectors
@@ -229,6 +239,8 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     result.corrected = shown if shown != query else None
     result.copies_joined = sum(len(v) for v in also.values())
     result.latin = latin_terms(query, parsed)
+    if raw.by_meaning and groups:
+        result.meaning_lang = query_language(query, parsed)
     sel_c = set(filters.cites) if filters else set()
     for name in ("category", "region"):
         sel = set(getattr(filters, name)) if filters else set()
@@ -388,7 +400,7 @@ def _article_first(rd, graph: CitationGraph, query: str, filters: qm.Filters | N
             counts[h.doc_id] = 1
             total += 1
     rest = [h for h in raw.hits if h.doc_id not in docs or (h.doc_id, h.fields.get("ordinal")) not in seen]
-    return RawResults(hits=first + rest, doc_counts=counts, total=total, cut=raw.cut)
+    return RawResults(hits=first + rest, doc_counts=counts, total=total, cut=raw.cut, by_meaning=raw.by_meaning)
 
 
 def _hit(h, info: DocInfo | None, matcher: Matcher) -> Hit:

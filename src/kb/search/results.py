@@ -108,6 +108,9 @@ class SearchResult:
     corrected: str | None = None    # the results are for this spelling of the query (issue 10)
     latin: list[str] | None = None  # a query in Latin letters: Russian terms for it ([] when none known)
     copies_joined: int = 0          # documents shown as copies of another result ("также")
+    # The query is not Russian ("en": Latin letters, "ky": Kyrgyz) and passages were found by
+    # meaning alone (cross-lingual, kb.search.semantic): the page says so. None otherwise.
+    meaning_lang: str | None = None
 
     @property
     def pages(self) -> int:
@@ -133,6 +136,7 @@ class SearchResult:
             "corrected": self.corrected,
             "latin": self.latin,
             "copies_joined": self.copies_joined,
+            "meaning_lang": self.meaning_lang,
             "facets": {k: [asdict(v) for v in vals] for k, vals in self.facets.items()},
             "hits": [h.to_json() for h in self.flat_hits()],
             "documents": [
