@@ -591,8 +591,6 @@ class Reader:
         """The `limit` passages closest in meaning to a query vector (exact dot products over
         the generation's stored vectors, kb.index.vectors), filters applied as for words;
         None while the vectors of the published generation are not built."""
-        import numpy as np
-
         from kb.index import vectors
 
         with self.lock:
@@ -600,22 +598,13 @@ class Reader:
             v = vectors.view(self.index_dir, self.gen, model_key)
             if v is None or v.size != s.doc_count_all():
                 return None
-            scores = v.scores(qvec)
             flt, mask = filter_query(filters)
             mask = self.mask_with_hidden(s, mask)      # staff passages never reach the public
-            if flt is not None:
-                keep = np.zeros(len(scores), dtype=bool)
-                keep[list(s.docs_for_query(flt))] = True
-                scores[~keep] = -np.inf
-            if mask is not None:
-                nums = mask if isinstance(mask, set) else s.docs_for_query(mask)
-                scores[list(nums)] = -np.inf
-            found = int(np.isfinite(scores).sum())
-            k = min(limit, found)
-            if k <= 0:
+            allowed = s.docs_for_query(flt) if flt is not None else None
+            masked = None if mask is None else mask if isinstance(mask, set) else set(s.docs_for_query(mask))
+            top, scores = vectors.nearest(v, qvec, limit, allowed, masked)
+            if not len(top):
                 return RawResults(hits=[], doc_counts={}, total=0)
-            top = np.argpartition(-scores, k - 1)[:k]
-            top = top[np.argsort(-scores[top], kind="stable")]
             doc_of = self._bag_stats(s).doc_of
             hits = [RawHit(int(n), float(scores[n]), doc_of[n] or self.stored(int(n), s)["doc_id"], self, s)
                     for n in top]

@@ -220,6 +220,26 @@ class View:
         return v / norm if norm > 0 else None
 
 
+def nearest(v: View, qvec, limit: int, allowed=None, masked=None):
+    """(passage numbers, their cosines) of the `limit` passages closest to `qvec`, best first,
+    among `allowed` (numbers; None: all) less `masked` (numbers: filters' exclusions, hidden
+    documents). Exact: a dot product with every row, then the filters, then a partial sort."""
+    import numpy as np
+
+    scores = v.scores(qvec)
+    if allowed is not None:
+        keep = np.zeros(len(scores), dtype=bool)
+        keep[np.fromiter(allowed, dtype=np.int64)] = True
+        scores[~keep] = -np.inf
+    if masked:
+        scores[np.fromiter(masked, dtype=np.int64)] = -np.inf
+    k = min(limit, int(np.isfinite(scores).sum()))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64), scores
+    top = np.argpartition(-scores, k - 1)[:k]
+    return top[np.argsort(-scores[top], kind="stable")], scores
+
+
 _views: dict[tuple, View] = {}
 _views_lock = threading.Lock()
 
