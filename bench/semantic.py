@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/semantic.py [--passages 32] [--queries 50] [--threads 1 2]
                                        [--sizes 10000 75000 300000] [--no-embed] [--no-exact]
+                                       [--similar INDEX]
 
 Embeds the first N passages of xquad-ru (../shared/data/bench, cut as kb cuts them) with
 each thread count, in a fresh process each (the engine reads its thread count once), and
@@ -14,6 +15,12 @@ memory per generation, `nearest`): random unit 384-d vectors at each size, the t
 the generation's view once, and p50/p95 per query of the dot products, filters and partial
 sort for the 50 closest, three ways: no filter; 10% of passages masked (staff documents for
 the public); only 30% allowed (a type filter).
+
+`--similar INDEX` (an index of ../shared/data built by `kb index --no-vectors`, or bench/search.py's):
+the cost of "Похожие документы" and of /consult with vectors against words alone. It stores
+random 384-d vectors for the index's passages under a bench model key (the time of a real
+model's vectors is the table above; the retrieval cost does not depend on the values), times
+similar() for every document and similar_to_text() for 30 texts, both ways, and removes them.
 """
 
 from __future__ import annotations
@@ -102,6 +109,61 @@ def exact(sizes: list[int], n_query: int = 50, dim: int = 384) -> list[dict]:
     return out
 
 
+def similar_cost(index: Path, n_texts: int = 30) -> list[tuple]:
+    import hashlib
+
+    import numpy as np
+
+    from kb.analysis import embed
+    from kb.index import reader, vectors
+    from kb.search import catalog
+    from kb.search import similar as sim
+
+    class Random(embed.Embedder):
+        key, dim, floor = "bench-random-384", 384, 0.815
+
+        def _vecs(self, texts):
+            out = []
+            for t in texts:
+                seed = int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little")
+                v = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+                out.append(v / np.linalg.norm(v))
+            return np.stack(out)
+
+        passages = queries = _vecs
+
+    model = Random()
+    t = time.perf_counter()
+    vectors.build(index, model)
+    build_s = time.perf_counter() - t
+    docs = [d.doc_id for d in catalog(index).all()]
+    rd = reader(index)
+    texts = [f["body"] for d in docs[:n_texts] for f in rd.doc_passages(d, 0, 1)][:n_texts]
+    rows = [("vectors stored (random), s", round(build_s, 1))]
+    try:
+        for label, on in (("words alone", False), ("words + vectors", True)):
+            embed.configured_key = (lambda: model.key) if on else (lambda: None)
+            embed.embedder = lambda: model
+            sim._cache.clear()
+            for what, calls in (("similar(doc)", [lambda d=d: sim.similar(index, d) for d in docs]),
+                                ("similar_to_text", [lambda x=x: sim.similar_to_text(index, x) for x in texts])):
+                calls[0]()                      # warm: the view, the catalog
+                sim._cache.clear()
+                ts = []
+                for c in calls:
+                    t = time.perf_counter()
+                    c()
+                    ts.append((time.perf_counter() - t) * 1000)
+                ts.sort()
+                rows.append((f"{what}, {label}: p50/p95 ms over {len(ts)}",
+                             f"{statistics.median(ts):.1f}/{ts[int(0.95 * (len(ts) - 1))]:.1f}"))
+    finally:
+        import shutil
+
+        shutil.rmtree(vectors.model_dir(index, model.key), ignore_errors=True)
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--passages", type=int, default=32)
@@ -110,10 +172,16 @@ def main() -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 75_000, 300_000])
     ap.add_argument("--no-embed", action="store_true", help="skip the embedding table")
     ap.add_argument("--no-exact", action="store_true", help="skip the exact retrieval table")
+    ap.add_argument("--similar", type=Path, default=None, metavar="INDEX",
+                    help="time similar documents and /consult on this index, with and without vectors")
     ap.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(args.passages, args.queries, args.child)))
+        return 0
+    if args.similar:
+        for label, value in similar_cost(args.similar):
+            print(f"{label:<58} {value}")
         return 0
     if not args.no_embed:
         if embed_table(args):
