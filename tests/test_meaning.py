@@ -153,7 +153,7 @@ def test_document_vector_is_the_mean_of_its_passages(built, topics):
         access.reset_audience(token)
 
 
-def test_cross_lingual_results_say_so(built, topics):
+def test_cross_lingual_results_say_so(built, topics, capsys):
     from kb.web.app import create_app
 
     corpus, idx = built
@@ -169,6 +169,8 @@ def test_cross_lingual_results_say_so(built, topics):
     assert "запрос на кыргызском языке" in page
     assert client.get("/api/search?q=how+to+get+a+divorce", headers={"Host": "localhost"}).json[
         "meaning_lang"] == "en"
+    assert main(["search", "--corpus", str(corpus), "--index", str(idx), "how to get a divorce"]) == 0
+    assert "Найдено по смыслу: запрос на английском языке" in capsys.readouterr().out
 
 
 def _check(idx, corpus, capsys):
