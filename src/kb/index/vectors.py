@@ -18,7 +18,7 @@ touched, so the lexical index's seal and crash-safety stay as they were.
 
 Retrieval is exact: a dot product of the query with every row of one float32 matrix kept in
 memory per generation (10,000 passages x 384 dimensions: 15 MB, a few milliseconds; 75,000:
-110 MB, ~30 ms on the loaded 2-core machine; docs/ranking.md), then the filters and access
+110 MB, 20-25 ms on the loaded 2-core machine; docs/ranking.md), then the filters and access
 masks, then a partial sort (`nearest`). A chunk that does not read, or rows that are not
 numbers, make a generation's vectors damaged: search is lexical, `kb check` says so in one
 line, and the next build embeds what was lost.
@@ -156,7 +156,7 @@ class View:
 
     The rows are kept as one float32 matrix in memory (passage number -> row; zeros where a
     passage has no vector): numpy has no float16 BLAS, and converting the float16 memory maps
-    at every query cost 5-10x the dot products themselves (bench/semantic.py --exact). 10,000
+    at every query cost 5-10x the dot products themselves (bench/semantic.py --no-embed). 10,000
     passages x 384 dimensions take 15 MB, 75,000 take 115 MB."""
 
     def __init__(self, folder: Path, gen_name: str, stamp):
@@ -207,7 +207,9 @@ class View:
         q = np.asarray(qvec, dtype=np.float32)
         if not self.size:
             return np.zeros(0, dtype=np.float32)
-        out = self.matrix @ q
+        # einsum, not `@`: one thread. OpenBLAS's two threads wait for each other on a loaded
+        # 2-core machine (10,000 passages: 10-16 ms p50 against 1.5; docs/ranking.md).
+        out = np.einsum("ij,j->i", self.matrix, q)
         out[~self.have] = -np.inf
         return out
 
