@@ -309,6 +309,8 @@ def test_real_model_finds_the_consultation_in_three_languages(cases, monkeypatch
     assert any(c["title"].startswith(want) for c in found[:3]), [c["title"] for c in found]
     page = client.get("/consult", query_string={"text": query}).get_data(as_text=True)
     assert want in page
+    names = {"en": "описание на английском языке", "ky": "описание на кыргызском языке"}
+    assert (names[lang] in page) if lang else ("Найдено по смыслу" not in page)
     # Without the vectors, words alone: Kyrgyz and English find nothing.
     monkeypatch.setenv("KB_EMBEDDER", "off")
     if lang:

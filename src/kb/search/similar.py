@@ -148,6 +148,21 @@ def _ranked(rd, lexical, qvec_of, filters: qm.Filters, limit: int) -> list[Simil
     return _filled(fuse(lexical(max(limit, LEXICAL_DEPTH)), sem, limit, min_alone=floor))
 
 
+def text_language(index_dir: Path, text: str) -> str | None:
+    """"en" (Latin letters only) or "ky" (kb.analysis.is_kyrgyz) for a pasted text that the
+    vectors of meaning can match across languages (they are built and in use), else None:
+    /consult then says that Russian consultations were found by meaning."""
+    import re
+
+    from kb.analysis import is_kyrgyz
+
+    if _model(reader(Path(index_dir))) is None:
+        return None
+    if re.search(r"[A-Za-z]", text) and not re.search(r"[А-Яа-яЁёӨөҮүҢң]", text):
+        return "en"
+    return "ky" if is_kyrgyz(text) else None
+
+
 _cache: dict[tuple, tuple[object, list[SimilarDoc]]] = {}
 _lock = threading.Lock()
 
