@@ -328,3 +328,13 @@ def test_real_model_similar_consultations_under_a_consultation(cases, monkeypatc
     src = ids["Бывший муж не платит алименты на ребёнка"]
     got = similar(idx, src, doc_type="консультация")
     assert got and src not in {d.doc_id for d in got}
+
+
+def test_warm_up_loads_the_passage_vectors(built, topics):
+    from kb.search import warm_up
+
+    corpus, idx = built
+    vectors.build(idx, topics)
+    vectors._views.clear()
+    warm_up(idx)
+    assert any(k[2] == topics.key for k in vectors._views)
