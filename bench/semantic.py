@@ -1,12 +1,26 @@
 """What the semantic layer costs: embedding throughput, query embedding time, memory.
 
     .venv/bin/python bench/semantic.py [--passages 32] [--queries 50] [--threads 1 2]
+                                       [--sizes 10000 75000 300000] [--no-embed] [--no-exact]
+                                       [--similar INDEX]
 
 Embeds the first N passages of xquad-ru (../shared/data/bench, cut as kb cuts them) with
 each thread count, in a fresh process each (the engine reads its thread count once), and
 prints passages/s, the time that implies for all 9,910 passages of ../shared/data, the
 median and p95 time to embed a query, and the peak RSS of the process. Small by default:
 the machine is shared, and 0.2-0.35 s a passage adds up.
+
+Then exact retrieval (kb.index.vectors: the float16 chunks on disk, one float32 matrix in
+memory per generation, `nearest`): random unit 384-d vectors at each size, the time to load
+the generation's view once, and p50/p95 per query of the dot products, filters and partial
+sort for the 50 closest, three ways: no filter; 10% of passages masked (staff documents for
+the public); only 30% allowed (a type filter).
+
+`--similar INDEX` (an index of ../shared/data built by `kb index --no-vectors`, or bench/search.py's):
+the cost of "Похожие документы" and of /consult with vectors against words alone. It stores
+random 384-d vectors for the index's passages under a bench model key (the time of a real
+model's vectors is the table above; the retrieval cost does not depend on the values), times
+similar() for every document and similar_to_text() for 30 texts, both ways, and removes them.
 """
 
 from __future__ import annotations
@@ -50,16 +64,150 @@ def child(n_pass: int, n_query: int, threads: int) -> dict:
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 
 
+def exact(sizes: list[int], n_query: int = 50, dim: int = 384) -> list[dict]:
+    import shutil
+    import tempfile
+
+    import numpy as np
+
+    from kb.index import vectors
+
+    rng = np.random.default_rng(11)
+    out = []
+    for n in sizes:
+        tmp = Path(tempfile.mkdtemp(prefix="kb-exact-"))
+        try:
+            folder = vectors.model_dir(tmp, "bench")
+            keys = [vectors.key_of(str(i)) for i in range(n)]
+            for lo in range(0, n, 50_000):        # chunks as a build leaves them (merged)
+                v = rng.standard_normal((min(n, lo + 50_000) - lo, dim)).astype(np.float32)
+                v /= np.linalg.norm(v, axis=1, keepdims=True)
+                vectors.Chunks(folder).add(keys[lo:lo + len(v)], v)
+            (folder / "g000001.map").write_bytes(b"".join(keys))
+            gen = tmp / "g000001"
+            t0 = time.perf_counter()
+            view = vectors.view(tmp, gen, "bench")
+            load_ms = (time.perf_counter() - t0) * 1000
+            qs = rng.standard_normal((n_query, dim)).astype(np.float32)
+            qs /= np.linalg.norm(qs, axis=1, keepdims=True)
+            masked = set(rng.choice(n, n // 10, replace=False).tolist())
+            allowed = rng.choice(n, 3 * n // 10, replace=False).tolist()
+            row = {"passages": n, "load_ms": round(load_ms), "matrix_mb": round(view.matrix.nbytes / 2**20)}
+            for name, kw in (("all", {}), ("masked", {"masked": masked}), ("filtered", {"allowed": allowed})):
+                ts = []
+                for q in qs:
+                    t = time.perf_counter()
+                    vectors.nearest(view, q, 50, **kw)
+                    ts.append((time.perf_counter() - t) * 1000)
+                ts.sort()
+                row[name] = (round(statistics.median(ts), 1), round(ts[int(0.95 * (len(ts) - 1))], 1))
+            out.append(row)
+            del view
+            vectors._views.clear()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def similar_cost(index: Path, n_texts: int = 30) -> list[tuple]:
+    import hashlib
+
+    import numpy as np
+
+    from kb.analysis import embed
+    from kb.index import reader, vectors
+    from kb.search import catalog
+    from kb.search import similar as sim
+
+    class Random(embed.Embedder):
+        key, dim, floor = "bench-random-384", 384, 0.815
+
+        def _vecs(self, texts):
+            out = []
+            for t in texts:
+                seed = int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little")
+                v = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+                out.append(v / np.linalg.norm(v))
+            return np.stack(out)
+
+        passages = queries = _vecs
+
+    model = Random()
+    t = time.perf_counter()
+    vectors.build(index, model)
+    build_s = time.perf_counter() - t
+    docs = [d.doc_id for d in catalog(index).all()]
+    rd = reader(index)
+    texts = [f["body"] for d in docs[:n_texts] for f in rd.doc_passages(d, 0, 1)][:n_texts]
+    rows = [("vectors stored (random), s", round(build_s, 1))]
+    try:
+        for label, on in (("words alone", False), ("words + vectors", True)):
+            embed.configured_key = (lambda: model.key) if on else (lambda: None)
+            embed.embedder = lambda: model
+            sim._cache.clear()
+            for what, calls in (("similar(doc)", [lambda d=d: sim.similar(index, d) for d in docs]),
+                                ("similar_to_text", [lambda x=x: sim.similar_to_text(index, x) for x in texts])):
+                calls[0]()                      # warm: the view, the catalog
+                sim._cache.clear()
+                ts = []
+                for c in calls:
+                    t = time.perf_counter()
+                    c()
+                    ts.append((time.perf_counter() - t) * 1000)
+                ts.sort()
+                rows.append((f"{what}, {label}: p50/p95 ms over {len(ts)}",
+                             f"{statistics.median(ts):.1f}/{ts[int(0.95 * (len(ts) - 1))]:.1f}"))
+        # The part the vectors add: the document's vector, the nearest passages, their fields.
+        from kb.index import querymodel as qm
+
+        ts = []
+        for d in docs:
+            t = time.perf_counter()
+            qv = rd.doc_vector(d, model.key)
+            sim._filled(sim._by_meaning(rd, qv, model.key, qm.Filters(exclude_doc_id=[d])))
+            ts.append((time.perf_counter() - t) * 1000)
+        ts.sort()
+        rows.append((f"of which by meaning (doc vector, top {sim.DEPTH}): p50/p95 ms",
+                     f"{statistics.median(ts):.1f}/{ts[int(0.95 * (len(ts) - 1))]:.1f}"))
+    finally:
+        import shutil
+
+        shutil.rmtree(vectors.model_dir(index, model.key), ignore_errors=True)
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--passages", type=int, default=32)
     ap.add_argument("--queries", type=int, default=50)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 75_000, 300_000])
+    ap.add_argument("--no-embed", action="store_true", help="skip the embedding table")
+    ap.add_argument("--no-exact", action="store_true", help="skip the exact retrieval table")
+    ap.add_argument("--similar", type=Path, default=None, metavar="INDEX",
+                    help="time similar documents and /consult on this index, with and without vectors")
     ap.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(args.passages, args.queries, args.child)))
         return 0
+    if args.similar:
+        for label, value in similar_cost(args.similar):
+            print(f"{label:<58} {value}")
+        return 0
+    if not args.no_embed:
+        if embed_table(args):
+            return 1
+    if not args.no_exact:
+        print(f"\nexact retrieval, 384-d, top 50 (ms p50/p95 per query)\n"
+              f"{'passages':>8} {'load ms':>8} {'MB':>5} {'all':>12} {'10% masked':>12} {'30% allowed':>12}")
+        for r in exact(args.sizes, args.queries):
+            cells = [f"{r[k][0]}/{r[k][1]}" for k in ("all", "masked", "filtered")]
+            print(f"{r['passages']:>8} {r['load_ms']:>8} {r['matrix_mb']:>5} {cells[0]:>12} {cells[1]:>12} {cells[2]:>12}")
+    return 0
+
+
+def embed_table(args) -> int:
     if not (BENCH / "corpus.jsonl").exists():
         print(f"нужен набор {BENCH} (../shared/data)", file=sys.stderr)
         return 1

@@ -168,7 +168,7 @@ def cmd_check(args) -> int:
     else:
         for line in health.lines():
             print(line)
-    return 0 if health.state in ("ok", "stale") else 1
+    return 0 if health.state in ("ok", "stale") and health.vectors_state != "damaged" else 1
 
 
 def cmd_search(args) -> int:
@@ -189,7 +189,10 @@ def cmd_search(args) -> int:
         return 0
     if res.corrected:
         print(f"Показаны результаты по запросу: {res.corrected} (искать точно: --exact)")
-    if res.latin is not None:
+    if res.meaning_lang:
+        lang = "английском" if res.meaning_lang == "en" else "кыргызском"
+        print(f"Найдено по смыслу: запрос на {lang} языке, фрагменты на русском найдены по близости смысла.")
+    if res.latin is not None and (res.latin or not res.meaning_lang):
         print("Запрос набран латиницей, а документы на русском языке. "
               + (f"Русские термины: {', '.join(res.latin)}" if res.latin else "Наберите запрос по-русски."))
     if res.suggestion:

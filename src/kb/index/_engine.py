@@ -375,6 +375,7 @@ class RawResults:
     total: int                         # matching passages
     cut: bool = False                  # the deadline stopped the search: what was found by then
     docs_more: int = 0                 # matching documents beyond DOC_CAP, not listed nor counted
+    by_meaning: int = 0                # passages among `hits` found by meaning alone (kb.search.semantic)
 
 
 class _Deadline(collectors.WrappingCollector):
@@ -595,8 +596,6 @@ class Reader:
         """The `limit` passages closest in meaning to a query vector (exact dot products over
         the generation's stored vectors, kb.index.vectors), filters applied as for words;
         None while the vectors of the published generation are not built."""
-        import numpy as np
-
         from kb.index import vectors
 
         with self.lock:
@@ -604,22 +603,13 @@ class Reader:
             v = vectors.view(self.index_dir, self.gen, model_key)
             if v is None or v.size != s.doc_count_all():
                 return None
-            scores = v.scores(qvec)
             flt, mask = filter_query(filters)
             mask = self.mask_with_hidden(s, mask)      # staff passages never reach the public
-            if flt is not None:
-                keep = np.zeros(len(scores), dtype=bool)
-                keep[list(s.docs_for_query(flt))] = True
-                scores[~keep] = -np.inf
-            if mask is not None:
-                nums = mask if isinstance(mask, set) else s.docs_for_query(mask)
-                scores[list(nums)] = -np.inf
-            found = int(np.isfinite(scores).sum())
-            k = min(limit, found)
-            if k <= 0:
+            allowed = s.docs_for_query(flt) if flt is not None else None
+            masked = None if mask is None else mask if isinstance(mask, set) else set(s.docs_for_query(mask))
+            top, scores = vectors.nearest(v, qvec, limit, allowed, masked)
+            if not len(top):
                 return RawResults(hits=[], doc_counts={}, total=0)
-            top = np.argpartition(-scores, k - 1)[:k]
-            top = top[np.argsort(-scores[top], kind="stable")]
             doc_of = self._bag_stats(s).doc_of
             hits = [RawHit(int(n), float(scores[n]), doc_of[n] or self.stored(int(n), s)["doc_id"], self, s)
                     for n in top]
@@ -627,6 +617,22 @@ class Reader:
             for h in hits:
                 counts[h.doc_id] = counts.get(h.doc_id, 0) + 1
             return RawResults(hits=hits, doc_counts=counts, total=len(hits))
+
+    @_checked
+    def doc_vector(self, doc_id: str, model_key: str):
+        """A document's vector: the unit-length mean of its passages' vectors (similar documents
+        by meaning), or None while they are not built, or for a document the current audience
+        may not see."""
+        from kb.index import vectors
+
+        if doc_id in self.hidden_docs():
+            return None
+        with self.lock:
+            s = self.searcher()
+            v = vectors.view(self.index_dir, self.gen, model_key)
+            if v is None or v.size != s.doc_count_all():
+                return None
+            return v.mean_of(list(s.document_numbers(doc_id=doc_id)))
 
     @_checked
     def doc_passage_count(self, doc_id: str) -> int:

@@ -68,10 +68,13 @@ def _run(rd: Reader, terms: list[tuple[str, float]], filters: qm.Filters | None,
         mask = rd.mask_with_hidden(s, mask)
         res = s.search(q, limit=CANDIDATES, filter=flt, mask=mask, terms=False)
         out: dict[str, Similar] = {}
+        # Stored fields only for each document's best passage: the document of a passage is
+        # known from the postings (reading 300 passages' fields cost ~0.5 s on 10,000 passages).
+        doc_of = rd._bag_stats(s).doc_of
         for hit in res:
-            f = hit.fields()
-            d = f["doc_id"]
+            d = doc_of[hit.docnum] or hit.fields()["doc_id"]
             if d not in out:
+                f = hit.fields()
                 out[d] = Similar(doc_id=d, score=hit.score, ordinal=f.get("ordinal", 0), fields=f)
                 if len(out) >= limit:
                     break

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.errors import IndexDamaged
+from kb.errors import IndexDamaged, KbError
 from kb.extract import iter_files
 from kb.index import _engine as engine
 from kb.index import store
@@ -29,6 +29,19 @@ class Health:
     changed: list[str] = field(default_factory=list)    # size, time or sidecar differ
     removed: list[str] = field(default_factory=list)    # indexed, gone from the corpus
     failed: dict[str, str] = field(default_factory=dict)
+    vectors: dict | None = None          # kb.index.vectors.health(); None: the semantic layer is off
+
+    @property
+    def vectors_state(self) -> str:
+        """"off", "damaged", "ready", "building" or "missing" (not built for this generation)."""
+        v = self.vectors
+        if v is None:
+            return "off"
+        if v["problems"]:
+            return "damaged"
+        if v["ready"]:
+            return "ready"
+        return "building" if v["building"] else "missing"
 
     @property
     def state(self) -> str:
@@ -61,19 +74,61 @@ class Health:
             for label, names in (("новый", self.new), ("изменён", self.changed), ("удалён", self.removed)):
                 out += [f"  {label}: {display(n)}" for n in names[:20]]
         out += [f"не проиндексирован (ошибка при последнем запуске): {display(p)}: {r}" for p, r in self.failed.items()]
+        out += self.vector_lines()
         verdict = {"ok": "в порядке", "stale": "в порядке, но папка документов изменилась: выполните `kb index`",
                    "missing": "индекса нет", "damaged": "ПОВРЕЖДЁН: `kb index` восстановит его из документов"}
         out.append(f"Состояние: {verdict[self.state]}")
         return out
 
+    def vector_lines(self) -> list[str]:
+        v = self.vectors
+        if v is None:
+            return ["Векторы смысла: выключены (KB_EMBEDDER=off)"]
+        state = self.vectors_state
+        head = f"Векторы смысла ({v['model']}): "
+        if state == "ready":
+            head += f"готовы, фрагментов с векторами {v['with_vectors']} из {v['passages']}"
+        elif state == "building":
+            b = v["building"]
+            head += f"строятся: {b['done']} из {b['total']} (поиск пока по словам; `kb index` продолжит)"
+        elif state == "missing":
+            head += "не построены для этого поколения (поиск по словам; выполните `kb index`)"
+        else:
+            head += "ПОВРЕЖДЕНЫ: поиск только по словам; `kb index` построит недостающие заново"
+        out = [head]
+        if v["stale"] or v["old_maps"]:
+            out.append(f"  устаревших векторов {v['stale']}, карт прежних поколений {v['old_maps']} "
+                       "(удаляются при следующем слиянии)")
+        out += [f"  {p}" for p in v["problems"]]
+        return out
+
     def to_json(self) -> dict:
-        return {"state": self.state, "index": self.index_dir, "generation": self.generation,
+        return {"state": self.state, "vectors_state": self.vectors_state, "vectors": self.vectors, "index": self.index_dir, "generation": self.generation,
                 "passages": self.passages, "documents": self.documents, "problems": self.problems,
                 "legacy": self.legacy, "unpublished": self.unpublished,
                 "cache": {"entries": self.cache_entries, "damaged": self.cache_damaged},
                 "corpus": {"new": [display(p) for p in self.new], "changed": [display(p) for p in self.changed],
                            "removed": [display(p) for p in self.removed]},
                 "failed": [{"path": display(p), "reason": r} for p, r in self.failed.items()]}
+
+
+def _vectors(index_dir: Path) -> dict | None:
+    from kb.analysis import embed
+    from kb.index import vectors
+
+    try:
+        key = embed.configured_key()
+    except KbError as e:
+        return {"model": "?", "ready": False, "building": None, "passages": None, "with_vectors": 0,
+                "stored": 0, "stale": 0, "old_maps": 0, "problems": [str(e)]}
+    if key is None:
+        return None
+    try:
+        return vectors.health(index_dir, key)
+    except Exception as e:      # noqa: BLE001 - whatever the files hold, one line
+        return {"model": key, "ready": False, "building": None, "passages": None, "with_vectors": 0,
+                "stored": 0, "stale": 0, "old_maps": 0,
+                "problems": [f"векторы не читаются: {type(e).__name__}: {e}"[:300]]}
 
 
 def check(corpus: Path | None, index_dir: Path) -> Health:
@@ -89,6 +144,7 @@ def check(corpus: Path | None, index_dir: Path) -> Health:
     cache = ExtractCache(index_dir)
     h.cache_entries = len(cache.entries())
     h.cache_damaged = cache.check()
+    h.vectors = _vectors(index_dir)
     if gen is None:
         return h
     h.generation = gen.name

@@ -16,8 +16,12 @@ from there. A generation's map is written last, atomically: until it exists, sea
 generation is lexical only ("semantic joins when ready"). Published generations are never
 touched, so the lexical index's seal and crash-safety stay as they were.
 
-Retrieval is exact: a dot product of the query with every row (10,000 passages x 384
-dimensions: a few milliseconds), chunk by chunk over the memory maps.
+Retrieval is exact: a dot product of the query with every row of one float32 matrix kept in
+memory per generation (10,000 passages x 384 dimensions: 15 MB, a few milliseconds; 75,000:
+110 MB, 20-25 ms on the loaded 2-core machine; docs/ranking.md), then the filters and access
+masks, then a partial sort (`nearest`). A chunk that does not read, or rows that are not
+numbers, make a generation's vectors damaged: search is lexical, `kb check` says so in one
+line, and the next build embeds what was lost.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import json
 import os
 import re
 import shutil
+import logging
 import threading
 from pathlib import Path
 
@@ -40,6 +45,7 @@ KEY_BYTES = 16
 FLUSH = 32              # passages per chunk while building: at most this much work lost to a kill
 BATCH = 8               # passages per call of the embedder
 COMPACT_OVER = 8        # chunks above which a finished build merges them into one
+log = logging.getLogger("kb.index")
 _CHUNK = re.compile(r"^c(\d{6,})\.npy$")
 
 
@@ -74,6 +80,8 @@ class Chunks:
         self.names: list[str] = []
         self.arrays: list = []
         self.row_of: dict[bytes, tuple[int, int]] = {}     # hash -> (chunk, row)
+        self.bad: list[str] = []        # chunks that do not read (damaged, or merged away meanwhile)
+        self.garbled = 0                # rows that are not numbers
         try:
             names = sorted(n for n in os.listdir(folder) if _CHUNK.match(n))
         except OSError:
@@ -84,14 +92,22 @@ class Chunks:
                 arr = np.load(folder / name, mmap_mode="r")
                 keys = (folder / f"{stem}.key").read_bytes()
             except (OSError, ValueError, EOFError):
-                continue            # a chunk half-written by a killed builder, or merged away
-            if arr.ndim != 2 or len(keys) != KEY_BYTES * arr.shape[0]:
+                # A kill leaves only a `.tmp` or a `.key` without its `.npy` (never listed):
+                # a listed chunk that does not read is damaged, or was merged away meanwhile.
+                self.bad.append(name)
+                continue
+            if arr.ndim != 2 or len(keys) != KEY_BYTES * arr.shape[0] or arr.dtype != np.float16:
+                self.bad.append(name)
                 continue
             c = len(self.arrays)
             self.names.append(stem)
             self.arrays.append(arr)
+            # Rows that are not numbers (a garbled file) count as absent: embedded again.
+            ok = np.isfinite(arr).all(axis=1) if arr.shape[0] else np.zeros(0, dtype=bool)
+            self.garbled += int(arr.shape[0] - ok.sum())
             for r in range(arr.shape[0]):
-                self.row_of.setdefault(keys[r * KEY_BYTES:(r + 1) * KEY_BYTES], (c, r))
+                if ok[r]:
+                    self.row_of.setdefault(keys[r * KEY_BYTES:(r + 1) * KEY_BYTES], (c, r))
 
     def next_name(self) -> str:
         nums = [int(n[1:]) for n in self.names]
@@ -136,7 +152,12 @@ def read_map(folder: Path, gen_name: str) -> bytes | None:
 
 
 class View:
-    """The vectors of one generation's passages, by passage number, for exact dot products."""
+    """The vectors of one generation's passages, by passage number, for exact dot products.
+
+    The rows are kept as one float32 matrix in memory (passage number -> row; zeros where a
+    passage has no vector): numpy has no float16 BLAS, and converting the float16 memory maps
+    at every query cost 5-10x the dot products themselves (bench/semantic.py --no-embed). 10,000
+    passages x 384 dimensions take 15 MB, 75,000 take 115 MB."""
 
     def __init__(self, folder: Path, gen_name: str, stamp):
         import numpy as np
@@ -150,26 +171,79 @@ class View:
         empty = bytes(KEY_BYTES)
         offsets = np.cumsum([0] + [a.shape[0] for a in chunks.arrays])
         rows = np.full(n, -1, dtype=np.int64)
+        wanted = 0
         for d in range(n):
             k = raw[d * KEY_BYTES:(d + 1) * KEY_BYTES]
-            if k != empty and k in chunks.row_of:
+            if k == empty:
+                continue
+            wanted += 1
+            if k in chunks.row_of:
                 c, r = chunks.row_of[k]
                 rows[d] = offsets[c] + r
-        self.chunks, self.rows, self.size = chunks, rows, n
-        self.missing = int(sum(1 for d in range(n) if raw[d * KEY_BYTES:(d + 1) * KEY_BYTES] != empty
-                               and rows[d] < 0))
+        self.rows, self.size = rows, n
+        self.have = rows >= 0
+        self.missing = wanted - int(self.have.sum())
+        self.bad_chunks = list(chunks.bad)
+        dim = chunks.arrays[0].shape[1] if chunks.arrays else 0
+        self.matrix = np.zeros((n, dim), dtype=np.float32)
+        every = offsets[-1] if len(offsets) else 0
+        if every and self.have.any():
+            # Chunk by chunk, only the rows this generation uses.
+            for c, a in enumerate(chunks.arrays):
+                lo, hi = offsets[c], offsets[c + 1]
+                sel = self.have & (rows >= lo) & (rows < hi)
+                if sel.any():
+                    self.matrix[sel] = np.asarray(a[rows[sel] - lo], dtype=np.float32)
+        bad = ~np.isfinite(self.matrix).all(axis=1)
+        if bad.any():                       # garbled rows (a damaged file): as if missing
+            self.matrix[bad] = 0.0
+            self.missing += int((bad & self.have).sum())
+            self.have &= ~bad
 
     def scores(self, qvec):
         """Cosine of the query with every passage (by number); -inf for passages without a vector."""
         import numpy as np
 
         q = np.asarray(qvec, dtype=np.float32)
-        parts = [np.asarray(a, dtype=np.float32) @ q for a in self.chunks.arrays]
-        every = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-        out = np.full(self.size, -np.inf, dtype=np.float32)
-        have = self.rows >= 0
-        out[have] = every[self.rows[have]]
+        if not self.size:
+            return np.zeros(0, dtype=np.float32)
+        # einsum, not `@`: one thread. OpenBLAS's two threads wait for each other on a loaded
+        # 2-core machine (10,000 passages: 10-16 ms p50 against 1.5; docs/ranking.md).
+        out = np.einsum("ij,j->i", self.matrix, q)
+        out[~self.have] = -np.inf
         return out
+
+    def mean_of(self, nums) -> "object | None":
+        """The unit-length mean of the vectors of passages `nums` (a document's vector), or None
+        when none of them has one."""
+        import numpy as np
+
+        nums = np.asarray([n for n in nums if 0 <= n < self.size and self.have[n]], dtype=np.int64)
+        if not len(nums):
+            return None
+        v = self.matrix[nums].mean(axis=0)
+        norm = float(np.linalg.norm(v))
+        return v / norm if norm > 0 else None
+
+
+def nearest(v: View, qvec, limit: int, allowed=None, masked=None):
+    """(passage numbers, their cosines) of the `limit` passages closest to `qvec`, best first,
+    among `allowed` (numbers; None: all) less `masked` (numbers: filters' exclusions, hidden
+    documents). Exact: a dot product with every row, then the filters, then a partial sort."""
+    import numpy as np
+
+    scores = v.scores(qvec)
+    if allowed is not None:
+        keep = np.zeros(len(scores), dtype=bool)
+        keep[np.fromiter(allowed, dtype=np.int64)] = True
+        scores[~keep] = -np.inf
+    if masked:
+        scores[np.fromiter(masked, dtype=np.int64)] = -np.inf
+    k = min(limit, int(np.isfinite(scores).sum()))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64), scores
+    top = np.argpartition(-scores, k - 1)[:k]
+    return top[np.argsort(-scores[top], kind="stable")], scores
 
 
 _views: dict[tuple, View] = {}
@@ -190,18 +264,41 @@ def view(index_dir: Path, gen: Path, model_key: str) -> View | None:
     with _views_lock:
         v = _views.get(key)
         if v is not None and v.stamp == stamp:
-            return v
+            return v if isinstance(v, View) else None
+        why = None
         for attempt in range(2):      # a builder may merge chunks while they are listed
             try:
                 v = View(folder, gen.name, stamp)
-            except (OSError, ValueError):
-                return None
+            except (OSError, ValueError) as e:
+                v, why = None, f"{type(e).__name__}: {e}"
+                continue
             if not v.missing:
                 break
+            why = damage_line(v)
+        if v is None or v.missing:
+            # Damaged (a chunk that does not read, garbled rows): search stays lexical, said in
+            # one line; `kb check` names the files, the next `kb index` embeds them again.
+            log.warning("векторы смысла %s повреждены (%s): поиск только по словам; выполните `kb index` "
+                        "(passage vectors damaged)", folder, why)
+            v = _Damaged(stamp, why)
         for k in [k for k in _views if k[0] == key[0] and k[2] == model_key]:
             del _views[k]
         _views[key] = v
-        return v
+        return v if isinstance(v, View) else None
+
+
+class _Damaged:
+    """A generation's vectors found damaged, remembered until its map changes."""
+
+    def __init__(self, stamp, why):
+        self.stamp, self.why = stamp, why
+
+
+def damage_line(v: View) -> str:
+    parts = [f"нет векторов у {v.missing} фрагментов"]
+    if v.bad_chunks:
+        parts.append("не читаются: " + ", ".join(v.bad_chunks[:3]) + (" …" if len(v.bad_chunks) > 3 else ""))
+    return "; ".join(parts)
 
 
 def status(index_dir: Path, model_key: str) -> dict:
@@ -218,6 +315,53 @@ def status(index_dir: Path, model_key: str) -> dict:
     done, total = prog.get("done", 0), prog.get("total", 0)
     return {"ready": ready, "done": done if isinstance(done, int) else 0,
             "total": total if isinstance(total, int) else 0}
+
+
+def health(index_dir: Path, model_key: str) -> dict:
+    """The state of the vectors for `kb check`, read without changing anything:
+
+    {"model", "ready", "building": {"done", "total"} or None, "passages" (of the published
+    generation), "with_vectors", "stored" (rows in the chunks), "stale" (stored rows no kept
+    generation uses, dropped at the next merge), "old_maps" (maps of generations that are gone),
+    "problems": [one line each]}."""
+    index_dir = Path(index_dir)
+    folder = model_dir(index_dir, model_key)
+    gen = store.current(index_dir)
+    st = status(index_dir, model_key)
+    out = {"model": model_key, "ready": st["ready"], "building": None, "passages": None, "with_vectors": 0,
+           "stored": 0, "stale": 0, "old_maps": 0, "problems": []}
+    if not st["ready"] and st["total"]:
+        out["building"] = {"done": st["done"], "total": st["total"]}
+    if not folder.is_dir():
+        return out
+    chunks = Chunks(folder)
+    out["stored"] = len(chunks.row_of)
+    out["problems"] += [f"векторы: файл {folder / n} не читается" for n in chunks.bad]
+    if chunks.garbled:
+        out["problems"].append(f"векторы: {chunks.garbled} строк в файлах {folder} — не числа (испорчены)")
+    kept = {d.name for _, d in store.generations(index_dir)}
+    used: set[bytes] = set()
+    empty = bytes(KEY_BYTES)
+    for f in sorted(folder.glob("g*.map")):
+        if f.stem not in kept:
+            out["old_maps"] += 1
+            continue
+        raw = f.read_bytes()
+        if len(raw) % KEY_BYTES:
+            out["problems"].append(f"векторы: карта {f} обрезана ({len(raw)} байт)")
+            continue
+        keys = [raw[i:i + KEY_BYTES] for i in range(0, len(raw), KEY_BYTES)]
+        used.update(k for k in keys if k != empty)
+        if gen is not None and f.stem == gen.name:
+            out["passages"] = len(keys)
+            live = [k for k in keys if k != empty]
+            out["with_vectors"] = sum(1 for k in live if k in chunks.row_of)
+            lost = len(live) - out["with_vectors"]
+            if lost:
+                out["problems"].append(f"векторы: у {lost} фрагментов из {len(live)} нет векторов "
+                                       f"(повреждены или удалены файлы в {folder})")
+    out["stale"] = sum(1 for k in chunks.row_of if k not in used)
+    return out
 
 
 # --- building ------------------------------------------------------------------------------
@@ -338,13 +482,15 @@ def build(index_dir: Path, embedder, progress=None, should_stop=None) -> dict:
             for d, k in keys.items():
                 by_num[d] = k
             _write_atomic(folder / f"{gen.name}.map", b"".join(by_num))
-            _tidy(index_dir, folder, chunks)
+            _tidy(index_dir, folder, chunks, force=bool(chunks.bad or chunks.garbled))
             return {"gen": gen.name, "embedded": embedded, "total": total, "ready": True}
 
 
-def _tidy(index_dir: Path, folder: Path, chunks: Chunks) -> None:
+def _tidy(index_dir: Path, folder: Path, chunks: Chunks, force: bool = False) -> None:
     """Drop maps of generations that are gone; merge many chunks into one, keeping only the
-    vectors a kept map refers to (a kill in between leaves duplicates, which readers ignore)."""
+    vectors a kept map refers to (a kill in between leaves duplicates, which readers ignore).
+    `force`: merge anyway, to drop damaged chunks and garbled rows (their passages were just
+    embedded again)."""
     import numpy as np
 
     kept_gens = {d.name for _, d in store.generations(index_dir)}
@@ -356,7 +502,7 @@ def _tidy(index_dir: Path, folder: Path, chunks: Chunks) -> None:
             f.unlink(missing_ok=True)
     for f in folder.glob("*.tmp"):
         f.unlink(missing_ok=True)
-    if len(chunks.names) <= COMPACT_OVER:
+    if len(chunks.names) <= COMPACT_OVER and not force:
         return
     wanted: dict[bytes, None] = {}
     for f in maps:
@@ -365,7 +511,7 @@ def _tidy(index_dir: Path, folder: Path, chunks: Chunks) -> None:
             k = raw[i:i + KEY_BYTES]
             if k in chunks.row_of:
                 wanted.setdefault(k)
-    old = list(chunks.names)
+    old = list(chunks.names) + [n[:-4] for n in chunks.bad]
     keys = list(wanted)
     if keys:
         vecs = np.stack([np.asarray(chunks.vector(k), dtype=np.float16) for k in keys])

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kb import analysis, config
+from kb.analysis import embed
 from kb.errors import QueryError
 from kb.index import querymodel as qm
 from kb.index import RawResults, exists, reader
@@ -116,12 +117,26 @@ def latin_terms(query: str, parsed: Parsed) -> list[str] | None:
     return default_glossary().russian_for(parsed.plain_words)
 
 
+def query_language(query: str, parsed: Parsed) -> str | None:
+    """"en" for a query in Latin letters only (English, as far as the glossary and the page
+    go), "ky" for a Kyrgyz one (kb.analysis.is_kyrgyz), None for Russian."""
+    if latin_terms(query, parsed) is not None:
+        return "en"
+    if analysis.is_kyrgyz(query):
+        return "ky"
+    return None
+
+
 def warm_up(index_dir: Path) -> None:
-    """Open the index and load the word vectors now, not at the first user's query."""
+    """Open the index and load the word and passage vectors now, not at the first user's query."""
     from kb.analysis.vectors import word_vectors
 
     if exists(Path(index_dir)):
-        reader(Path(index_dir)).doc_count()
+        rd = reader(Path(index_dir))
+        rd.doc_count()
+        key = embed.configured_key()
+        if key is not None:
+            rd.has_vectors(key)         # loads the passage vectors (~0.1 s for 10,000 passages)
     word_vectors()
 
 
@@ -234,6 +249,8 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     result.copies_joined = sum(len(v) for v in also.values())
     result.docs_more = raw.docs_more
     result.latin = latin_terms(query, parsed)
+    if raw.by_meaning and groups:
+        result.meaning_lang = query_language(query, parsed)
     sel_c = set(filters.cites) if filters else set()
     rows = cat.facet_rows()
     matched = [rows[d] for d in doc_counts if d in rows]
@@ -400,7 +417,8 @@ def _article_first(rd, graph: CitationGraph, query: str, filters: qm.Filters | N
             counts[h.doc_id] = 1
             total += 1
     rest = [h for h in raw.hits if h.doc_id not in docs or (h.doc_id, h.fields.get("ordinal")) not in seen]
-    return RawResults(hits=first + rest, doc_counts=counts, total=total, cut=raw.cut, docs_more=raw.docs_more)
+    return RawResults(hits=first + rest, doc_counts=counts, total=total, cut=raw.cut, docs_more=raw.docs_more,
+                      by_meaning=raw.by_meaning)
 
 
 def _hit(h, info: DocInfo | None, matcher: Matcher) -> Hit:

@@ -111,6 +111,9 @@ class SearchResult:
     # Documents matching beyond the best kb.search.DOC_CAP: not listed, and the facets count
     # only the listed ones (the page says "более N").
     docs_more: int = 0
+    # The query is not Russian ("en": Latin letters, "ky": Kyrgyz) and passages were found by
+    # meaning alone (cross-lingual, kb.search.semantic): the page says so. None otherwise.
+    meaning_lang: str | None = None
 
     @property
     def pages(self) -> int:
@@ -137,6 +140,7 @@ class SearchResult:
             "latin": self.latin,
             "copies_joined": self.copies_joined,
             "docs_more": self.docs_more,
+            "meaning_lang": self.meaning_lang,
             "facets": {k: [asdict(v) for v in vals] for k, vals in self.facets.items()},
             "hits": [h.to_json() for h in self.flat_hits()],
             "documents": [

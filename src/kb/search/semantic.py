@@ -67,8 +67,10 @@ def fuse(lexical: RawResults, semantic: RawResults, limit: int, k: float = RRF_K
             # beyond the candidates are not known per passage, so this may count one twice).
             counts[h.doc_id] = counts.get(h.doc_id, 0) + 1
             extra += 1
+    shown = {h.docnum for h in hits}
+    alone = sum(1 for h in semantic.hits if h.docnum in shown and h.docnum not in lex_docnums)
     return RawResults(hits=hits, doc_counts=counts, total=lexical.total + extra, cut=lexical.cut,
-                      docs_more=lexical.docs_more)
+                      by_meaning=alone, docs_more=lexical.docs_more)
 
 
 _recent: "OrderedDict[tuple, object]" = OrderedDict()

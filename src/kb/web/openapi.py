@@ -55,6 +55,7 @@ SCHEMAS = {
         "query": STR, "total_docs": INT, "total_hits": INT, "page": INT, "per_page": INT, "pages": INT,
         "sort": {"type": "string", "enum": ["relevance", "date"]}, "took_ms": NUM, "suggestion": nullable(STR),
         "corrected": nullable(STR), "latin": nullable(arr(STR)), "copies_joined": INT, "docs_more": INT,
+        "meaning_lang": nullable(STR),
         "relaxed": BOOL, "cut": BOOL, "notice": NOTICE,
         "facets": {"type": "object", "description": "doc_type, year (documents per year under the other "
                    "filters), cites, category, region, lang", "additionalProperties": arr(ref("FacetValue"))},

@@ -10,7 +10,7 @@ from kb.search import (PART_PASSAGES, Filters, catalog, meaning_status, document
                        index_notice, matches_in, part_of, search)
 from kb.search.citations import citation_graph
 from kb.search.reading import locate
-from kb.search.similar import similar, similar_to_text
+from kb.search.similar import similar, similar_to_text, text_language
 from kb.search.results import split_message
 from kb.web import params
 from kb.web.errors import NotFoundHere
@@ -213,7 +213,8 @@ def consult():
     text = params.long_text(request.args, "text")
     msg = notice()
     found, acts = consult_matches(text) if text and not msg else ([], [])
-    return render_template("consult.html", text=text, found=found, acts=acts, notice=msg)
+    lang = text_language(_index(), text) if found else None
+    return render_template("consult.html", text=text, found=found, acts=acts, notice=msg, lang=lang)
 
 
 @bp.get("/docs")
