@@ -675,6 +675,7 @@ def main(argv: list[str] | None = None) -> int:
         forget_readers()
 
     c = info["capped"]
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     print(f"PostgreSQL {version}; corpus {beir.name}: {info['passages']:,} passages, {info['chars']:,} chars, "
           f"{info['terms']:,} (field, term) pairs")
     print(f"load: kb analysis {info['analyze_s']:.1f} s, COPY {info['copy_s']:.1f} s, GIN {info['gin_s']:.1f} s, "
@@ -710,6 +711,10 @@ def main(argv: list[str] | None = None) -> int:
         ov, t1 = agreement([pg["bm25"]["ranked"][i] for i in subset], [ref[i] for i in subset])
         ov2, t2 = agreement([pg["rank_cd"]["ranked"][i] for i in subset], [ref[i] for i in subset])
         print(f"  {name}: BM25 SQL overlap@10 {ov:.3f}, top-1 {t1:.3f}; ts_rank_cd overlap@10 {ov2:.3f}, top-1 {t2:.3f}")
+        print("    p50/p95 ms: " + "; ".join(
+            f"{label} {pct([r['ms'][i] for i in subset], 50):.1f}/{pct([r['ms'][i] for i in subset], 95):.1f}"
+            for label, r in (("ts_rank_cd", pg["rank_cd"]), ("BM25 tsvector", pg["bm25"]),
+                             ("BM25 postings", pg["bm25_postings"]), ("kb.index", kb["kb_bm25"]))))
     plain = [i for i, a in enumerate(approx) if not a]
     ov, t1 = agreement([pg["bm25"]["ranked"][i] for i in plain], [ref[i] for i in plain])
     print(f"  queries mapped exactly (no phrase/sequence/AND): {len(plain)}: BM25 SQL overlap@10 {ov:.3f}, top-1 {t1:.3f}")
