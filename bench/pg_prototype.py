@@ -509,9 +509,8 @@ KINDS = ("rank_cd", "bm25", "bm25_postings")
 
 def run_pg(conn, stats: TermStats, texts: list[str], limit: int) -> dict[str, dict]:
     """Rankings (pids, best first) and times (ms, SQL round trip) of both SQL rankings."""
-    out = {k: {"ranked": [], "ms": []} for k in KINDS}
-    out.update({
-           "approx": [], "unsupported": 0, "translate_ms": []})
+    out = {k: {"ranked": [], "ms": [], "scores": []} for k in KINDS}
+    out.update({"approx": [], "unsupported": 0, "translate_ms": []})
     with conn.cursor() as cur:
         for text in texts:
             t0 = time.perf_counter()
@@ -521,18 +520,20 @@ def run_pg(conn, stats: TermStats, texts: list[str], limit: int) -> dict[str, di
                 out["unsupported"] += 1
                 for k in KINDS:
                     out[k]["ranked"].append([])
+                    out[k]["scores"].append({})
                 out["approx"].append({"unsupported"})
                 continue
             out["translate_ms"].append((time.perf_counter() - t0) * 1000)
             out["approx"].append(pq.approx)
             for kind in KINDS:
-                ranked, ms = _one(cur, kind, pq, limit)
-                if not ranked and pq.drove:
+                rows, ms = _one(cur, kind, pq, limit)
+                if not rows and pq.drove:
                     # As kb.index does: the rare words found nothing, the plain OR is the query.
                     pq2 = translate(text, stats, driven=False)
-                    ranked, ms2 = _one(cur, kind, pq2, limit)
+                    rows, ms2 = _one(cur, kind, pq2, limit)
                     ms += ms2
-                out[kind]["ranked"].append(ranked)
+                out[kind]["ranked"].append([pid for pid, _ in rows])
+                out[kind]["scores"].append(dict(rows))
                 out[kind]["ms"].append(ms)
         conn.rollback()
     return out
@@ -551,14 +552,14 @@ def sql_for(kind: str, pq: PgQuery, limit: int) -> tuple[str, dict]:
     return BM25_POSTINGS_SQL, {**params, "match": pq.match}
 
 
-def _one(cur, kind: str, pq: PgQuery, limit: int) -> tuple[list[str], float]:
+def _one(cur, kind: str, pq: PgQuery, limit: int) -> tuple[list[tuple[str, float]], float]:
     if not pq.match:
         return [], 0.0
     sql, params = sql_for(kind, pq, limit)
     t0 = time.perf_counter()
     cur.execute(sql, params)
-    ranked = [r[0] for r in cur.fetchall()]
-    return ranked, (time.perf_counter() - t0) * 1000
+    rows = [(pid, float(score)) for pid, score in cur.fetchall()]
+    return rows, (time.perf_counter() - t0) * 1000
 
 
 def explain(conn, stats: TermStats, text: str, limit: int) -> None:
@@ -613,6 +614,19 @@ def agreement(a: list[list[str]], ref: list[list[str]], k: int = 10) -> tuple[fl
     overlap = statistics.fmean(len(set(x[:k]) & set(y[:k])) / min(k, len(y)) for x, y in pairs)
     top1 = statistics.fmean(1.0 if x and x[0] == y[0] else 0.0 for x, y in pairs)
     return overlap, top1
+
+
+def tied_top1(scores: list[dict[str, float]], ref: list[list[str]]) -> float:
+    """Share of queries (where `ref` found something) whose `ref` top-1 has the best score
+    of the other ranking: the same passage first, or one tied with it. Engines order equal
+    scores differently (here: load order against whoosh's document numbers)."""
+    pairs = [(sc, y) for sc, y in zip(scores, ref) if y]
+    if not pairs:
+        return 0.0
+    def tied(sc, first):
+        best = max(sc.values(), default=None)
+        return best is not None and first in sc and abs(sc[first] - best) <= 1e-9 * max(1.0, abs(best))
+    return statistics.fmean(1.0 if tied(sc, y[0]) else 0.0 for sc, y in pairs)
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -717,7 +731,9 @@ def main(argv: list[str] | None = None) -> int:
                              ("BM25 postings", pg["bm25_postings"]), ("kb.index", kb["kb_bm25"]))))
     plain = [i for i, a in enumerate(approx) if not a]
     ov, t1 = agreement([pg["bm25"]["ranked"][i] for i in plain], [ref[i] for i in plain])
-    print(f"  queries mapped exactly (no phrase/sequence/AND): {len(plain)}: BM25 SQL overlap@10 {ov:.3f}, top-1 {t1:.3f}")
+    tied = tied_top1([pg["bm25"]["scores"][i] for i in plain], [ref[i] for i in plain])
+    print(f"  queries mapped exactly (no phrase/sequence/AND): {len(plain)}: BM25 SQL overlap@10 {ov:.3f}, "
+          f"top-1 {t1:.3f}, top-1 same or tied for first {tied:.3f}")
     return 0
 
 

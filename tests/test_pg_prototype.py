@@ -135,3 +135,8 @@ def test_agreement_counts_overlap_and_top1_where_kb_found_something():
     ov, top1 = pg.agreement([["a", "b", "c"], ["x"], []], [["a", "c", "d"], ["y"], []], k=10)
     assert top1 == pytest.approx(0.5)
     assert ov == pytest.approx((2 / 3 + 0) / 2)
+
+
+def test_tied_top1_accepts_a_different_passage_with_the_same_best_score():
+    scores = [{"a": 2.0, "b": 2.0, "c": 1.0}, {"a": 2.0, "b": 1.5}, {}]
+    assert pg.tied_top1(scores, [["b", "a"], ["b"], []]) == pytest.approx(0.5)
