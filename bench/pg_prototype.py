@@ -16,12 +16,15 @@ What it does, on one BEIR-style set (default ../shared/data/bench/legal-ru-dev, 
      weights, title boost, common words under AndMaybe), fed with PostgreSQL's df table
      instead of whoosh's reader; the whoosh query it yields is flattened into weighted
      (field, term) leaves and a tsquery OR of terms. Ranked (a) by ts_rank_cd and (b) by BM25
-     computed in SQL (K1, B, TITLE_B, TITLE_BOOST and Lucene's idf as kb.index._engine).
+     computed in SQL (K1, B, TITLE_B, TITLE_BOOST and Lucene's idf as kb.index._engine), tf
+     read from the candidates' tsvectors, and (c) the same BM25 from a postings side table
+     under a btree (the relational inverted index, for comparison).
   3. the same queries through kb's whoosh index of the same passages: kb.index's BM25
      ranking (Reader.search: no word-vector rerank, no passage vectors) and `kb eval`'s
      ranking (kb.search.ranked, mode lexical: BM25 + the word-vector rerank). Printed:
      query p50/p95 per ranking, nDCG@10 against the qrels, and agreement with kb.index's
-     BM25 (overlap@10, share of identical top-1).
+     BM25 (overlap@10, share of identical top-1, and of top-1 identical or tied for first).
+     Figures and their reading: docs/scale.md, section (d).
 
 Getting PostgreSQL (Debian; the server, initdb and pg_ctl):
     apt-get install -y postgresql          # Debian 12: PostgreSQL 15
@@ -32,6 +35,8 @@ Run:
     .venv/bin/python bench/pg_prototype.py                          # legal corpus, legal + xquad questions
     .venv/bin/python bench/pg_prototype.py --set ../shared/data/bench/xquad-ru
     .venv/bin/python bench/pg_prototype.py --dsn 'host=/tmp/pg dbname=kb'   # an existing server
+                                        # (its tables kb_passage, kb_df, kb_field, kb_tf are replaced)
+    .venv/bin/python bench/pg_prototype.py --explain                # also the plans of the first question
 
 Without --dsn it starts a throwaway cluster of its own (initdb into a temporary folder, a
 Unix socket there, no TCP port; as root it runs the server as the `postgres` user) and
