@@ -12,8 +12,8 @@ What it does, on one BEIR-style set (default ../shared/data/bench/legal-ru-dev, 
      index over it; side tables for BM25: df per (field, term), length per passage and
      field, passages and average length per field. Times and sizes are printed.
   2. every query goes through kb's own query path: kb.search.parse -> the querymodel ->
-     kb.index._engine.Translator (lexicon, compound words, lemma alternatives, stop-word
-     weights, title boost, common words under AndMaybe), fed with PostgreSQL's df table
+     kb.index._engine.Translator (lexicon, compound words, stop-word weights, title
+     boost, common words under AndMaybe), fed with PostgreSQL's df table
      instead of whoosh's reader; the whoosh query it yields is flattened into weighted
      (field, term) leaves and a tsquery OR of terms. Ranked (a) by ts_rank_cd and (b) by BM25
      computed in SQL (K1, B, TITLE_B, TITLE_BOOST and Lucene's idf as kb.index._engine), tf
@@ -94,8 +94,8 @@ class Analyzed:
 def analyze(pid: str, title: str, body: str) -> Analyzed:
     """The index terms whoosh gets for `title` and `body` (kb.index._analyzers.LemmaAnalyzer).
 
-    A field's length is counted as whoosh counts it: every term posted, so an ambiguous
-    word with two lemmas counts twice."""
+    A field's length is counted as whoosh counts it: every term posted, so a hyphenated
+    compound counts its whole form and each of its parts."""
     ana = LemmaAnalyzer()
     terms: dict[str, dict[str, list[int]]] = {}
     lengths: dict[str, int] = {}
