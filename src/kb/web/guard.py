@@ -75,7 +75,12 @@ def allowed_hosts(bind_host: str, extra: Iterable[str] = ()) -> frozenset[str] |
 
 
 class InFlight:
-    """Requests being served, per client address."""
+    """Requests being served, per client address, in this process.
+
+    Per worker of `kb serve --workers N`, on purpose, not shared: what it shares out is this
+    process's one searcher (the lock above), so 2 per client per worker keeps the promise that
+    one client cannot hold a worker's searches for everybody. A shared count would need a
+    cross-process table that a killed worker could leave counting requests that are gone."""
 
     def __init__(self, limit: int):
         self.limit = limit
