@@ -304,6 +304,19 @@ def test_a_taken_port_is_one_russian_line(built, tmp_path):
     assert f"порт {port}" in done.stderr and "занят" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_a_worker_that_keeps_dying_at_start_stops_the_pool(monkeypatch):
+    import io
+
+    from kb.web import workers
+
+    monkeypatch.setattr(workers, "BACKOFF", 0.01)
+    out = io.StringIO()
+    pool = workers.Pool(1, lambda n: os._exit(3), out=out)
+    assert pool.run() == 1
+    assert "код 3" in out.getvalue() and "сервер остановлен" in out.getvalue()
+    assert out.getvalue().count("запускаю новый") == workers.MAX_QUICK - 1
+
+
 def test_workers_must_be_at_least_one(tmp_path, capsys):
     from kb.cli import main
 

@@ -158,9 +158,13 @@ class Indexing:
         """The runner of a worker pool: files queued by any worker are indexed here."""
         self.store.requeue_unfinished()
         while True:
-            if self.store.has_queued():
-                self._loop()
+            self.run_pending()
             time.sleep(poll)
+
+    def run_pending(self) -> None:
+        """Index what is queued now, in this thread, until nothing is."""
+        if self.store.has_queued():
+            self._loop()
 
     def _loop(self) -> None:
         while True:

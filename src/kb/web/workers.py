@@ -44,6 +44,7 @@ _SIGNALS = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 _STOPS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 QUICK = 3.0                # a child that dies sooner than this after its start failed to start
 MAX_QUICK = 5              # ... this many times in a row: the server stops
+BACKOFF = 0.5              # seconds before restarting it, times its quick deaths in a row
 
 
 def default_count() -> int:
@@ -204,7 +205,7 @@ class Pool:
                 return False
             self.say(f"{child.name} (pid {pid}) завершился ({how}); запускаю новый")
             if quick:
-                time.sleep(0.5 * child.quick_deaths)
+                time.sleep(BACKOFF * child.quick_deaths)
             self._start(child)
 
     def pids(self) -> list[int]:
