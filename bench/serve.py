@@ -114,7 +114,7 @@ def main() -> int:
     rows = []
     print(f"cores: {default_count()}, load average: {os.getloadavg()[0]:.1f}", flush=True)
     for n in counts:
-        label = f"{default_count()} (default)" if n is None else str(n)
+        label = f"{default_count() if n is None else n}" + (" (default)" if n in (None, default_count()) else "")
         proc, base = start(args.data, args.index, n, Path(f"/tmp/kb-bench-serve-{label.split()[0]}.log"))
         try:
             us = [base + p for p in paths]

@@ -157,6 +157,22 @@ def test_an_upload_queued_by_one_app_is_seen_by_another_and_run_by_the_keeper(tm
     assert c2.get("/api/search?q=котельной").json["total_docs"] == 1
 
 
+def test_files_a_stopped_server_left_indexing_are_indexed_at_the_next_start(tmp_path):
+    from kb.web.jobs import Indexing
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Акт проверки котельной.\n", encoding="utf-8")
+    before = Indexing(corpus, tmp_path / "index", run_here=False)
+    before.request(["a.txt"])
+    before.store.take()                                  # a runner took it, then the server was killed
+    assert before.status(["a.txt"])["a.txt"]["status"] == "indexing"
+    after = Indexing(corpus, tmp_path / "index")
+    after.resume()
+    after.wait()
+    assert after.status(["a.txt"])["a.txt"]["status"] == "indexed"
+
+
 def test_api_token_uploads_without_csrf_but_a_session_needs_it(app):
     acc = Accounts(app.config["KB_INDEX"])
     acc.add("robot", PASSWORD, "staff")

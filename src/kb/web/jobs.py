@@ -148,6 +148,13 @@ class Indexing:
     def status(self, paths: list[str]) -> dict[str, dict]:
         return self.store.status(paths)
 
+    def resume(self) -> None:
+        """At the start of a server: files a stopped server left queued or half-indexed are
+        indexed again (their statuses would otherwise stay `indexing` for ever)."""
+        self.store.requeue_unfinished()
+        if self.store.has_queued():
+            self.request([])
+
     def wait(self, timeout: float = 120) -> None:
         """Until no run is going (tests)."""
         t = self._thread

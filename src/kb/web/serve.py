@@ -153,12 +153,14 @@ def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int =
     print(f"kb: поиск открыт на {url} (Ctrl+C — остановить)", file=sys.stderr, flush=True)
     if hosts is not None:
         print(f"kb: принимаются имена сервера: {', '.join(sorted(hosts))}", file=sys.stderr, flush=True)
+    from kb.web.jobs import Indexing
+
     if n == 1:
         once_per_server()
+        app.extensions["kb_indexing"] = jobs = Indexing(corpus, index_dir)
+        jobs.resume()
         serve_here(app)
         return 0
-
-    from kb.web.jobs import Indexing
 
     def keeper() -> None:
         once_per_server()
