@@ -60,7 +60,7 @@ class Server:
         while True:
             assert self.proc.poll() is None, f"kb serve exited: {self.log()}"
             try:
-                if self.get("/")[0] == 200 and len(self.children("kb-worker")) == workers:
+                if self.get("/")[0] == 200 and len(self.children("kb-worker")) == (workers if workers > 1 else 0):
                     break
             except OSError:
                 pass
@@ -302,6 +302,16 @@ def test_a_taken_port_is_one_russian_line(built, tmp_path):
                               capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert f"порт {port}" in done.stderr and "занят" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_workers_1_serves_in_one_process(built, tmp_path):
+    s = Server(built, tmp_path, workers=1)
+    try:
+        status, worker, _ = s.get("/")
+        assert status == 200 and worker is None
+        assert s.children() == {} and "рабочих процессов" not in s.log()
+    finally:
+        s.stop()
 
 
 def test_a_worker_that_keeps_dying_at_start_stops_the_pool(monkeypatch):
