@@ -7,6 +7,9 @@ Each concurrent client has its own loopback address (127.0.0.N): the per-client 
 kb serve counts addresses. Prints p50/p95 latency, requests/s and errors per (workers,
 clients), and for each worker count the throughput at 32 clients over that of one client.
 Targets of the issue: 8 clients p95 <= 150 ms; 32 clients >= 1.6x one client on 2 cores.
+Also printed: which worker gave the answers (X-KB-Worker), the CPU time the server's
+processes spent per request (what an answer costs, whatever else the machine runs), the
+load average, and each process's resident memory.
 
     .venv/bin/kb index --corpus ../shared/data --index /tmp/serve-bench-idx --no-vectors
     .venv/bin/python bench/serve.py --index /tmp/serve-bench-idx [--workers 1,2] [--rounds 1]
@@ -17,19 +20,22 @@ The machine may be shared: compare the rows of one run, not runs of different da
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import re
 import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from search import queries            # noqa: E402  bench/search.py: the 200 questions
-from web import concurrent, fetch, pct  # noqa: E402  bench/web.py: one client, N clients
+from web import fetch, pct              # noqa: E402  bench/web.py: one GET, percentiles
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = (1, 8, 32)
@@ -62,6 +68,50 @@ def start(data: Path, index: Path, workers: int | None, log: Path) -> tuple[subp
     raise SystemExit(f"kb serve did not answer in 600 s: {log.read_text()}")
 
 
+def ask(url: str, source: str) -> tuple[float, int, str]:
+    """(milliseconds, status, worker) of one GET on a new connection from `source`."""
+    u = urllib.parse.urlsplit(url)
+    t0 = time.perf_counter()
+    try:
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=60, source_address=(source, 0))
+        c.request("GET", f"{u.path}?{u.query}")
+        r = c.getresponse()
+        r.read()
+        status, worker = r.status, r.getheader("X-KB-Worker") or "-"
+        c.close()
+    except OSError:
+        status, worker = 0, "?"
+    return (time.perf_counter() - t0) * 1000, status, worker
+
+
+def clients_run(us: list[str], clients: int) -> tuple[list[float], int, float, Counter]:
+    """Every URL once, by `clients` concurrent clients (127.0.0.2, .3, ...): latencies, errors,
+    wall seconds, answers per worker."""
+    times: list[float] = []
+    errors, by_worker, work, lock = 0, Counter(), list(reversed(us)), threading.Lock()
+
+    def run(source: str) -> None:
+        nonlocal errors
+        while True:
+            with lock:
+                if not work:
+                    return
+                u = work.pop()
+            ms, status, worker = ask(u, source)
+            with lock:
+                times.append(ms)
+                errors += status != 200
+                by_worker[worker] += 1
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=run, args=(f"127.0.0.{i + 2}",)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return times, errors, time.perf_counter() - t0, by_worker
+
+
 def rss_mb(pid: int) -> dict[str, float]:
     """Resident memory (MB) of the server `pid` and of each of its children, by name."""
     def one(p: int) -> tuple[str, float]:
@@ -79,6 +129,25 @@ def rss_mb(pid: int) -> dict[str, float]:
                 continue
             out[name if name not in out else f"{name}-{k}"] = mb
     return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by the server `pid` and its children alive now:
+    per request, the cost of an answer whatever else the machine is doing."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def one(p: int) -> float:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    total = one(pid)
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        for k in (task / "children").read_text().split():
+            try:
+                total += one(int(k))
+            except OSError:
+                pass
+    return total
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -118,21 +187,33 @@ def main() -> int:
         proc, base = start(args.data, args.index, n, Path(f"/tmp/kb-bench-serve-{label.split()[0]}.log"))
         try:
             us = [base + p for p in paths]
-            concurrent(us[:64], clients=8)          # every worker: reader, caches, templates warm
+            clients_run(us[:64], clients=8)        # every worker: reader, caches, templates warm
             for clients in CLIENTS:
-                times, errors, wall = concurrent(us, clients=clients)
-                rows.append((label, clients, len(us), statistics.median(times), pct(times, 95), len(us) / wall, errors))
+                cpu0 = cpu_seconds(proc.pid)
+                times, errors, wall, by_worker = clients_run(us, clients)
+                cpu_ms = (cpu_seconds(proc.pid) - cpu0) * 1000 / len(us)
+                rows.append((label, clients, len(us), statistics.median(times), pct(times, 95), len(us) / wall, errors,
+                             cpu_ms))
+                share = ", ".join(f"{w}: {k}" for w, k in sorted(by_worker.items()))
                 print(f"  workers {label}, {clients} clients: p95 {pct(times, 95):.0f} ms, "
-                      f"{len(us) / wall:.1f} req/s", flush=True)
+                      f"{len(us) / wall:.1f} req/s; answers by worker {share}; load {os.getloadavg()[0]:.1f}",
+                      flush=True)
             mem = rss_mb(proc.pid)
             print("  RSS MB: " + ", ".join(f"{k} {v:.0f}" for k, v in mem.items()), flush=True)
         finally:
             stop(proc)
 
-    print(f"\n{'workers':<12} {'clients':>7} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8} {'errors':>6}")
-    for label, clients, n, p50, p95, rps, errors in rows:
-        print(f"{label:<12} {clients:>7} {n:>8} {p50:>8.1f} {p95:>8.1f} {rps:>8.1f} {errors:>6}")
+    print(f"\n{'workers':<12} {'clients':>7} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8} {'errors':>6} "
+          f"{'CPU ms/req':>10}")
+    for label, clients, n, p50, p95, rps, errors, cpu_ms in rows:
+        print(f"{label:<12} {clients:>7} {n:>8} {p50:>8.1f} {p95:>8.1f} {rps:>8.1f} {errors:>6} {cpu_ms:>10.0f}")
     print()
+    one = {r[1]: r[5] for r in rows if r[0].split()[0] == "1"}
+    for label in dict.fromkeys(r[0] for r in rows):
+        if one and label.split()[0] != "1":
+            mine = {r[1]: r[5] for r in rows if r[0] == label}
+            print(f"workers {label} / workers 1 throughput: "
+                  + ", ".join(f"{c} clients {mine[c] / one[c]:.2f}x" for c in CLIENTS))
     for label in dict.fromkeys(r[0] for r in rows):
         mine = {r[1]: r for r in rows if r[0] == label}
         ratio = mine[32][5] / mine[1][5]
