@@ -112,13 +112,19 @@ def clients_run(us: list[str], clients: int) -> tuple[list[float], int, float, C
     return times, errors, time.perf_counter() - t0, by_worker
 
 
-def rss_mb(pid: int) -> dict[str, float]:
-    """Resident memory (MB) of the server `pid` and of each of its children, by name."""
-    def one(p: int) -> tuple[str, float]:
+def rss_mb(pid: int) -> dict[str, str]:
+    """Memory of the server `pid` and of each of its children, by name: "RSS/PSS" in MB. PSS
+    divides the pages processes share (what the workers inherited from the parent) among them."""
+    def one(p: int) -> tuple[str, str]:
         status = Path(f"/proc/{p}/status").read_text()
         name = re.search(r"^Name:\s*(\S+)", status, re.M).group(1)
-        kb = re.search(r"^VmRSS:\s*(\d+)", status, re.M)
-        return name, int(kb.group(1)) / 1024 if kb else 0.0
+        rss = re.search(r"^VmRSS:\s*(\d+)", status, re.M)
+        try:
+            pss = re.search(r"^Pss:\s*(\d+)", Path(f"/proc/{p}/smaps_rollup").read_text(), re.M)
+        except OSError:
+            pss = None
+        return name, (f"{int(rss.group(1)) / 1024:.0f}" if rss else "?") + "/" + \
+            (f"{int(pss.group(1)) / 1024:.0f}" if pss else "?")
 
     out = dict([one(pid)])
     for task in Path(f"/proc/{pid}/task").glob("*"):
@@ -199,7 +205,7 @@ def main() -> int:
                       f"{len(us) / wall:.1f} req/s; answers by worker {share}; load {os.getloadavg()[0]:.1f}",
                       flush=True)
             mem = rss_mb(proc.pid)
-            print("  RSS MB: " + ", ".join(f"{k} {v:.0f}" for k, v in mem.items()), flush=True)
+            print("  memory RSS/PSS MB: " + ", ".join(f"{k} {v}" for k, v in mem.items()), flush=True)
         finally:
             stop(proc)
 

@@ -96,6 +96,19 @@ def build_vectors(corpus: Path, index_dir: Path, out=None) -> None:
         print(f"kb: {line}", file=out, flush=True)
 
 
+def preload() -> None:
+    """Load, before the workers are forked, the read-only data every worker needs and that is
+    not the index: the word vectors (numpy arrays) and the morphology dictionaries. The workers
+    share those pages with the parent (copy-on-write: nothing writes to them) instead of each
+    loading its own copy, and a restarted worker has them at once. Neither opens a file that
+    stays open, nor starts a thread."""
+    from kb.analysis.vectors import word_vectors
+    from kb.morphology import analyzer
+
+    word_vectors()
+    analyzer()
+
+
 def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int = 5000,
           debug: bool = False, threads: int = 8, rescan: float = 60.0, allowed_hosts: Iterable[str] = (),
           access_log: Path | None = None, log_queries: bool = False, max_per_client: int | None = None,
@@ -165,6 +178,8 @@ def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int =
     def keeper() -> None:
         once_per_server()
         Indexing(corpus, index_dir, run_here=False).run_forever()
+
+    preload()
 
     print(f"kb: рабочих процессов: {n}", file=sys.stderr, flush=True)
     return pool.Pool(n, lambda number: serve_here(pool.tagged(app, number)), keeper).run()
