@@ -23,7 +23,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT  # noqa: F401  (tests/ on the path: test_serve's helpers)
 from test_serve import free_port
 
 KB = Path(sys.executable).with_name("kb")
