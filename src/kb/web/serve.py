@@ -126,7 +126,7 @@ def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int =
     n = pool.default_count() if workers is None else workers
     # The port first: a taken one is said at once, not after indexing. Not listening yet, so
     # a connection is refused until a server takes it, as before.
-    sock = None if debug else pool.bind(host, port)
+    socks = [] if debug else pool.bind(host, port)
 
     # Under the reloader this module runs twice; the child (WERKZEUG_RUN_MAIN) skips indexing.
     if not os.environ.get("WERKZEUG_RUN_MAIN"):
@@ -161,7 +161,7 @@ def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int =
 
     def serve_here(wsgi) -> None:
         threading.Thread(target=warm_up, args=(index_dir,), daemon=True).start()
-        waitress_serve(wsgi, sockets=[sock], threads=threads, ident="kb")
+        waitress_serve(wsgi, sockets=socks, threads=threads, ident="kb")
 
     print(f"kb: поиск открыт на {url} (Ctrl+C — остановить)", file=sys.stderr, flush=True)
     if hosts is not None:

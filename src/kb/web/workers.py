@@ -1,11 +1,12 @@
-"""`kb serve --workers N`: one listening socket, N pre-forked processes serving the app on it.
+"""`kb serve --workers N`: one port, N pre-forked processes serving the app on it.
 
-    sock = bind(host, port)                      # in the parent: a taken port is one clear error
-    Pool(sock, n, serve_worker, keeper).run()    # forks, supervises, stops them all
+    socks = bind(host, port)                     # in the parent: a taken port is one clear error
+    Pool(n, serve_worker, keeper).run()          # forks, supervises, stops them all
+                                                 # (serve_worker serves on the inherited socks)
 
 Why processes: waitress's threads share one interpreter lock, and a search is Python work
 (kb.index._bag, snippets, templates), so one `kb serve` used one core however many clients
-came. Each worker here is a whole server (waitress with its threads) on the socket the parent
+came. Each worker here is a whole server (waitress with its threads) on the sockets the parent
 bound; the kernel hands each new connection to a worker that is waiting in accept, so a worker
 busy with a search leaves the next connection to an idle one.
 
@@ -55,15 +56,27 @@ def default_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to host:port, not yet listening (the workers' waitress calls listen:
-    until then a connection is refused, as before serving started). Errors are KbError."""
+def bind(host: str, port: int) -> list[socket.socket]:
+    """TCP sockets bound to host:port, one per address the name has (`localhost`: 127.0.0.1 and
+    ::1, as waitress binds them), not yet listening: the workers' waitress calls listen, and
+    until then a connection is refused, as before serving started. Errors are KbError."""
     try:
         infos = socket.getaddrinfo(host.strip("[]"), port, socket.AF_UNSPEC, socket.SOCK_STREAM,
                                    socket.IPPROTO_TCP, socket.AI_PASSIVE)
     except socket.gaierror:
         raise KbError(f"--host {host}: такого адреса нет (unknown host)") from None
-    family, kind, proto, _, addr = infos[0]
+    socks: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, addr in dict.fromkeys(infos):
+            socks.append(_bind_one(family, kind, proto, addr, host, port))
+    except BaseException:
+        for s in socks:
+            s.close()
+        raise
+    return socks
+
+
+def _bind_one(family, kind, proto, addr, host: str, port: int) -> socket.socket:
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)     # as waitress does
