@@ -84,11 +84,12 @@ def test_serve_options_reach_the_app(monkeypatch, tmp_path):
 
     monkeypatch.setattr(serve_module, "prepare_index", lambda *a, **k: None)
     monkeypatch.setattr("waitress.serve", fake_serve)
+    monkeypatch.setattr("kb.web.workers.bind", lambda host, port: [])     # no port taken by a test
     monkeypatch.setenv("KB_ALLOWED_HOSTS", "one.example, two.example")
     monkeypatch.setenv("KB_MAX_PER_CLIENT", "3")
     log = tmp_path / "access.log"
     assert main(["serve", "--corpus", str(tmp_path), "--index", str(tmp_path / "i"), "--rescan", "0",
-                 "--allowed-host", "kb.example", "--access-log", str(log)]) == 0
+                 "--allowed-host", "kb.example", "--access-log", str(log), "--workers", "1"]) == 0
     app = seen["app"]
     assert app.config["KB_ALLOWED_HOSTS"] >= {"kb.example", "one.example", "two.example", "localhost"}
     assert app.config["KB_MAX_PER_CLIENT"] == 3
