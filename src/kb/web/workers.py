@@ -165,7 +165,7 @@ class Pool:
             try:
                 child.target()
             except SystemExit as e:
-                code = e.code if isinstance(e.code, int) else 1
+                code = e.code if isinstance(e.code, int) else int(e.code is not None)
             except BaseException:         # noqa: BLE001 - shown, then the parent restarts it
                 traceback.print_exc()
                 code = 1
