@@ -136,7 +136,8 @@ def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int =
     # session key) is said once. It opens nothing yet (readers and SQLite connections are
     # made at the first request, in the process that serves it).
     app = create_app(corpus, index_dir, allowed_hosts=hosts, proxy=proxy, jobs_here=n == 1 or debug,
-                     max_per_client=guard.MAX_PER_CLIENT if max_per_client is None else max_per_client)
+                     max_per_client=guard.MAX_PER_CLIENT if max_per_client is None else max_per_client,
+                     workers=1 if debug else n)
     try:
         # Opened once, in append mode: every worker writes whole lines to the same file.
         log = open(access_log, "a", encoding="utf-8", buffering=1) if access_log else sys.stderr
@@ -182,4 +183,8 @@ def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int =
     preload()
 
     print(f"kb: рабочих процессов: {n}", file=sys.stderr, flush=True)
-    return pool.Pool(n, lambda number: serve_here(pool.tagged(app, number)), keeper).run()
+    def worker(number: int) -> None:
+        guard.worker(app, number)
+        serve_here(pool.tagged(app, number))
+
+    return pool.Pool(n, worker, keeper).run()
