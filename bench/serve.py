@@ -209,10 +209,13 @@ def main() -> int:
         finally:
             stop(proc)
 
+    # cores: the CPU the server got (req/s x CPU s per request). One process cannot pass 1.0
+    # (one interpreter lock); more workers can, as far as the machine leaves cores free.
     print(f"\n{'workers':<12} {'clients':>7} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8} {'errors':>6} "
-          f"{'CPU ms/req':>10}")
+          f"{'CPU ms/req':>10} {'cores':>6}")
     for label, clients, n, p50, p95, rps, errors, cpu_ms in rows:
-        print(f"{label:<12} {clients:>7} {n:>8} {p50:>8.1f} {p95:>8.1f} {rps:>8.1f} {errors:>6} {cpu_ms:>10.0f}")
+        print(f"{label:<12} {clients:>7} {n:>8} {p50:>8.1f} {p95:>8.1f} {rps:>8.1f} {errors:>6} {cpu_ms:>10.0f} "
+              f"{rps * cpu_ms / 1000:>6.2f}")
     print()
     one = {r[1]: r[5] for r in rows if r[0].split()[0] == "1"}
     for label in dict.fromkeys(r[0] for r in rows):
