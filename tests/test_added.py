@@ -132,6 +132,27 @@ def test_now_utc_is_iso():
     assert time.strptime(build.now_utc(), "%Y-%m-%dT%H:%M:%SZ")
 
 
+def test_saved_searches_added_at_once_by_separate_stores_are_all_kept(tmp_path):
+    """Each request (and each worker of kb serve) has its own store object over the one file:
+    changes are serialized by the file lock, none is lost."""
+    import threading
+
+    from kb.search.saved import SavedSearches
+
+    path = tmp_path / "saved.json"
+
+    def add(owner: str) -> None:
+        for i in range(10):
+            SavedSearches(path).add(owner, f"выселение {i}")
+
+    threads = [threading.Thread(target=add, args=(f"user-{k}",)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(len(SavedSearches(path).list(f"user-{k}")) for k in range(4)) == [10, 10, 10, 10]
+
+
 def test_saved_search_counts_new_documents_since_the_last_visit(dated):
     from kb.search.saved import SavedSearches, new_documents
 

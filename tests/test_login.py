@@ -91,6 +91,33 @@ def test_wrong_password_five_times_locks_the_account_and_says_until_when(app):
     assert actions.count("login.failed") == 5 and "login.locked" in actions
 
 
+def test_the_lockout_is_shared_by_apps_over_one_index_and_outlives_them(app):
+    """Two apps over one index folder are two workers of kb serve; a third one, made after,
+    is the server restarted: all count the same failures (INDEX/login-limits.sqlite3)."""
+    other = create_app(app.config["KB_CORPUS"], app.config["KB_INDEX"])
+    clients = [app.test_client(), other.test_client()]
+    tokens = [csrf_of(c.get("/login").get_data(as_text=True)) for c in clients]
+    for i in range(5):
+        assert login(clients[i % 2], password="неверный", token=tokens[i % 2]).status_code == 401
+    assert login(clients[1], token=tokens[1]).status_code == 429
+    restarted = create_app(app.config["KB_CORPUS"], app.config["KB_INDEX"]).test_client()
+    assert login(restarted).status_code == 429
+    assert (app.config["KB_INDEX"] / "login-limits.sqlite3").stat().st_mode & 0o777 == 0o600
+
+
+def test_limit_counters_start_a_new_window_when_the_old_one_is_over(tmp_path, monkeypatch):
+    from kb.web import limitstore
+
+    store = limitstore.SqliteStorage(limitstore.uri(tmp_path))
+    assert store.incr("k", 60) == 1 and store.incr("k", 60, amount=2) == 3 and store.get("k") == 3
+    assert store.get_expiry("k") > limitstore.time.time() + 50
+    now = limitstore.time.time()
+    monkeypatch.setattr(limitstore.time, "time", lambda: now + 61)
+    assert store.get("k") == 0 and store.incr("k", 60) == 1
+    store.clear("k")
+    assert store.get("k") == 0 and store.check()
+
+
 def test_successful_logins_do_not_count_against_the_account(app):
     for _ in range(7):
         c = app.test_client()

@@ -136,6 +136,43 @@ def test_a_link_out_of_the_corpus_is_not_followed(tmp_path):
         folder_path(corpus, "out")
 
 
+def test_an_upload_queued_by_one_app_is_seen_by_another_and_run_by_the_keeper(tmp_path):
+    """Apps made with jobs_here=False (the workers of kb serve) only queue; the statuses are in
+    INDEX/upload-jobs.sqlite3, so another app reads them, and one runner indexes the files."""
+    from kb.web.jobs import Indexing
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Открытый отчет о выселении.\n", encoding="utf-8")
+    update_index(corpus, tmp_path / "index", show_progress=False)
+    one, two = (create_app(corpus, tmp_path / "index", jobs_here=False) for _ in range(2))
+    c1, c2 = signed_in(one), signed_in(two)
+    r = upload(c1, [("akt.txt", "Акт проверки котельной.\n".encode())], folder="")
+    path = r.json["files"][0]["path"]
+    status = lambda c: c.get("/upload/status", query_string={"path": path}).json["files"][path]  # noqa: E731
+    time.sleep(0.5)
+    assert status(c1)["status"] == status(c2)["status"] == "queued"          # nobody ran it
+    Indexing(corpus, tmp_path / "index", run_here=False).run_pending()
+    assert status(c2) == {"status": "indexed", "steps": ["queued", "indexing", "extracted", "indexed"]}
+    assert c2.get("/api/search?q=котельной").json["total_docs"] == 1
+
+
+def test_files_a_stopped_server_left_indexing_are_indexed_at_the_next_start(tmp_path):
+    from kb.web.jobs import Indexing
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Акт проверки котельной.\n", encoding="utf-8")
+    before = Indexing(corpus, tmp_path / "index", run_here=False)
+    before.request(["a.txt"])
+    before.store.take()                                  # a runner took it, then the server was killed
+    assert before.status(["a.txt"])["a.txt"]["status"] == "indexing"
+    after = Indexing(corpus, tmp_path / "index")
+    after.resume()
+    after.wait()
+    assert after.status(["a.txt"])["a.txt"]["status"] == "indexed"
+
+
 def test_api_token_uploads_without_csrf_but_a_session_needs_it(app):
     acc = Accounts(app.config["KB_INDEX"])
     acc.add("robot", PASSWORD, "staff")

@@ -84,11 +84,12 @@ def test_serve_options_reach_the_app(monkeypatch, tmp_path):
 
     monkeypatch.setattr(serve_module, "prepare_index", lambda *a, **k: None)
     monkeypatch.setattr("waitress.serve", fake_serve)
+    monkeypatch.setattr("kb.web.workers.bind", lambda host, port: [])     # no port taken by a test
     monkeypatch.setenv("KB_ALLOWED_HOSTS", "one.example, two.example")
     monkeypatch.setenv("KB_MAX_PER_CLIENT", "3")
     log = tmp_path / "access.log"
     assert main(["serve", "--corpus", str(tmp_path), "--index", str(tmp_path / "i"), "--rescan", "0",
-                 "--allowed-host", "kb.example", "--access-log", str(log)]) == 0
+                 "--allowed-host", "kb.example", "--access-log", str(log), "--workers", "1"]) == 0
     app = seen["app"]
     assert app.config["KB_ALLOWED_HOSTS"] >= {"kb.example", "one.example", "two.example", "localhost"}
     assert app.config["KB_MAX_PER_CLIENT"] == 3
@@ -263,3 +264,43 @@ def test_access_log_has_errors_too(logged, monkeypatch):
     c.get("/api/search?q=жилье")
     assert _lines(out) == [("404", "GET", "/nope/%D0%B6?x=…"), ("400", "GET", "/api/search?q=…"),
                            ("400", "GET", "/"), ("500", "GET", "/api/search?q=…")]
+
+
+def test_the_per_client_limit_counts_across_worker_processes():
+    """kb serve --workers 2: a client's searches in flight are counted over both workers (a
+    forked process plays worker 2); a restarted worker clears the counts of the one it replaces."""
+    import os
+
+    from kb.web.guard import SharedInFlight
+
+    shared = SharedInFlight(2, workers=2)
+
+    def in_worker_2(*clients: str) -> list[bool]:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                shared.worker(2)
+                os.write(w, bytes(shared.enter(c) for c in clients))
+            finally:
+                os._exit(0)
+        os.close(w)
+        got = os.read(r, 100)
+        os.close(r)
+        os.waitpid(pid, 0)
+        return [bool(b) for b in got]
+
+    shared.worker(1)
+    assert shared.enter("10.0.0.1")
+    # Worker 2 admits one more of this client, not two; other clients are not affected.
+    assert in_worker_2("10.0.0.1", "10.0.0.1", "10.0.0.2") == [True, False, True]
+    assert not shared.enter("10.0.0.1")            # 1 here + 1 at worker 2
+    shared.leave("10.0.0.1")
+    assert shared.enter("10.0.0.1")
+    assert not shared.enter("10.0.0.1")
+    # Worker 2 died with its requests; its replacement (each call here is one) starts from zero.
+    assert in_worker_2() == []
+    assert shared.enter("10.0.0.1")                # 2 here, none there
+    assert in_worker_2("10.0.0.1") == [False]
+    shared.leave("10.0.0.1")
+    assert in_worker_2("10.0.0.1") == [True]

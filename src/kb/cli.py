@@ -261,10 +261,11 @@ def cmd_serve(args) -> int:
         if not raw.isdigit():
             raise KbError(f"KB_MAX_PER_CLIENT: нужно целое число >= 0, а не «{raw}» (must be an integer >= 0)")
         per_client = int(raw)
-    serve(_corpus(args), _index(args), host=args.host, port=args.port, debug=args.debug, rescan=args.rescan,
-          allowed_hosts=hosts, access_log=args.access_log, log_queries=args.log_queries, max_per_client=per_client,
-          proxy=args.proxy)
-    return 0
+    if args.workers is not None and args.workers < 1:
+        raise KbError("--workers: число процессов >= 1 (must be >= 1)")
+    return serve(_corpus(args), _index(args), host=args.host, port=args.port, debug=args.debug, rescan=args.rescan,
+                 allowed_hosts=hosts, access_log=args.access_log, log_queries=args.log_queries,
+                 max_per_client=per_client, proxy=args.proxy, workers=args.workers)
 
 
 # --- user, token ---------------------------------------------------------------
@@ -474,6 +475,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--proxy", action="store_true",
                    help="за обратным прокси с HTTPS (nginx): доверять X-Forwarded-For/-Proto/-Host/-Prefix "
                         "одного прокси, cookie только по HTTPS (docs/usage.md)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="процессов сервера (по умолчанию по одному на ядро процессора; 1 — один процесс)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("user", help="учётные записи сервера: add, list, remove, passwd",

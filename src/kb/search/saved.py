@@ -7,11 +7,17 @@
 
 There are no accounts yet (issue 13): `owner` is an opaque string that the account layer will
 fill with a user id, and that decides whose page lists a search. The store is one JSON file
-written atomically; it is small (a person keeps tens of searches, not thousands).
+written atomically; it is small (a person keeps tens of searches, not thousands). A change
+reads, edits and rewrites the whole file under a lock on `<file>.lock` (flock: one per open
+file, so it holds between threads of one process as between processes): the workers of
+`kb serve --workers N` (and each request, which makes its own store object) would otherwise
+lose each other's changes; reads need no lock, the file is replaced whole.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import secrets
@@ -56,6 +62,19 @@ class SavedSearches:
         self.path = Path(path)
         self._lock = threading.Lock()
 
+    @contextlib.contextmanager
+    def _changing(self):
+        """Held while a change reads and rewrites the file: this thread's lock, then the
+        file lock other processes (and other store objects) take."""
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)          # the lock goes with the descriptor
+
     def _load(self) -> dict[str, SavedSearch]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
@@ -82,7 +101,7 @@ class SavedSearches:
         filters = {k: list(v) for k, v in (filters or {}).items() if k in FILTER_KEYS and v}
         if not query and not filters:
             raise QueryError("пустой поиск: нужен запрос или фильтр (empty search)")
-        with self._lock:
+        with self._changing():
             items = self._load()
             if sum(1 for s in items.values() if s.owner == owner) >= MAX_PER_OWNER:
                 raise QueryError(f"сохранено уже {MAX_PER_OWNER} поисков (too many saved searches)")
@@ -102,7 +121,7 @@ class SavedSearches:
             return self._load().get(search_id)
 
     def remove(self, search_id: str) -> bool:
-        with self._lock:
+        with self._changing():
             items = self._load()
             if items.pop(search_id, None) is None:
                 return False
@@ -111,7 +130,7 @@ class SavedSearches:
 
     def visit(self, search_id: str, when: str | None = None) -> SavedSearch | None:
         """Mark the search as seen now: later documents count as new."""
-        with self._lock:
+        with self._changing():
             items = self._load()
             s = items.get(search_id)
             if s is None:

@@ -56,6 +56,9 @@ class AccessLog:
         self.app = app
         self.out = out
         self.show_queries = show_queries
+        # This process's threads, one line at a time. The workers of `kb serve --workers N`
+        # share no lock: each writes a whole line in one write() to the file the parent opened
+        # in append mode, so lines do not interleave.
         self._lock = threading.Lock()
 
     def line(self, environ, status: str, started: float) -> str:

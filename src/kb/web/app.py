@@ -25,15 +25,19 @@ _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 
 
 
 def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] | None = None,
-               max_per_client: int = guard.MAX_PER_CLIENT, proxy: bool = False) -> Flask:
+               max_per_client: int = guard.MAX_PER_CLIENT, proxy: bool = False, jobs_here: bool = True,
+               workers: int = 1) -> Flask:
     """The app over an index; `allowed_hosts`: names accepted in Host (None: any, see
     guard.allowed_hosts); `max_per_client`: searches in flight per client address (0: no limit);
     `proxy`: behind a reverse proxy with HTTPS: X-Forwarded-For/-Proto/-Host/-Prefix of one
     proxy are honoured and session cookies are Secure (without it those headers are ignored,
-    so a client cannot pass for another address and escape the login limits)."""
+    so a client cannot pass for another address and escape the login limits); `jobs_here`: upload
+    indexing runs in a thread of this process (False: another process of the server runs it,
+    kb.web.jobs); `workers`: processes that will serve it after a fork (kb.web.workers), for the
+    per-client limit to count across them (guard.worker in each)."""
     app = Flask("kb.web", template_folder=str(TEMPLATES), static_folder=str(STATIC))
     app.config.update(KB_CORPUS=Path(corpus), KB_INDEX=Path(index_dir),
-                      MAX_CONTENT_LENGTH=64 * 1024, JSON_AS_ASCII=False)
+                      MAX_CONTENT_LENGTH=64 * 1024, JSON_AS_ASCII=False, KB_JOBS_HERE=jobs_here)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     # Before CSRF reads the form: the upload route's larger body limit.
@@ -52,7 +56,7 @@ def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] |
                                  stable_url=views.stable_url, year_chart=views.year_chart,
                                  FACET_TOP=views.FACET_TOP, EXPORT_ROWS=EXPORT_ROWS)
     app.jinja_env.filters["notice_ru"] = views.notice_ru
-    guard.install(app, allowed_hosts=allowed_hosts, max_per_client=max_per_client)
+    guard.install(app, allowed_hosts=allowed_hosts, max_per_client=max_per_client, workers=workers)
 
     @app.errorhandler(Exception)
     def handle_error(e: Exception):

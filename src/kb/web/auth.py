@@ -11,7 +11,9 @@ The session secret is generated at first start and kept in `INDEX/secret_key` (m
 sessions survive a restart, and a new server folder never shares a key with another.
 Login attempts are limited per client address and per account name (only failed attempts
 count against an account); past the limit the login page says until when it is locked.
-The limits are counted in the server's memory: one `kb serve` process, as waitress runs.
+The limits are counted in `INDEX/login-limits.sqlite3` (kb.web.limitstore), not in a
+process's memory: every worker of `kb serve --workers N` sees the same counts, and a restart
+does not forget them.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from kb.accounts import Accounts, User
 from kb.audit import record
 from kb.errors import KbError
 from kb.index import access
+from kb.web import limitstore
 from kb.web.errors import WebError
 
 SECRET_FILE = "secret_key"
@@ -204,7 +207,8 @@ def install(app: Flask, index_dir: Path, *, secure_cookies: bool = False) -> Non
                 and not g.get("kb_token_user"):
             csrf.protect()
 
-    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://", headers_enabled=False,
+    # Shared by the workers of `kb serve` (and kept over a restart): see kb.web.limitstore.
+    limiter = Limiter(get_remote_address, app=app, storage_uri=limitstore.uri(index_dir), headers_enabled=False,
                       key_prefix="kb")
 
     def account_key() -> str:

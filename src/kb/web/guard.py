@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import mmap
 import threading
+import zlib
 from collections import Counter
 from collections.abc import Iterable
 
@@ -23,8 +25,9 @@ LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 LIMITED = {"views.results", "views.consult", "views.doc", "api.api_search", "api.api_consult",
            "api.api_document", "api.api_similar", "export.export_results", "export.feed"}
 # In flight at once per client address on those routes (kb serve --max-per-client,
-# KB_MAX_PER_CLIENT). The index answers one search at a time (one shared whoosh searcher
-# under a lock), so one client's searches add up for everybody: measured on ../shared/data,
+# KB_MAX_PER_CLIENT), across all the workers of kb serve. A server process answers one
+# search at a time (one shared whoosh searcher under a lock), so one client's searches add
+# up for everybody: measured on ../shared/data,
 # four 5-second searches of one client held another client's search 19.7 s, two 9.7 s.
 # Two still lets a person load a page of results and a document at once.
 MAX_PER_CLIENT = 2
@@ -75,7 +78,7 @@ def allowed_hosts(bind_host: str, extra: Iterable[str] = ()) -> frozenset[str] |
 
 
 class InFlight:
-    """Requests being served, per client address."""
+    """Requests being served, per client address, in this process."""
 
     def __init__(self, limit: int):
         self.limit = limit
@@ -95,13 +98,69 @@ class InFlight:
             if self._count[client] <= 0:
                 del self._count[client]
 
+    def worker(self, number: int) -> None:
+        """Nothing to do in one process."""
+
+
+class SharedInFlight:
+    """Requests being served, per client address, counted across the workers of
+    `kb serve --workers N`: the limit is per client, not per client and worker (else one client
+    could hold 2 searches of every worker, i.e. all of them).
+
+    The counts are a table in shared memory (an anonymous mmap made by the parent before it
+    forks, so every worker maps the same pages): a row per worker, a column per bucket of
+    client addresses (crc32; two clients in one bucket share a limit, unlikely among 65,536).
+    A worker writes only its own row, under its own thread lock, and reads the others: it adds
+    the request first, then sums the column and takes it back if over the limit, so two workers
+    racing can both refuse but never both admit past the limit. No lock is shared between
+    processes: a killed worker could not leave one held; its row is zeroed by its replacement
+    (the requests it was serving are gone with it)."""
+
+    BUCKETS = 1 << 16
+
+    def __init__(self, limit: int, workers: int):
+        self.limit, self.rows, self.row = limit, workers, 0
+        self._mem = mmap.mmap(-1, workers * self.BUCKETS * 4)     # MAP_SHARED | MAP_ANONYMOUS
+        self._counts = memoryview(self._mem).cast("i")
+        self._lock = threading.Lock()
+
+    def worker(self, number: int) -> None:
+        """In worker `number` (1..N), after the fork: its row, cleared of a dead predecessor's."""
+        self.row = number - 1
+        with self._lock:
+            start = self.row * self.BUCKETS * 4
+            self._mem[start:start + self.BUCKETS * 4] = bytes(self.BUCKETS * 4)
+
+    def _bucket(self, client: str) -> int:
+        return zlib.crc32(client.encode("utf-8", "replace")) % self.BUCKETS
+
+    def enter(self, client: str) -> bool:
+        b = self._bucket(client)
+        mine = self.row * self.BUCKETS + b
+        with self._lock:
+            self._counts[mine] += 1
+            if sum(self._counts[r * self.BUCKETS + b] for r in range(self.rows)) > self.limit:
+                self._counts[mine] -= 1
+                return False
+            return True
+
+    def leave(self, client: str) -> None:
+        mine = self.row * self.BUCKETS + self._bucket(client)
+        with self._lock:
+            if self._counts[mine] > 0:
+                self._counts[mine] -= 1
+
 
 def install(app: Flask, *, allowed_hosts: frozenset[str] | None = None,
-            max_per_client: int = MAX_PER_CLIENT) -> None:
+            max_per_client: int = MAX_PER_CLIENT, workers: int = 1) -> None:
     """Register the checks on `app`. Flask's TRUSTED_HOSTS is not used: Werkzeug 3.1 cuts
     a trusted name at its first ':' (so "[::1]" never matches) and compares case-sensitively,
-    and its error is raised before the URL adapter exists, so no error page can be built."""
-    in_flight = InFlight(max_per_client) if max_per_client > 0 else None
+    and its error is raised before the URL adapter exists, so no error page can be built.
+    `workers`: processes that will serve this app after a fork (each then calls `worker`)."""
+    in_flight = None
+    if max_per_client > 0:
+        in_flight = SharedInFlight(max_per_client, workers) if workers > 1 else InFlight(max_per_client)
+    app.extensions["kb_in_flight"] = in_flight
     app.config.update(KB_ALLOWED_HOSTS=allowed_hosts, KB_MAX_PER_CLIENT=max_per_client)
 
     @app.before_request
@@ -126,3 +185,10 @@ def install(app: Flask, *, allowed_hosts: frozenset[str] | None = None,
         client = g.pop("kb_client", None)
         if client is not None:
             in_flight.leave(client)
+
+
+def worker(app: Flask, number: int) -> None:
+    """Called in worker `number` of `kb serve --workers N` after the fork, before it serves."""
+    in_flight = app.extensions.get("kb_in_flight")
+    if in_flight is not None:
+        in_flight.worker(number)

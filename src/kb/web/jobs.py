@@ -8,6 +8,13 @@ for during a run are taken by the next one. When another `kb index` holds the in
 rescan, a person at the terminal), the run waits and tries again. A file's status: `queued`,
 `indexing`, `extracted` (its text is read; the run has not committed yet), then `indexed` or
 `failed` with the reason from the report. `steps` lists the statuses it went through.
+
+The statuses live in `INDEX/upload-jobs.sqlite3` (kb.sqlitefile), not in a process's memory:
+under `kb serve --workers N` the file is uploaded to one worker and its status asked of
+whichever worker the next connection reaches. Who runs the jobs: with `run_here` (one process,
+the tests' apps) a thread of this process starts at a request; the workers of a pool only
+queue, and the pool's keeper process (kb.web.workers) runs `run_forever`, so that exactly
+one place starts `kb index` for uploads.
 """
 
 from __future__ import annotations
@@ -19,29 +26,134 @@ import threading
 import time
 from pathlib import Path
 
+from kb.procs import dies_with_us
+from kb.sqlitefile import PerThread
+
 RETRIES = 30          # a locked index is retried every second, up to this many times
+FILE = "upload-jobs.sqlite3"
+KEEP_DAYS = 7         # finished statuses are dropped after this long
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    steps TEXT NOT NULL,            -- JSON list of the statuses it went through
+    reason TEXT,
+    asked INTEGER NOT NULL,         -- how many times it was asked for: a run's outcome applies
+                                    -- only if it was not asked for again meanwhile
+    updated REAL NOT NULL
+);
+"""
+_RUNNING = ("indexing", "extracted")
+
+
+class JobStore:
+    """The statuses of the files asked to be indexed, shared by the processes of one server."""
+
+    def __init__(self, index_dir: Path):
+        self._db = PerThread(Path(index_dir) / FILE, _SCHEMA)
+
+    def queue(self, paths: list[str]) -> None:
+        now = time.time()
+        con = self._db.get()
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            for p in paths:
+                con.execute("INSERT INTO files (path, status, steps, reason, asked, updated) "
+                            "VALUES (?, 'queued', '[\"queued\"]', NULL, 1, ?) "
+                            "ON CONFLICT (path) DO UPDATE SET status = 'queued', steps = '[\"queued\"]', "
+                            "reason = NULL, asked = asked + 1, updated = excluded.updated", (p, now))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def status(self, paths: list[str]) -> dict[str, dict]:
+        con = self._db.get()
+        out = {}
+        for p in paths:
+            row = con.execute("SELECT status, steps, reason FROM files WHERE path = ?", (p,)).fetchone()
+            if row is None:
+                out[p] = {"status": "unknown"}
+                continue
+            out[p] = {"status": row[0], "steps": json.loads(row[1])}
+            if row[2] is not None:
+                out[p]["reason"] = row[2]
+        return out
+
+    def has_queued(self) -> bool:
+        return self._db.get().execute("SELECT 1 FROM files WHERE status = 'queued' LIMIT 1").fetchone() is not None
+
+    def take(self) -> dict[str, int]:
+        """The queued files, now `indexing`: path -> its `asked` count at this moment."""
+        con = self._db.get()
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            batch = dict(con.execute("SELECT path, asked FROM files WHERE status = 'queued'").fetchall())
+            for p, asked in batch.items():
+                self._step(con, p, asked, "indexing", None)
+            con.execute("DELETE FROM files WHERE status NOT IN ('queued', 'indexing', 'extracted') AND updated < ?",
+                        (time.time() - KEEP_DAYS * 86400,))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return batch
+
+    def advance(self, path: str, asked: int, status: str, reason: str | None = None,
+                only_from: tuple[str, ...] = _RUNNING) -> None:
+        """`path` goes to `status` if it is still in this run (same `asked`, status in `only_from`)."""
+        con = self._db.get()
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            row = con.execute("SELECT status, asked FROM files WHERE path = ?", (path,)).fetchone()
+            if row is not None and row[1] == asked and row[0] in only_from:
+                self._step(con, path, asked, status, reason)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def requeue_unfinished(self) -> None:
+        """Files a killed runner left `indexing` are queued again (at the keeper's start)."""
+        self._db.get().execute("UPDATE files SET status = 'queued', steps = '[\"queued\"]', updated = ? "
+                               "WHERE status IN ('indexing', 'extracted')", (time.time(),))
+
+    @staticmethod
+    def _step(con, path: str, asked: int, status: str, reason: str | None) -> None:
+        steps = json.loads(con.execute("SELECT steps FROM files WHERE path = ?", (path,)).fetchone()[0])
+        con.execute("UPDATE files SET status = ?, steps = ?, reason = ?, updated = ? WHERE path = ? AND asked = ?",
+                    (status, json.dumps([*steps, status]), reason, time.time(), path, asked))
 
 
 class Indexing:
-    def __init__(self, corpus: Path, index_dir: Path):
+    def __init__(self, corpus: Path, index_dir: Path, *, run_here: bool = True):
+        """`run_here`: start the runner thread in this process at a request; False: another
+        process runs `run_forever` over the same index folder (the keeper of a worker pool)."""
         self.corpus, self.index_dir = Path(corpus), Path(index_dir)
-        self._state: dict[str, dict] = {}
-        self._waiting: set[str] = set()
+        self.store = JobStore(index_dir)
+        self.run_here = run_here
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def request(self, paths: list[str]) -> None:
+        self.store.queue(paths)
+        if not self.run_here:
+            return
         with self._lock:
-            for p in paths:
-                self._state[p] = {"status": "queued", "steps": ["queued"]}
-                self._waiting.add(p)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="kb-upload-index", daemon=True)
                 self._thread.start()
 
     def status(self, paths: list[str]) -> dict[str, dict]:
-        with self._lock:
-            return {p: dict(self._state.get(p, {"status": "unknown"})) for p in paths}
+        return self.store.status(paths)
+
+    def resume(self) -> None:
+        """At the start of a server: files a stopped server left queued or half-indexed are
+        indexed again (their statuses would otherwise stay `indexing` for ever)."""
+        self.store.requeue_unfinished()
+        if self.store.has_queued():
+            self.request([])
 
     def wait(self, timeout: float = 120) -> None:
         """Until no run is going (tests)."""
@@ -49,46 +161,50 @@ class Indexing:
         if t is not None:
             t.join(timeout)
 
+    def run_forever(self, poll: float = 0.5) -> None:
+        """The runner of a worker pool: files queued by any worker are indexed here."""
+        self.store.requeue_unfinished()
+        while True:
+            self.run_pending()
+            time.sleep(poll)
+
+    def run_pending(self) -> None:
+        """Index what is queued now, in this thread, until nothing is."""
+        if self.store.has_queued():
+            self._loop()
+
     def _loop(self) -> None:
         while True:
             with self._lock:
-                batch, self._waiting = self._waiting, set()
+                batch = self.store.take()
                 if not batch:
                     self._thread = None
                     return
-                for p in batch:
-                    self._set(p, {"status": "indexing"})
             report, error = self._run(batch)
-            with self._lock:
-                for p in batch:
-                    if self._state.get(p, {}).get("status") not in ("indexing", "extracted"):
-                        continue          # asked for again meanwhile: the next run says
-                    self._set(p, _outcome(p, report, error))
+            for p, asked in batch.items():
+                outcome = _outcome(p, report, error)
+                self.store.advance(p, asked, outcome["status"], outcome.get("reason"))
 
-    def _set(self, path: str, state: dict) -> None:
-        """The caller holds the lock."""
-        steps = self._state.get(path, {}).get("steps", [])
-        self._state[path] = {**state, "steps": [*steps, state["status"]]}
-
-    def _tee(self, stream, batch: set[str]):
+    def _tee(self, stream, batch: dict[str, int]):
         """Lines of the child's stderr: `extracted` events update the files' status, the
         others are kept (the last one is the error to show)."""
         for line in stream:
             kind, _, path = line.rstrip("\n").partition("\t")
             if kind == "extracted":
                 if path in batch:
-                    with self._lock:
-                        if self._state.get(path, {}).get("status") == "indexing":
-                            self._set(path, {"status": "extracted"})
+                    self.store.advance(path, batch[path], "extracted", only_from=("indexing",))
             else:
                 yield line
 
-    def _run(self, batch: set[str]) -> tuple[dict | None, str | None]:
+    def _run(self, batch: dict[str, int]) -> tuple[dict | None, str | None]:
         cmd = [sys.executable, "-m", "kb.cli", "index", "--json", "--quiet", "--events", "--corpus", str(self.corpus),
                "--index", str(self.index_dir)]
         for _ in range(RETRIES):
             errors: list[str] = []
-            with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
+            # It dies with the server (a killed run leaves the index as it was; the file stays
+            # in the corpus, and the next start of `kb serve` indexes it).
+            with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  preexec_fn=dies_with_us()) as child:
                 # stderr is read as it comes (the files read so far), stdout at the end.
                 reader = threading.Thread(target=lambda: errors.extend(self._tee(child.stderr, batch)),
                                           daemon=True)

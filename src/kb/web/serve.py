@@ -36,6 +36,7 @@ def watch_corpus(corpus: Path, index_dir: Path, every: float, out=None, rounds: 
     forked from this threaded server. The pages read the new index at their next request.
     """
     from kb.index import is_stale
+    from kb.procs import dies_with_us
 
     out = out or sys.stderr
     n = 0
@@ -48,8 +49,10 @@ def watch_corpus(corpus: Path, index_dir: Path, every: float, out=None, rounds: 
         except OSError:
             continue
         print("Документы изменились: обновляю индекс ...", file=out, flush=True)
+        # It dies with the server: a killed run leaves the index as it was, the next one redoes it.
         done = subprocess.run([sys.executable, "-m", "kb.cli", "index", "--corpus", str(corpus),
-                               "--index", str(index_dir)], capture_output=True, text=True)
+                               "--index", str(index_dir)], capture_output=True, text=True,
+                              preexec_fn=dies_with_us())
         lines = done.stdout.strip().splitlines()[-3:]
         if done.returncode:
             lines += done.stderr.strip().splitlines()[-1:]      # the error, not the progress lines
@@ -93,26 +96,50 @@ def build_vectors(corpus: Path, index_dir: Path, out=None) -> None:
         print(f"kb: {line}", file=out, flush=True)
 
 
+def preload() -> None:
+    """Load, before the workers are forked, the read-only data every worker needs and that is
+    not the index: the word vectors (numpy arrays) and the morphology dictionaries. The workers
+    share those pages with the parent (copy-on-write: nothing writes to them) instead of each
+    loading its own copy, and a restarted worker has them at once. Neither opens a file that
+    stays open, nor starts a thread."""
+    from kb.analysis.vectors import word_vectors
+    from kb.morphology import analyzer
+
+    word_vectors()
+    analyzer()
+
+
 def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int = 5000,
           debug: bool = False, threads: int = 8, rescan: float = 60.0, allowed_hosts: Iterable[str] = (),
           access_log: Path | None = None, log_queries: bool = False, max_per_client: int | None = None,
-          proxy: bool = False) -> None:
+          proxy: bool = False, workers: int | None = None) -> int:
     """`allowed_hosts`: names accepted in Host besides the loopback ones (guard.allowed_hosts);
     `access_log`: a file for the access log (default stderr); `log_queries`: show query values in it;
-    `proxy`: behind a reverse proxy with HTTPS (X-Forwarded-* honoured, Secure cookies)."""
-    from kb.web import guard
+    `proxy`: behind a reverse proxy with HTTPS (X-Forwarded-* honoured, Secure cookies);
+    `workers`: server processes (kb.web.workers; default one per core, 1: this process alone).
+    Returns the exit status."""
+    from kb.web import guard, workers as pool
     from kb.web.accesslog import AccessLog
     from kb.web.app import create_app
 
     require_admin_for(host, index_dir)
+    n = pool.default_count() if workers is None else workers
+    # The port first: a taken one is said at once, not after indexing. Not listening yet, so
+    # a connection is refused until a server takes it, as before.
+    socks = [] if debug else pool.bind(host, port)
 
     # Under the reloader this module runs twice; the child (WERKZEUG_RUN_MAIN) skips indexing.
     if not os.environ.get("WERKZEUG_RUN_MAIN"):
         prepare_index(corpus, index_dir)
     hosts = guard.allowed_hosts(host, allowed_hosts)
-    app = create_app(corpus, index_dir, allowed_hosts=hosts, proxy=proxy,
-                     max_per_client=guard.MAX_PER_CLIENT if max_per_client is None else max_per_client)
+    # Built here, before any fork: the workers inherit it, and an error in it (a damaged
+    # session key) is said once. It opens nothing yet (readers and SQLite connections are
+    # made at the first request, in the process that serves it).
+    app = create_app(corpus, index_dir, allowed_hosts=hosts, proxy=proxy, jobs_here=n == 1 or debug,
+                     max_per_client=guard.MAX_PER_CLIENT if max_per_client is None else max_per_client,
+                     workers=1 if debug else n)
     try:
+        # Opened once, in append mode: every worker writes whole lines to the same file.
         log = open(access_log, "a", encoding="utf-8", buffering=1) if access_log else sys.stderr
     except OSError as e:
         raise KbError(f"не открыть журнал запросов {access_log}: {e.strerror} (cannot open the access log)") from None
@@ -120,16 +147,44 @@ def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int =
     url = f"http://{host if ':' not in host else '[' + host + ']'}:{port}/"
     if debug:
         app.run(host=host, port=port, debug=True, use_reloader=True)
-        return
+        return 0
     from waitress import serve as waitress_serve
 
     from kb.search import warm_up
 
-    threading.Thread(target=warm_up, args=(Path(index_dir),), daemon=True).start()
-    threading.Thread(target=build_vectors, args=(Path(corpus), Path(index_dir)), daemon=True).start()
-    if rescan > 0:
-        threading.Thread(target=watch_corpus, args=(Path(corpus), Path(index_dir), rescan), daemon=True).start()
+    corpus, index_dir = Path(corpus), Path(index_dir)
+
+    def once_per_server() -> None:
+        """The vector build and the `--rescan` watcher: in this process, or in the keeper."""
+        threading.Thread(target=build_vectors, args=(corpus, index_dir), daemon=True).start()
+        if rescan > 0:
+            threading.Thread(target=watch_corpus, args=(corpus, index_dir, rescan), daemon=True).start()
+
+    def serve_here(wsgi) -> None:
+        threading.Thread(target=warm_up, args=(index_dir,), daemon=True).start()
+        waitress_serve(wsgi, sockets=socks, threads=threads, ident="kb")
+
     print(f"kb: поиск открыт на {url} (Ctrl+C — остановить)", file=sys.stderr, flush=True)
     if hosts is not None:
         print(f"kb: принимаются имена сервера: {', '.join(sorted(hosts))}", file=sys.stderr, flush=True)
-    waitress_serve(app, host=host, port=port, threads=threads, ident="kb")
+    from kb.web.jobs import Indexing
+
+    if n == 1:
+        once_per_server()
+        app.extensions["kb_indexing"] = jobs = Indexing(corpus, index_dir)
+        jobs.resume()
+        serve_here(app)
+        return 0
+
+    def keeper() -> None:
+        once_per_server()
+        Indexing(corpus, index_dir, run_here=False).run_forever()
+
+    preload()
+
+    print(f"kb: рабочих процессов: {n}", file=sys.stderr, flush=True)
+    def worker(number: int) -> None:
+        guard.worker(app, number)
+        serve_here(pool.tagged(app, number))
+
+    return pool.Pool(n, worker, keeper).run()

@@ -30,8 +30,9 @@ MAX_FILES_BODY = 4     # one request carries at most this many files' worth of t
 def _jobs() -> Indexing:
     jobs = current_app.extensions.get("kb_indexing")
     if jobs is None:
-        jobs = current_app.extensions["kb_indexing"] = Indexing(current_app.config["KB_CORPUS"],
-                                                                current_app.config["KB_INDEX"])
+        jobs = current_app.extensions["kb_indexing"] = Indexing(
+            current_app.config["KB_CORPUS"], current_app.config["KB_INDEX"],
+            run_here=current_app.config.get("KB_JOBS_HERE", True))
     return jobs
 
 
