@@ -261,3 +261,18 @@ def test_browse_and_api_documents_filter_by_category_and_region(built, corpus):
     assert 'aria-label="Нарын: 1 док."' in html and 'aria-label="Ош:' not in html
     html = c.get("/docs").get_data(as_text=True)
     assert 'aria-label="Ош: 2 док."' in html
+
+
+def test_consult_tells_a_visitor_not_signed_in_that_records_are_for_staff(built, corpus):
+    # Consultation records are staff documents: anonymously /consult finds none, and must say
+    # why (a lawyer who forgot to sign in saw only "nothing found") without revealing them.
+    index, _ = built
+    app = create_app(corpus, index)
+    app.testing = True
+    story = {"text": "Комендант выгоняет нас из общежития"}
+    anon = app.test_client().get("/consult", query_string=story).get_data(as_text=True)
+    assert "Комендант общежития выселяет семью с детьми" not in anon
+    assert "видны только" in anon and "/login?next=" in anon
+    staff = signed_in(app).get("/consult", query_string={"text": "космический корабль орбита"})
+    html = staff.get_data(as_text=True)
+    assert "Похожих консультаций не найдено" in html and "видны только" not in html
