@@ -363,7 +363,7 @@ LANGUAGES = {"ky": "кыргызский", "ru": "русский"}
 
 def consultation_field(info: DocInfo, name: str) -> str:
     """A field of a consultation record ("category", "region"); "" for other documents."""
-    return (info.meta.get("consultation") or {}).get(name) or ""
+    return info.consultation(name)
 
 
 def _doc_filters(graph: CitationGraph, filters: qm.Filters | None) -> qm.Filters | None:

@@ -33,6 +33,10 @@ class DocInfo:
     file: str = ""          # the real relative path, to open the file ("" when the same as path)
     added: str = ""         # when it was added to the collection (UTC ISO 8601), "" when unknown
 
+    def consultation(self, name: str) -> str:
+        """A field of a consultation record ("category", "region"); "" for other documents."""
+        return (self.meta.get("consultation") or {}).get(name) or ""
+
     def to_json(self) -> dict:
         return {"doc_id": self.doc_id, "path": self.path, "title": self.title, "doc_type": self.doc_type,
                 "year": self.year, "format": self.format, "pages": self.pages, "passages": self.passages,
@@ -85,9 +89,8 @@ class Catalog:
         if rows is None:
             rows = {}
             for d, i in self.docs.items():
-                c = i.meta.get("consultation") or {}
-                rows[d] = (i.doc_type, str(i.year) if i.year else "", c.get("category") or "",
-                           c.get("region") or "", tuple(i.meta.get("lang") or ()))
+                rows[d] = (i.doc_type, str(i.year) if i.year else "", i.consultation("category"),
+                           i.consultation("region"), tuple(i.meta.get("lang") or ()))
             self._facet_rows = rows
         return rows
 
