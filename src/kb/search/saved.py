@@ -16,6 +16,7 @@ lose each other's changes; reads need no lock, the file is replaced whole.
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import fcntl
 import json
@@ -140,12 +141,22 @@ class SavedSearches:
             return s
 
 
+def _next_second(stamp: str) -> str:
+    """The second after `stamp`: `since` filters are "at or after", and a document indexed in the
+    very second a search was saved or visited was already in what the person saw then."""
+    try:
+        t = time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return stamp
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(calendar.timegm(t) + 1))
+
+
 def new_documents(index_dir: Path, saved: SavedSearch, limit: int = 20) -> tuple[int, list[DocInfo]]:
     """(how many, the newest `limit`) documents matching the saved search that were added to the
     collection after its last visit."""
     from kb.search import newest, search
 
-    since = saved.last_visit or "0000"
+    since = _next_second(saved.last_visit) if saved.last_visit else "0000"
     filters = saved.to_filters(since)
     if not saved.query:
         every = [d for d, _ in newest(index_dir, "", filters=filters, limit=10**6)]
