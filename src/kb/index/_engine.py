@@ -102,6 +102,15 @@ def passage_count(gen: Path) -> int:
         return s.doc_count()
 
 
+def segment_count(index_dir: Path) -> int:
+    """Segments of the published generation (0 without one): updates add small segments that
+    whoosh merges at commit; bench/updates.py watches that they do not pile up."""
+    from kb.index import store
+
+    gen = store.current(Path(index_dir))
+    return len(open_dir(gen)._segments()) if gen is not None else 0
+
+
 class Writer:
     """One whoosh writer; a second one at the same time raises IndexLocked at once.
 
