@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/semantic.py [--passages 32] [--queries 50] [--threads 1 2]
                                        [--sizes 10000 75000 300000] [--no-embed] [--no-exact]
-                                       [--similar INDEX]
+                                       [--similar INDEX] [--search INDEX]
 
 Embeds the first N passages of xquad-ru (../shared/data/bench, cut as kb cuts them) with
 each thread count, in a fresh process each (the engine reads its thread count once), and
@@ -15,6 +15,13 @@ memory per generation, `nearest`): random unit 384-d vectors at each size, the t
 the generation's view once, and p50/p95 per query of the dot products, filters and partial
 sort for the 50 closest, three ways: no filter; 10% of passages masked (staff documents for
 the public); only 30% allowed (a type filter).
+
+`--search INDEX` (an index whose passage vectors are built, e.g. the one `kb eval
+../shared/data/bench/legal-ru-dev --mode hybrid --index DIR` leaves): p50/p95 of the ranking
+path of every search (`kb.search.ranked`: parsing, BM25, the word-vector rerank, and with
+vectors the query's embedding and the fusion) over the dev sets' questions, with the vectors
+and with KB_EMBEDDER=off, each in a fresh process after one warm-up query. The issue's bound:
+with vectors at most 40 ms above words alone at p95.
 
 `--similar INDEX` (an index of ../shared/data built by `kb index --no-vectors`, or bench/search.py's):
 the cost of "Похожие документы" and of /consult with vectors against words alone. It stores
@@ -35,6 +42,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))       # this checkout's kb, as the other benches
 BENCH = ROOT.parent / "shared" / "data" / "bench" / "xquad-ru"
 ALL_PASSAGES = 9910         # passages of an index of all of ../shared/data (docs/ranking.md)
 
@@ -176,6 +184,51 @@ def similar_cost(index: Path, n_texts: int = 30) -> list[tuple]:
     return rows
 
 
+def search_child(index: Path, n_query: int) -> dict:
+    from kb.analysis import embed
+    from kb.index import reader
+    from kb.search import ranked
+
+    qs = []
+    for name in ("legal-ru-dev", "xquad-ru"):
+        f = BENCH.parent / name / "queries.jsonl"
+        qs += [json.loads(line)["text"] for line in open(f, encoding="utf-8")][:n_query // 2]
+    rd = reader(index)
+    key = embed.configured_key()
+    with_vectors = key is not None and rd.has_vectors(key)
+    ranked(rd, "разогрев перед замером")
+    ts = []
+    for q in qs:
+        t = time.perf_counter()
+        ranked(rd, q)
+        ts.append((time.perf_counter() - t) * 1000)
+    ts.sort()
+    return {"vectors": with_vectors, "queries": len(ts), "p50": round(statistics.median(ts), 1),
+            "p95": round(ts[int(0.95 * (len(ts) - 1))], 1)}
+
+
+def search_cost(index: Path, n_query: int) -> int:
+    import os
+
+    rows = {}
+    for label, env in (("words + vectors", {}), ("words alone (KB_EMBEDDER=off)", {"KB_EMBEDDER": "off"})):
+        out = subprocess.run([sys.executable, __file__, "--search-child", str(index), "--queries", str(n_query)],
+                             capture_output=True, text=True, env={**os.environ, **env})
+        if out.returncode:
+            print(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "child failed", file=sys.stderr)
+            return 1
+        rows[label] = json.loads(out.stdout)
+    if not rows["words + vectors"]["vectors"]:
+        print(f"{index}: векторы смысла не построены (passage vectors not built)", file=sys.stderr)
+        return 1
+    print(f"{'ranked() over ' + str(index):<40} {'queries':>7} {'p50 ms':>7} {'p95 ms':>7}")
+    for label, r in rows.items():
+        print(f"{label:<40} {r['queries']:>7} {r['p50']:>7} {r['p95']:>7}")
+    a, b = rows["words + vectors"], rows["words alone (KB_EMBEDDER=off)"]
+    print(f"{'vectors add':<40} {'':>7} {a['p50'] - b['p50']:>7.1f} {a['p95'] - b['p95']:>7.1f}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--passages", type=int, default=32)
@@ -186,8 +239,16 @@ def main() -> int:
     ap.add_argument("--no-exact", action="store_true", help="skip the exact retrieval table")
     ap.add_argument("--similar", type=Path, default=None, metavar="INDEX",
                     help="time similar documents and /consult on this index, with and without vectors")
+    ap.add_argument("--search", type=Path, default=None, metavar="INDEX",
+                    help="time the ranking of the dev questions on this index, with and without vectors")
     ap.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--search-child", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.search_child:
+        print(json.dumps(search_child(args.search_child, args.queries)))
+        return 0
+    if args.search:
+        return search_cost(args.search, args.queries)
     if args.child:
         print(json.dumps(child(args.passages, args.queries, args.child)))
         return 0
