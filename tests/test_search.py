@@ -132,6 +132,16 @@ def test_typo_is_corrected_and_said(index_dir):
     assert res.corrected is None and res.suggestion == "выселение" and not res.groups
 
 
+def test_dictionary_word_searched_as_typed(index_dir):
+    # `выделение` is a Russian word the index lacks, one letter from `выселение`: the user
+    # meant it (as with `выгнать`, which was read as `выдать`): neither replaced nor doubted.
+    res = search(index_dir, "выделение граждан")
+    assert res.corrected is None and res.suggestion is None
+    assert "acts/zhk.txt" in paths(res)         # found by `граждан`, as typed
+    # A misspelling no dictionary knows is still corrected.
+    assert search(index_dir, "выселние граждан").corrected == "выселение граждан"
+
+
 def test_no_correction_for_known_words(index_dir):
     # `прописка` is a lexicon word (= регистрация по месту жительства): never "did you mean".
     for q in ("прописка", "выселение", "eviction", "капремонт"):

@@ -23,6 +23,7 @@ from kb.analysis import embed
 from kb.errors import QueryError
 from kb.index import querymodel as qm
 from kb.index import RawResults, exists, reader
+from kb.morphology import is_known
 from kb.search.articles import article_targets, query_citations
 from kb.search.catalog import Catalog, DocInfo, catalog
 from kb.search.citations import CitationGraph, citation_graph
@@ -95,7 +96,9 @@ def _corrections(rd, parsed: Parsed) -> dict[str, str]:
         if len(norm) < 4 or not norm.isalpha() or _LATIN.search(norm) or rd.known_form(norm):
             continue
         # An inflection the index lacks (`жилью` where the text says `жилье`) still matched: no fix.
-        if rd.known_word(w) or lexicon.knows(w):
+        # Nor a word of the Russian dictionary the index lacks: it is what the user meant
+        # (`выгнать` was read as `выдать`), and the vectors may still find its meaning.
+        if rd.known_word(w) or lexicon.knows(w) or is_known(w):
             continue
         fix = rd.suggest(norm)
         if fix and fix != norm:
@@ -187,7 +190,8 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
 
     A plain word neither the index nor the lexicon knows is read as the closest indexed
     word, and the result says so (`corrected`); `exact` searches the words as typed (the
-    correction is then only suggested). Copies of one document (kb.enrich.copies) are one
+    correction is then only suggested). A word the Russian dictionary knows is never
+    corrected. Copies of one document (kb.enrich.copies) are one
     result, the others listed in `also`, unless `copies` asks for them separately."""
     t0 = time.perf_counter()
     if not 1 <= page <= MAX_PAGE:
