@@ -161,17 +161,21 @@ def ranking_diff(index_dir: Path, qs: list[str]) -> list[str]:
         a, b = (_tie_order(r.hits)[:50] for r in got)
         same = (got[0].total == got[1].total and got[0].doc_counts == got[1].doc_counts
                 and [h.docnum for h in a] == [h.docnum for h in b]
-                and all(abs(x.score - y.score) <= 1e-9 * max(1.0, abs(y.score)) for x, y in zip(a, b)))
+                and all(_same_score(x.score, y.score) for x, y in zip(a, b)))
         if not same:
             differ.append(q)
     return differ
+
+
+def _same_score(x: float, y: float) -> bool:
+    return abs(x - y) <= 1e-9 * max(1.0, abs(y))
 
 
 def _tie_order(hits: list) -> list:
     """Hits best first, passages whose scores agree to 1e-9 in docnum order."""
     out, group = [], []
     for h in hits:
-        if group and abs(h.score - group[0].score) > 1e-9 * max(1.0, abs(group[0].score)):
+        if group and not _same_score(h.score, group[0].score):
             out.extend(sorted(group, key=lambda g: g.docnum))
             group = []
         group.append(h)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -45,6 +46,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))       # this checkout's kb, as the other benches
 BENCH = ROOT.parent / "shared" / "data" / "bench" / "xquad-ru"
 ALL_PASSAGES = 9910         # passages of an index of all of ../shared/data (docs/ranking.md)
+
+
+def p50_p95(ts: list[float]) -> tuple[float, float]:
+    """Median and 95th percentile (the nearest rank below) of a list of times."""
+    ts = sorted(ts)
+    return statistics.median(ts), ts[int(0.95 * (len(ts) - 1))]
 
 
 def child(n_pass: int, n_query: int, threads: int) -> dict:
@@ -64,11 +71,11 @@ def child(n_pass: int, n_query: int, threads: int) -> dict:
         t = time.perf_counter()
         model.query(q)
         qt.append((time.perf_counter() - t) * 1000)
-    qt.sort()
+    q50, q95 = p50_p95(qt)
     return {"threads": threads, "passages": len(texts), "seconds": round(took, 1),
             "passages_per_s": round(len(texts) / took, 2),
             "all_data_min": round(ALL_PASSAGES / (len(texts) / took) / 60, 1),
-            "query_p50_ms": round(statistics.median(qt), 1), "query_p95_ms": round(qt[int(0.95 * (len(qt) - 1))], 1),
+            "query_p50_ms": round(q50, 1), "query_p95_ms": round(q95, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 
 
@@ -107,8 +114,7 @@ def exact(sizes: list[int], n_query: int = 50, dim: int = 384) -> list[dict]:
                     t = time.perf_counter()
                     vectors.nearest(view, q, 50, **kw)
                     ts.append((time.perf_counter() - t) * 1000)
-                ts.sort()
-                row[name] = (round(statistics.median(ts), 1), round(ts[int(0.95 * (len(ts) - 1))], 1))
+                row[name] = tuple(round(x, 1) for x in p50_p95(ts))
             out.append(row)
             del view
             vectors._views.clear()
@@ -162,9 +168,7 @@ def similar_cost(index: Path, n_texts: int = 30) -> list[tuple]:
                     t = time.perf_counter()
                     c()
                     ts.append((time.perf_counter() - t) * 1000)
-                ts.sort()
-                rows.append((f"{what}, {label}: p50/p95 ms over {len(ts)}",
-                             f"{statistics.median(ts):.1f}/{ts[int(0.95 * (len(ts) - 1))]:.1f}"))
+                rows.append((f"{what}, {label}: p50/p95 ms over {len(ts)}", "%.1f/%.1f" % p50_p95(ts)))
         # The part the vectors add: the document's vector, the nearest passages, their fields.
         from kb.index import querymodel as qm
 
@@ -174,9 +178,7 @@ def similar_cost(index: Path, n_texts: int = 30) -> list[tuple]:
             qv = rd.doc_vector(d, model.key)
             sim._filled(sim._by_meaning(rd, qv, model.key, qm.Filters(exclude_doc_id=[d])))
             ts.append((time.perf_counter() - t) * 1000)
-        ts.sort()
-        rows.append((f"of which by meaning (doc vector, top {sim.DEPTH}): p50/p95 ms",
-                     f"{statistics.median(ts):.1f}/{ts[int(0.95 * (len(ts) - 1))]:.1f}"))
+        rows.append((f"of which by meaning (doc vector, top {sim.DEPTH}): p50/p95 ms", "%.1f/%.1f" % p50_p95(ts)))
     finally:
         import shutil
 
@@ -202,14 +204,11 @@ def search_child(index: Path, n_query: int) -> dict:
         t = time.perf_counter()
         ranked(rd, q)
         ts.append((time.perf_counter() - t) * 1000)
-    ts.sort()
-    return {"vectors": with_vectors, "queries": len(ts), "p50": round(statistics.median(ts), 1),
-            "p95": round(ts[int(0.95 * (len(ts) - 1))], 1)}
+    p50, p95 = p50_p95(ts)
+    return {"vectors": with_vectors, "queries": len(ts), "p50": round(p50, 1), "p95": round(p95, 1)}
 
 
 def search_cost(index: Path, n_query: int) -> int:
-    import os
-
     rows = {}
     for label, env in (("words + vectors", {}), ("words alone (KB_EMBEDDER=off)", {"KB_EMBEDDER": "off"})):
         out = subprocess.run([sys.executable, __file__, "--search-child", str(index), "--queries", str(n_query)],

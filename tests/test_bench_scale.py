@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from types import SimpleNamespace as Hit
 
-from conftest import ROOT
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("scale_bench", ROOT / "bench" / "scale.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+from conftest import load_bench
 
 
 def test_ties_in_docnum_order_real_differences_kept():
-    scale = _load()
+    scale = load_bench("scale")
     # whoosh's order of two copies of one article whose sums differ in the last bit
     whoosh = [Hit(docnum=9, score=14.7), Hit(docnum=33948, score=13.745836445449134),
               Hit(docnum=3350, score=13.745836445449132), Hit(docnum=766, score=13.5)]

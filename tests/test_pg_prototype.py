@@ -6,26 +6,16 @@ scores on a tiny index: what the prototype ranks by is kb's ranking, term for te
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import load_bench
 from kb.index import _engine, reader, forget_readers, write_passages
 from kb.search import parse
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("pg_prototype", ROOT / "bench" / "pg_prototype.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod        # dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
-
-
-pg = _load()
+pg = load_bench("pg_prototype")
 
 PASSAGES = [
     ("a1", "Жилищный кодекс, статья 83. Расторжение договора социального найма",

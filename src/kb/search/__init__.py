@@ -87,18 +87,18 @@ _CYRILLIC = re.compile(r"[А-Яа-яЁёӨөҮүҢң]")
 
 
 def _corrections(rd, parsed: Parsed) -> dict[str, str]:
-    """{typed word: the indexed form to read instead} for plain words neither the index nor
-    the lexicon knows (`жилищьный` -> `жилищный`). Latin words are left to the glossary."""
+    """{typed word: the indexed form to read instead} for plain words neither the index, the
+    lexicon nor the Russian dictionary knows (`жилищьный` -> `жилищный`). Latin words are left to the glossary."""
     lexicon = default_lexicon()
     fixes = {}
     for w in dict.fromkeys(parsed.plain_words):
         norm = analysis.normalize(w)
         if len(norm) < 4 or not norm.isalpha() or _LATIN.search(norm) or rd.known_form(norm):
             continue
-        # An inflection the index lacks (`жилью` where the text says `жилье`) still matched: no fix.
-        # Nor a word of the Russian dictionary the index lacks: it is what the user meant
-        # (`выгнать` was read as `выдать`), and the vectors may still find its meaning.
-        if rd.known_word(w) or lexicon.knows(w) or is_known(w):
+        # A dictionary word the index lacks is what the user meant (`выгнать` was read as
+        # `выдать`; the vectors may still find its meaning); an inflection the index lacks
+        # (`жилью` where the text says `жилье`) still matched. The dictionary costs least.
+        if is_known(w) or lexicon.knows(w) or rd.known_word(w):
             continue
         fix = rd.suggest(norm)
         if fix and fix != norm:
@@ -188,10 +188,9 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
            exact: bool = False, copies: bool = False) -> SearchResult:
     """Passages matching `query`, grouped by document, with facets, paging and snippets.
 
-    A plain word neither the index nor the lexicon knows is read as the closest indexed
-    word, and the result says so (`corrected`); `exact` searches the words as typed (the
-    correction is then only suggested). A word the Russian dictionary knows is never
-    corrected. Copies of one document (kb.enrich.copies) are one
+    A plain word neither the index, the lexicon nor the Russian dictionary knows is read as
+    the closest indexed word, and the result says so (`corrected`); `exact` searches the
+    words as typed (the correction is then only suggested). Copies of one document (kb.enrich.copies) are one
     result, the others listed in `also`, unless `copies` asks for them separately."""
     t0 = time.perf_counter()
     if not 1 <= page <= MAX_PAGE:
