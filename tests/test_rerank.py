@@ -122,7 +122,8 @@ def test_own_reader_decodes_as_navec(vectors):
     from navec import Navec
 
     nv = Navec.load(str(V.configured_path()))
-    assert vectors._ids == nv.vocab.word_ids
+    # Every word of navec's vocabulary, looked up through kb's unpacked cache (kb.analysis.vectors).
+    assert all(vectors._ids.get(w) == i for w, i in nv.vocab.word_ids.items())
     ids = [nv.vocab[w] for w in ("суд", "выселение", "квартира", "аренда", "<unk>")]
     mine = vectors._matrix(ids)
     theirs = np.stack([nv.pq[i] for i in ids]) / np.maximum(nv.pq.norm[ids], 1e-9)[:, None]
@@ -137,3 +138,60 @@ def test_a_damaged_vectors_file_turns_the_rerank_off(monkeypatch, tmp_path):
         assert V.word_vectors() is None
     finally:
         V._loaded.pop(bad, None)
+
+
+@pytest.fixture
+def navec_copy(vectors, tmp_path):
+    """A copy of the installed navec file in a folder of its own, without its cache."""
+    import shutil
+
+    path = tmp_path / V.FILE_NAME
+    shutil.copyfile(V.configured_path(), path)
+    return path
+
+
+def test_unpacked_cache_knows_every_word_the_tar_knows(navec_copy):
+    import random
+
+    vocab, _, _ = V._read_navec(navec_copy)
+    fast = V.WordVectors(navec_copy)                  # writes the cache beside the file
+    assert (navec_copy.parent / (V.FILE_NAME + V.CACHE_SUFFIX) / "stamp").is_file()
+    sample = random.Random(7).sample(range(len(vocab)), 5000)
+    assert [fast._ids.get(vocab[i]) for i in sample] == sample
+    for unknown in ("ыыыщщщ", "", "квартираквартира", "Квартира"):
+        assert unknown not in fast._ids
+    # The same closeness as read straight from the tar.
+    texts = ["жилое помещение в многоквартирном доме", "трактор пашет поле весной", ""]
+    slow = V.WordVectors.__new__(V.WordVectors)
+    real_load = V._load
+    try:
+        V._load = lambda p: (lambda v, c, i: (dict(zip(v, range(len(v)))), c, i))(*V._read_navec(p))
+        slow.__init__(navec_copy)
+    finally:
+        V._load = real_load
+    assert fast.best_match(["квартира", "дом"], texts) == pytest.approx(slow.best_match(["квартира", "дом"], texts))
+
+
+def test_damaged_or_stale_cache_is_rebuilt(navec_copy):
+    import os
+
+    cache = V.prepare_cache(navec_copy)
+    (cache / "table.npy").write_bytes(b"\x93NUMPY garbage")
+    wv = V.WordVectors(navec_copy)                     # falls back to the tar, drops the cache
+    assert "квартира" in wv._ids and not cache.exists()
+    V.prepare_cache(navec_copy)
+    before = (cache / "stamp").read_text()
+    st = navec_copy.stat()
+    os.utime(navec_copy, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))   # the file was replaced
+    V.prepare_cache(navec_copy)
+    assert (cache / "stamp").read_text() != before
+    assert "квартира" in V.WordVectors(navec_copy)._ids
+
+
+def test_cache_that_cannot_be_written_falls_back_to_the_tar(navec_copy, monkeypatch):
+    def refuse(path):
+        raise PermissionError(f"{path}: read-only")
+
+    monkeypatch.setattr(V, "prepare_cache", refuse)
+    wv = V.WordVectors(navec_copy)
+    assert isinstance(wv._ids, dict) and "квартира" in wv._ids
