@@ -158,3 +158,32 @@ def test_labels_are_escaped(tmp_path):
     d = citation_graph(tmp_path / "ix").catalog.all()[0]
     html = app.test_client().get(f"/doc/{d.doc_id}").get_data(as_text=True)
     assert "<b>пробации" not in html
+
+
+def test_command_line_search_builds_no_citation_graph_unless_needed(index_dir, monkeypatch, capsys):
+    # The graph is most of a cold `kb search` after the imports: built only for the facet,
+    # a "cites" filter, or a query naming an article (issue 15, item 6).
+    import json
+
+    import kb.search as S
+    import kb.search.citations as C
+    from kb.cli import main
+
+    full = search(index_dir, "выселение жилого помещения")
+    built = []
+    real = C.citation_graph
+    monkeypatch.setattr(S, "citation_graph", lambda d: built.append(d) or real(d))
+    lean = search(index_dir, "выселение жилого помещения", facets=False)
+    def shown(res):
+        return [(g.doc_id, [(h.ordinal, h.score) for h in g.hits]) for g in res.groups]
+
+    assert shown(lean) == shown(full) and lean.total_docs == full.total_docs
+    assert "cites" not in lean.facets and built == []
+    assert main(["search", "--index", str(index_dir), "--json", "выселение"]) == 0
+    assert json.loads(capsys.readouterr().out) and built == []
+    # Naming an article still puts it first, through the graph.
+    art = search(index_dir, "ст. 84 ЖК РФ", facets=False)
+    assert built and art.groups[0].hits[0].article == "84"
+    assert main(["search", "--index", str(index_dir), "--json", "--full", "выселение"]) == 0
+    cites = json.loads(capsys.readouterr().out)["facets"]["cites"]
+    assert any(f["value"] == "кодекс:жилищный:РФ" for f in cites)

@@ -181,7 +181,7 @@ def cmd_search(args) -> int:
         return _list_added(added_since(_index(args), since, doc_type=args.type, year=args.year), since, args)
     filters = Filters(doc_type=args.type or [], year=args.year or [], lang=args.lang or [], since=since)
     res = search(_index(args), args.query, per_page=args.limit, page=args.page, filters=filters,
-                 sort=args.sort, exact=args.exact, copies=args.copies)
+                 sort=args.sort, exact=args.exact, copies=args.copies, facets=bool(args.json and args.full))
     if res.notice:      # cut by the time budget, or an index with no documents: one line, on stderr
         print(f"kb: {res.notice}", file=sys.stderr)
     if args.json:

@@ -26,7 +26,7 @@ from kb.index import RawResults, exists, reader
 from kb.morphology import is_known
 from kb.search.articles import article_targets, query_citations
 from kb.search.catalog import Catalog, DocInfo, catalog
-from kb.search.citations import CitationGraph, citation_graph
+from kb.search.citations import citation_graph
 from kb.search.cite import cite, stable_anchor
 from kb.search.known import KNOWN_SHARE, coverage
 from kb.search.query import MAX_WORDS, Parsed, default_glossary, default_lexicon, parse
@@ -185,13 +185,15 @@ def cut_notice(seconds: float) -> str:
 
 def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
            filters: qm.Filters | None = None, sort: str = "relevance", per_doc: int = PER_DOC,
-           exact: bool = False, copies: bool = False) -> SearchResult:
+           exact: bool = False, copies: bool = False, facets: bool = True) -> SearchResult:
     """Passages matching `query`, grouped by document, with facets, paging and snippets.
 
     A plain word neither the index, the lexicon nor the Russian dictionary knows is read as
     the closest indexed word, and the result says so (`corrected`); `exact` searches the
     words as typed (the correction is then only suggested). Copies of one document (kb.enrich.copies) are one
-    result, the others listed in `also`, unless `copies` asks for them separately."""
+    result, the others listed in `also`, unless `copies` asks for them separately. `facets=False`
+    leaves out the "ссылается на" facet: its citation graph was most of a cold command-line
+    search after the imports, and the command line shows no facets."""
     t0 = time.perf_counter()
     if not 1 <= page <= MAX_PAGE:
         raise QueryError(f"номер страницы должен быть от 1 до {MAX_PAGE} (page out of range)")
@@ -203,12 +205,11 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     rd = reader(Path(index_dir))
     if rd.doc_count() == 0:
         return empty_result(query, index_notice(index_dir), page=page, per_page=per_page, sort=sort)
-    graph = citation_graph(index_dir)
     cat = catalog(index_dir)
-    run_filters = _doc_filters(graph, filters)
+    run_filters = _doc_filters(index_dir, cat, filters)
     deadline = qm.Deadline(config.query_seconds())
     corrected, shown, parsed, raw = corrected_ranked(rd, query, run_filters, CANDIDATES, deadline, exact)
-    raw = _article_first(rd, graph, shown, run_filters, raw)
+    raw = _article_first(rd, index_dir, cat, shown, run_filters, raw)
 
     order: dict[str, list] = {}
     for h in raw.hits:
@@ -269,8 +270,9 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     if len(langs) > 1 or sel_l:
         result.facets["lang"] = [FacetValue(v, langs.get(v, 0), v in sel_l, LANGUAGES.get(v, v))
                                  for v in sorted(set(langs) | sel_l, key=lambda v: (-langs.get(v, 0), v))]
-    result.facets["cites"] = [FacetValue(k, n, k in sel_c, label)
-                              for k, label, n in graph.facet(doc_counts, sel_c)]
+    if facets:
+        result.facets["cites"] = [FacetValue(k, n, k in sel_c, label)
+                                  for k, label, n in citation_graph(index_dir).facet(doc_counts, sel_c)]
     if corrected and result.corrected is None:
         result.suggestion = corrected
     result.took_ms = (time.perf_counter() - t0) * 1000
@@ -369,40 +371,45 @@ def consultation_field(info: DocInfo, name: str) -> str:
     return info.consultation(name)
 
 
-def _doc_filters(graph: CitationGraph, filters: qm.Filters | None) -> qm.Filters | None:
+def _doc_filters(index_dir: Path, cat: Catalog, filters: qm.Filters | None) -> qm.Filters | None:
     """Document-level facets ("ссылается на", category and region of consultations) become doc ids."""
     if not filters or not (filters.cites or filters.category or filters.region or filters.since
                            or filters.lang):
         return filters
     docs = None
     if filters.since:
-        docs = {d.doc_id for d in graph.catalog.added_since(filters.since)}
+        docs = {d.doc_id for d in cat.added_since(filters.since)}
     if filters.cites:
+        graph = citation_graph(index_dir)
         cited = set().union(*(graph.citing_docs(k) for k in filters.cites))
         docs = cited if docs is None else docs & cited
     for name in ("category", "region"):
         wanted = set(getattr(filters, name))
         if wanted:
-            ids = {d.doc_id for d in graph.catalog.all() if consultation_field(d, name) in wanted}
+            ids = {d.doc_id for d in cat.all() if consultation_field(d, name) in wanted}
             docs = ids if docs is None else docs & ids
     if filters.lang:
         wanted = set(filters.lang)
-        ids = {d.doc_id for d in graph.catalog.all() if wanted.intersection(d.meta.get("lang") or ())}
+        ids = {d.doc_id for d in cat.all() if wanted.intersection(d.meta.get("lang") or ())}
         docs = ids if docs is None else docs & ids
     if filters.doc_id:
         docs &= set(filters.doc_id)
     return replace(filters, cites=[], category=[], region=[], since="", lang=[], doc_id=sorted(docs) or ["-"])
 
 
-def _article_first(rd, graph: CitationGraph, query: str, filters: qm.Filters | None, raw):
+def _article_first(rd, index_dir: Path, cat: Catalog, query: str, filters: qm.Filters | None, raw):
     """A query naming an article of an act in the collection (`ст. 84 ЖК РФ`,
     `п. 1 ст. 1064 ГК РФ`) gets that article first: in the document (copy or part of a code)
     that has it (kb.search.articles)."""
+    cited = query_citations(query)
+    if not cited:
+        return raw
+    graph = citation_graph(index_dir)
     first = []
-    allowed = _allowed(graph.catalog, filters)
+    allowed = _allowed(cat, filters)
     # Shown above the best passage: a score just over it (a finite number for JSON).
     top = (raw.hits[0].score if raw.hits else 0.0) + 1.0
-    for c in query_citations(query):
+    for c in cited:
         for doc_id, article, ordinal in article_targets(graph, c):
             if not allowed(doc_id):
                 continue
@@ -550,8 +557,7 @@ def newest(index_dir: Path, query: str, *, filters: qm.Filters | None = None,
     check_index(index_dir)
     rd = reader(Path(index_dir))
     cat = catalog(index_dir)
-    graph = citation_graph(index_dir)
-    run_filters = _doc_filters(graph, filters)
+    run_filters = _doc_filters(index_dir, cat, filters)
     if not query.strip():
         f = run_filters or qm.Filters()
         ids = set(f.doc_id)

@@ -21,7 +21,6 @@ from kb.index import querymodel as qm
 from kb.index import reader
 from kb.search.catalog import catalog
 from kb.search.cite import cite, stable_anchor
-from kb.search.citations import citation_graph
 from kb.search.reading import check_index
 from kb.search.snippets import Matcher, snippet
 
@@ -63,12 +62,11 @@ def export(index_dir: Path, query: str, *, filters: qm.Filters | None = None, so
     limit = limit or MAX_ROWS
     check_index(index_dir)
     rd = reader(Path(index_dir))
-    graph = citation_graph(index_dir)
-    run_filters = _doc_filters(graph, filters)
+    cat = catalog(index_dir)
+    run_filters = _doc_filters(index_dir, cat, filters)
     _, shown, parsed, raw = corrected_ranked(rd, query, run_filters, limit, qm.Deadline(config.query_seconds()),
                                              exact)
-    raw = _article_first(rd, graph, shown, run_filters, raw)
-    cat = catalog(index_dir)
+    raw = _article_first(rd, index_dir, cat, shown, run_filters, raw)
     by_doc: dict[str, list] = {}
     for h in raw.hits[:limit]:
         by_doc.setdefault(h.doc_id, []).append(h)
