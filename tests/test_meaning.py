@@ -338,3 +338,49 @@ def test_warm_up_loads_the_passage_vectors(built, topics):
     vectors._views.clear()
     warm_up(idx)
     assert any(k[2] == topics.key for k in vectors._views)
+
+
+def test_query_is_embedded_while_its_words_are_ranked(built, topics, monkeypatch):
+    # The embedding (30-60 ms, in C without the GIL) overlaps the lexical search instead of
+    # following it; it happens once per query, and the results are those of the plain order.
+    import threading
+    import time
+
+    from kb.index import reader
+    from kb.search import ranked, semantic
+
+    corpus, idx = built
+    vectors.build(idx, topics)
+    rd = reader(idx)
+    want = [h.docnum for h in ranked(rd, "жена хочет развод")[1].hits]
+
+    events, calls = [], []
+    real_queries = topics.queries
+
+    def slow_queries(texts):
+        events.append(("embed starts", threading.current_thread().name))
+        calls.append(list(texts))
+        time.sleep(0.2)
+        return real_queries(texts)
+
+    real_search = type(rd).search
+
+    def search(self, *a, **kw):
+        events.append(("words ranked", threading.current_thread().name))
+        return real_search(self, *a, **kw)
+
+    monkeypatch.setattr(topics, "queries", slow_queries)
+    monkeypatch.setattr(type(rd), "search", search)
+    semantic._recent.clear()
+    got = [h.docnum for h in ranked(rd, "жена хочет развод")[1].hits]
+    assert got == want and calls == [["жена хочет развод"]]
+    embed_ev = [e for e in events if e[0] == "embed starts"]
+    words_ev = [e for e in events if e[0] == "words ranked"]
+    assert embed_ev[0][1] == "kb-query-embed" and words_ev[0][1] == threading.current_thread().name
+    assert not semantic._pending
+    # A failing embedder fails the search where the vector is needed, as before.
+    monkeypatch.setattr(topics, "queries", lambda texts: (_ for _ in ()).throw(RuntimeError("engine down")))
+    semantic._recent.clear()
+    with pytest.raises(RuntimeError, match="engine down"):
+        ranked(rd, "супруг и брак")
+    assert not semantic._pending

@@ -33,7 +33,7 @@ from kb.search.query import MAX_WORDS, Parsed, default_glossary, default_lexicon
 from kb.search.reading import PART_PASSAGES, DocView, check_index, document, part_of
 from kb.search.rerank import _plain, with_vectors
 from kb.search.semantic import status as meaning_status
-from kb.search.semantic import with_meaning
+from kb.search.semantic import prefetch, with_meaning
 from kb.search.results import DocGroup, FacetValue, Hit, SearchResult
 from kb.search.snippets import Matcher, snippet
 
@@ -154,6 +154,8 @@ def ranked(rd, query: str, filters: qm.Filters | None = None, limit: int = CANDI
     if mode not in ("hybrid", "lexical", "semantic"):
         raise QueryError("режим: hybrid, lexical или semantic (mode must be hybrid, lexical or semantic)")
     parsed = parse(query)
+    if mode != "lexical":
+        prefetch(rd, parsed.node, query)
     raw = rd.search(parsed.node, filters, limit=limit, deadline=deadline, doc_cap=DOC_CAP)
     if not raw.total and parsed.relaxable and not raw.cut:
         parsed = parse(query, relaxed=True)

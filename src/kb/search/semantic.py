@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from concurrent.futures import Future
 from dataclasses import replace
 
 from kb.analysis import embed
@@ -74,24 +75,71 @@ def fuse(lexical: RawResults, semantic: RawResults, limit: int, k: float = RRF_K
 
 
 _recent: "OrderedDict[tuple, object]" = OrderedDict()
+_pending: dict[tuple, Future] = {}
 _recent_lock = threading.Lock()
 RECENT = 256
 
 
+def _remember(key: tuple, vec) -> None:
+    with _recent_lock:
+        _recent[key] = vec
+        while len(_recent) > RECENT:
+            _recent.popitem(last=False)
+
+
 def _query_vector(model, query: str):
     """The query's vector, kept for the last RECENT queries: one search may rank a query more
-    than once (the year facet, the next page), and embedding costs 30-60 ms."""
+    than once (the year facet, the next page), and embedding costs 30-60 ms. A vector that
+    `prefetch` is computing is waited for, not computed twice."""
     key = (model.key, query)
     with _recent_lock:
         if key in _recent:
             _recent.move_to_end(key)
             return _recent[key]
+        pending = _pending.get(key)
+    if pending is not None:
+        return pending.result()
     vec = model.query(query)
-    with _recent_lock:
-        _recent[key] = vec
-        while len(_recent) > RECENT:
-            _recent.popitem(last=False)
+    _remember(key, vec)
     return vec
+
+
+def _model_for(rd, node, query: str):
+    """The embedder whose passage vectors this index has, when the query is one to fuse."""
+    if not applies(node, query):
+        return None
+    key = embed.configured_key()
+    if key is None or not rd.has_vectors(key):
+        return None         # turned off, or not built yet: lexical alone, at once
+    model = embed.embedder()
+    return model if model is not None and model.key == key else None
+
+
+def prefetch(rd, node, query: str) -> None:
+    """Start embedding the query in another thread while its words are ranked: the engine
+    runs in C without the GIL, so on a second core the 30-60 ms of the embedding overlap the
+    lexical search instead of following it (`with_meaning` then waits for what is left)."""
+    model = _model_for(rd, node, query)
+    if model is None:
+        return
+    key = (model.key, query)
+    with _recent_lock:
+        if key in _recent or key in _pending:
+            return
+        _pending[key] = future = Future()
+
+    def run():
+        try:
+            vec = model.query(query)
+            _remember(key, vec)
+            future.set_result(vec)
+        except BaseException as e:          # raised again where the vector is waited for
+            future.set_exception(e)
+        finally:
+            with _recent_lock:
+                _pending.pop(key, None)
+
+    threading.Thread(target=run, name="kb-query-embed", daemon=True).start()
 
 
 def with_meaning(rd, node, query: str, raw: RawResults, filters=None, limit: int = 1000,
@@ -100,13 +148,10 @@ def with_meaning(rd, node, query: str, raw: RawResults, filters=None, limit: int
     """`raw` fused with the semantic ranking when the query and the index allow it, else `raw`.
 
     mode "semantic": the semantic ranking alone (kb eval --mode semantic)."""
-    if mode == "lexical" or not applies(node, query):
+    if mode == "lexical":
         return raw
-    key = embed.configured_key()
-    if key is None or not rd.has_vectors(key):
-        return raw          # turned off, or not built yet: lexical alone, at once
-    model = embed.embedder()
-    if model is None or model.key != key:
+    model = _model_for(rd, node, query)
+    if model is None:
         return raw
     sem = rd.semantic(_query_vector(model, query), model.key, filters,
                       limit=max(depth, limit if mode == "semantic" else 0))
