@@ -171,6 +171,17 @@ class _HashedVocab:
         self._memo[word] = found
         return found
 
+    def ids_of(self, ws: list[str]) -> set[int]:
+        """The ids of the known words among `ws`: words seen before cost a dict look-up (in C,
+        as with the plain dict), only new ones are probed."""
+        memo = self._memo
+        found = {memo.get(w, _NEW) for w in ws}
+        if _NEW in found:
+            found.discard(_NEW)
+            found.update(self.get(w) for w in ws if w not in memo)
+        found.discard(None)
+        return found
+
     def __contains__(self, word: str) -> bool:
         return self.get(word) is not None
 
@@ -179,6 +190,18 @@ class _HashedVocab:
         if wid is None:
             raise KeyError(word)
         return wid
+
+
+_NEW = -2
+
+
+def _ids_of(vocab, ws: list[str]) -> set[int]:
+    if isinstance(vocab, dict):
+        get = vocab.get
+        found = {get(w) for w in ws}
+        found.discard(None)
+        return found
+    return vocab.ids_of(ws)
 
 
 def _load(path: Path):
@@ -250,9 +273,7 @@ class WordVectors:
         key = hash(text)
         ids = self._seen.get(key)
         if ids is None:
-            get = self._ids.get
-            found = {get(w) for w in words(text)}
-            found.discard(None)
+            found = _ids_of(self._ids, words(text))
             ids = self._np.fromiter(sorted(found), dtype=self._np.int64, count=len(found))
             if len(self._seen) >= SEEN_TEXTS:
                 self._seen.pop(next(iter(self._seen)))

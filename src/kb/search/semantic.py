@@ -106,11 +106,11 @@ def _query_vector(model, query: str):
 
 def _model_for(rd, node, query: str):
     """The embedder whose passage vectors this index has, when the query is one to fuse."""
-    if not applies(node, query):
-        return None
     key = embed.configured_key()
     if key is None or not rd.has_vectors(key):
         return None         # turned off, or not built yet: lexical alone, at once
+    if not applies(node, query):
+        return None
     model = embed.embedder()
     return model if model is not None and model.key == key else None
 
