@@ -224,7 +224,7 @@ def test_fuse_drops_weak_passages_found_by_meaning_alone():
     lex = RawResults(hits=[RawHit(1, 9.0, "d1")], doc_counts={"d1": 1}, total=1)
     sem = RawResults(hits=[RawHit(2, 0.9, "d2"), RawHit(1, 0.5, "d1"), RawHit(3, 0.7, "d3")], doc_counts={}, total=3)
     out = fuse(lex, sem, limit=10, min_alone=0.8)
-    assert [h.doc_id for h in out.hits] == ["d1", "d2"]         # d1 kept though below: words found it
+    assert sorted(h.doc_id for h in out.hits) == ["d1", "d2"]   # d1 kept though below: words found it
     assert out.total == 2 and "d3" not in out.doc_counts
     assert not fuse(RawResults(hits=[], doc_counts={}, total=0), sem, limit=10, min_alone=0.95).hits
 
@@ -287,20 +287,35 @@ def test_only_plain_words_are_fused(query, fused):
     assert applies(parse(query).node, query) is fused
 
 
-def test_fuse_weighs_ranks_not_scores():
+def test_fuse_weighs_normalised_scores_not_ranks():
+    import statistics
+
     from kb.index import RawHit, RawResults
-    from kb.search.semantic import fuse
+    from kb.search.semantic import LEXICAL_SHARE, fuse
 
-    def hits(nums, scale):
-        return [RawHit(n, scale / (i + 1), f"d{n}") for i, n in enumerate(nums)]
+    def hits(pairs):
+        return [RawHit(n, score, f"d{n}") for n, score in pairs]
 
-    lex = RawResults(hits=hits([1, 2, 3], 50.0), doc_counts={"d1": 1, "d2": 1, "d3": 1}, total=3)
-    sem = RawResults(hits=hits([3, 4, 1], 0.9), doc_counts={}, total=3)
-    out = fuse(lex, sem, limit=10, k=2, weight=0.6, min_alone=-1.0)
-    # d1: 1/3 + 0.6/5 = 0.453; d3: 1/5 + 0.6/3 = 0.4; d2: 1/4; d4: 0.6/4 = 0.15
-    assert [h.doc_id for h in out.hits] == ["d1", "d3", "d2", "d4"]
+    # d1 and d2 nearly tie on words; by meaning d2 is close and d1 far: d2 comes first, and
+    # d4, found by meaning alone and close, passes d1. Reciprocal rank fusion kept d1 first.
+    lex = RawResults(hits=hits([(1, 10.0), (2, 9.9), (3, 1.0)]), doc_counts={"d1": 1, "d2": 1, "d3": 1}, total=3)
+    sem = RawResults(hits=hits([(2, 0.9), (4, 0.88), (1, 0.5)]), doc_counts={}, total=3)
+    out = fuse(lex, sem, limit=10, min_alone=-1.0)
+    assert [h.doc_id for h in out.hits] == ["d2", "d4", "d1", "d3"]
     assert out.total == 4 and out.doc_counts["d4"] == 1
-    assert abs(out.hits[0].score - (1 / 3 + 0.6 / 5)) < 1e-5
+
+    def z(x, xs):
+        return (x - statistics.fmean(xs)) / statistics.pstdev(xs)
+
+    want = LEXICAL_SHARE * z(9.9, [10.0, 9.9, 1.0]) + (1 - LEXICAL_SHARE) * z(0.9, [0.9, 0.88, 0.5])
+    assert abs(out.hits[0].score - want) < 1e-5
+    # A single passage with the words stands out from those without (BM25 0): z 1 on words
+    # for it, -1 for the passages found by meaning alone.
+    one = fuse(RawResults(hits=hits([(1, 5.0)]), doc_counts={"d1": 1}, total=1), sem, limit=10, min_alone=-1.0)
+    got = {h.doc_id: h.score for h in one.hits}
+    meaning = [0.9, 0.88, 0.5]
+    assert abs(got["d1"] - (LEXICAL_SHARE + (1 - LEXICAL_SHARE) * z(0.5, meaning))) < 1e-5
+    assert abs(got["d4"] - (-LEXICAL_SHARE + (1 - LEXICAL_SHARE) * z(0.88, meaning))) < 1e-5
 
 
 def test_semantic_hits_never_show_staff_documents_to_the_public(tmp_path):

@@ -28,9 +28,11 @@ import threading
 
 from kb.errors import KbError
 
-# Characters of a passage that are embedded: a passage costs 0.2-0.35 s on one core at about
-# 1,500 characters (e5 reads at most 512 tokens anyway), and its start says what it is about.
-MAX_CHARS = 1500
+# Characters of a passage that are embedded: e5 reads at most 512 tokens, which 2,400
+# characters of Russian about fill (legal-ru-dev's articles cut at 1,500 used 168 tokens at the
+# median, 350 at most). Fused with the words, the longer cut ranks legal questions better
+# (docs/ranking.md); a passage then costs ~0.3-0.45 s on one core instead of 0.2-0.35.
+MAX_CHARS = 2400
 
 
 def passage_text(title: str = "", heading: str = "", body: str = "") -> str:
