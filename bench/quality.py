@@ -6,13 +6,22 @@ idf) over title and text fields, queries OR'ed over both fields (title x2), with
                `russian` analyzer chain, stop words kept),
   - plain:     lowercase words, no morphology.
 kb: `kb.evaluation.evaluate`, the very code behind `kb eval` (same analyzer and ranking as
-`kb search`).
+`kb search`), in each of its modes: `lexical` (words alone: kb with the vectors off),
+`semantic` (the passage vectors alone) and `hybrid` (both fused: `kb search` once `kb index`
+has built the vectors).
 
-    .venv/bin/python bench/quality.py [BEIR_DIR ...]   (default: ../shared/data/bench/legal-ru-dev and xquad-ru)
+    .venv/bin/python bench/quality.py [BEIR_DIR ...] [--modes lexical,semantic,hybrid] [--keep DIR]
+
+(default sets: ../shared/data/bench/legal-ru-dev and xquad-ru). The semantic and hybrid rows
+need the sets' passage vectors: embedding legal-ru-dev's 6,822 articles takes ~30-50 min on
+this machine's two cores, xquad-ru's 240 paragraphs ~1-2 min. `--keep DIR` keeps each set's
+index and vectors in DIR/<set> so that the next run embeds nothing; `--modes lexical` is the
+quick run (~30 s).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -57,18 +66,35 @@ def baseline(beir: Path, stem: bool) -> dict:
     return {k: sum(v) / len(v) for k, v in scores.items()}
 
 
+MODES = ("lexical", "semantic", "hybrid")
+
+
 def main(argv: list[str]) -> int:
-    sets = [Path(a) for a in argv] or [ROOT.parent / "shared" / "data" / "bench" / n
-                                       for n in ("legal-ru-dev", "xquad-ru")]
-    print(f"{'set':<14} {'system':<10} {'nDCG@10':>8} {'R@10':>7} {'R@100':>7} {'MRR@10':>7}")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("sets", nargs="*", type=Path)
+    ap.add_argument("--modes", default=",".join(MODES), help="kb's modes, comma-separated")
+    ap.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                    help="keep each set's index and passage vectors in DIR/<set> between runs")
+    args = ap.parse_args(argv)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not modes or any(m not in MODES for m in modes):
+        ap.error(f"--modes: some of {', '.join(MODES)}")
+    sets = args.sets or [ROOT.parent / "shared" / "data" / "bench" / n for n in ("legal-ru-dev", "xquad-ru")]
+    print(f"{'set':<14} {'system':<13} {'nDCG@10':>8} {'R@10':>7} {'R@100':>7} {'MRR@10':>7}")
     for beir in sets:
-        rows = [("plain", baseline(beir, stem=False)), ("snowball", baseline(beir, stem=True)),
-                ("kb", evaluate(beir))]
+        rows = [("plain", baseline(beir, stem=False)), ("snowball", baseline(beir, stem=True))]
+        with tempfile.TemporaryDirectory(prefix="kb-quality-") as tmp:
+            where = (args.keep / beir.name) if args.keep else Path(tmp) / "index"
+            # lexical first: it builds the index the other modes add vectors to
+            for mode in sorted(modes, key=MODES.index):
+                rows.append((f"kb {mode}", evaluate(beir, index_dir=where, mode=mode)))
         for name, r in rows:
-            print(f"{beir.name:<14} {name:<10} {r['ndcg@10']:>8.4f} {r['recall@10']:>7.4f} "
-                  f"{r['recall@100']:>7.4f} {r['mrr@10']:>7.4f}")
-        kb, sb, pl = rows[2][1]["ndcg@10"], rows[1][1]["ndcg@10"], rows[0][1]["ndcg@10"]
-        print(f"{beir.name:<14} kb - snowball {kb - sb:+.4f}   kb - plain {kb - pl:+.4f}")
+            print(f"{beir.name:<14} {name:<13} {r['ndcg@10']:>8.4f} {r['recall@10']:>7.4f} "
+                  f"{r['recall@100']:>7.4f} {r['mrr@10']:>7.4f}", flush=True)
+        got = dict(rows)
+        sb, pl = got["snowball"]["ndcg@10"], got["plain"]["ndcg@10"]
+        for name, r in rows[2:]:
+            print(f"{beir.name:<14} {name} - snowball {r['ndcg@10'] - sb:+.4f}   - plain {r['ndcg@10'] - pl:+.4f}")
     return 0
 
 
