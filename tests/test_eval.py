@@ -101,3 +101,26 @@ def test_word_vectors_lift_the_legal_questions(shared_data, vectors, monkeypatch
     monkeypatch.setenv("KB_VECTORS", "off")
     off = evaluate(beir)["ndcg@10"]
     assert on > off + 0.02
+
+
+def test_quality_bench_prints_each_mode_beside_the_baselines(tmp_path, capsys):
+    from conftest import load_bench
+
+    beir = tmp_path / "tiny"
+    (beir / "qrels").mkdir(parents=True)
+    docs = [("a", "Выселение нанимателя", "Наниматель выселяется из жилого помещения по решению суда."),
+            ("b", "Трудовой договор", "Работодатель заключает трудовой договор с работником."),
+            ("c", "Брак", "Брак расторгается в органах записи актов гражданского состояния.")]
+    (beir / "corpus.jsonl").write_text("\n".join(json.dumps({"_id": i, "title": t, "text": x}, ensure_ascii=False)
+                                                 for i, t, x in docs), encoding="utf-8")
+    (beir / "queries.jsonl").write_text(json.dumps({"_id": "q1", "text": "выселение из квартиры"}, ensure_ascii=False),
+                                        encoding="utf-8")
+    (beir / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\ta\t1\n", encoding="utf-8")
+    quality = load_bench("quality")
+    assert quality.main(["--modes", "lexical", str(beir)]) == 0
+    rows = {line.split()[1] + (" " + line.split()[2] if line.split()[1] == "kb" else ""): line.split()
+            for line in capsys.readouterr().out.splitlines()[1:] if line.startswith("tiny ") and "-" not in line}
+    assert set(rows) == {"plain", "snowball", "kb lexical"}
+    assert float(rows["kb lexical"][3]) == 1.0          # the one judged answer first
+    with pytest.raises(SystemExit):
+        quality.main(["--modes", "fuzzy", str(beir)])
