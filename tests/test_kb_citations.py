@@ -187,3 +187,21 @@ def test_command_line_search_builds_no_citation_graph_unless_needed(index_dir, m
     assert main(["search", "--index", str(index_dir), "--json", "--full", "выселение"]) == 0
     cites = json.loads(capsys.readouterr().out)["facets"]["cites"]
     assert any(f["value"] == "кодекс:жилищный:РФ" for f in cites)
+
+
+def test_articles_are_found_without_linking_every_citation(index_dir):
+    # A query naming an article needs the acts and their articles only; the links between
+    # documents (every citation resolved) are made at their first use, once, and agree.
+    from kb.enrich import find_citations
+    from kb.search.catalog import catalog
+    from kb.search.citations import CitationGraph
+
+    i = ids(index_dir)
+    g = CitationGraph(catalog(index_dir))
+    [cit] = [c for c in find_citations("ст. 84 ЖК РФ") if c.articles]
+    assert g.acts_matching(cit) == [i["zhk.txt"]] and g.article_ordinal(i["zhk.txt"], "84") is not None
+    assert not g._linked
+    assert [a.doc_id for a in g.cites(i["memo.txt"])] == [i["zhk.txt"]] and g._linked
+    linked = citation_graph(index_dir)
+    assert [c.doc_id for c in g.cited_by(i["zhk.txt"])] == [c.doc_id for c in linked.cited_by(i["zhk.txt"])]
+    assert g.labels == linked.labels and g.labels["кодекс:жилищный:РФ"] == "Жилищный кодекс РФ"

@@ -120,12 +120,28 @@ class CitationGraph:
                 for d in ids:
                     self._act_key_of[d] = f"{key}#{d}"
 
+        self.key_doc: dict[str, str] = {v: k for k, v in self._act_key_of.items()}
+        self._resolved: dict[tuple, str | None] = {}
+        # The links between documents (every citation resolved) are made at their first use:
+        # a query naming an article needs only the acts above (a cold `kb search` of
+        # `ст. 83 ЖК РФ` spent ~40 ms of ~55 on the links).
+        self._linked = False
+        self._link_lock = threading.Lock()
+
+    def _links(self) -> None:
+        if self._linked:
+            return
+        with self._link_lock:
+            if not self._linked:
+                self._link()
+                self._linked = True
+
+    def _link(self) -> None:
+        cat = self.catalog
         self._out: dict[str, list[CitedAct]] = {}
         self._in: dict[str, list[CitingDoc]] = {}
-        self.labels: dict[str, str] = {}
-        self.key_doc: dict[str, str] = {v: k for k, v in self._act_key_of.items()}
+        self._labels: dict[str, str] = {}
         self._citing_docs: dict[str, set[str]] = {}
-        self._resolved: dict[tuple, str | None] = {}
         for info in cat.all():
             merged: dict[str, CitedAct] = {}
             for c in info.meta.get("citations", []):
@@ -144,7 +160,7 @@ class CitationGraph:
                         ca.articles.append(ArticleRef(a, ordinal))
                         seen.add(a)
                 ca.passages = sorted(set(ca.passages) | set(c.get("passages", [])))
-                self.labels.setdefault(key, label)
+                self._labels.setdefault(key, label)
             out = sorted(merged.values(), key=lambda a: (a.doc_id is None, a.label.lower()))
             for ca in out:
                 ca.articles.sort(key=lambda a: _article_key(a.number))
@@ -162,7 +178,7 @@ class CitationGraph:
                 req = info.meta["requisites"]
                 short = act_label(req)
                 # Two parts of one code keep their titles apart.
-                self.labels[key] = info.title if "#" in key or short in ("Кодекс", "Акт") else short
+                self._labels[key] = info.title if "#" in key or short in ("Кодекс", "Акт") else short
 
     def _resolve_dict(self, c: dict) -> str | None:
         # A collection cites the same acts over and over: each distinct citation is resolved
@@ -199,10 +215,18 @@ class CitationGraph:
         """The passage where article `article` ("161.1") of an act begins, if it has one."""
         return self._article_ordinal.get(doc_id, {}).get(article)
 
+    @property
+    def labels(self) -> dict[str, str]:
+        """Readable names of act keys (the facet's labels)."""
+        self._links()
+        return self._labels
+
     def cites(self, doc_id: str) -> list[CitedAct]:
+        self._links()
         return self._out.get(doc_id, [])
 
     def cited_by(self, doc_id: str) -> list[CitingDoc]:
+        self._links()
         return self._in.get(doc_id, [])
 
     def act_key(self, doc_id: str) -> str | None:
@@ -210,11 +234,13 @@ class CitationGraph:
 
     def citing_docs(self, key: str) -> set[str]:
         """Documents citing the act with this key."""
+        self._links()
         return self._citing_docs.get(key, set())
 
     def facet(self, doc_ids, selected=(), limit: int = 15, min_count: int = 2) -> list[tuple[str, str, int]]:
         """(key, label, documents) of acts cited by these documents: acts of the collection,
         and others cited by at least `min_count` of them; most cited first."""
+        self._links()
         counts: Counter = Counter()
         for d in doc_ids:
             for ca in self._out.get(d, []):
