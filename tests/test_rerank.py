@@ -195,3 +195,28 @@ def test_cache_that_cannot_be_written_falls_back_to_the_tar(navec_copy, monkeypa
     monkeypatch.setattr(V, "prepare_cache", refuse)
     wv = V.WordVectors(navec_copy)
     assert isinstance(wv._ids, dict) and "квартира" in wv._ids
+
+
+def test_processes_starting_together_share_one_cache_and_litter_is_swept(navec_copy):
+    # kb serve's workers, or two `kb search`, may find the cache missing at the same moment:
+    # each writes its own copy, one is renamed into place, all of them read the same words.
+    import os
+    import subprocess
+    import sys
+    import time
+
+    stale = navec_copy.parent / (navec_copy.name + V.CACHE_SUFFIX + ".killed")
+    stale.mkdir()
+    (stale / "words.bin").write_bytes(b"half")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    code = ("import sys; from pathlib import Path; from kb.analysis import vectors as V; "
+            "w = V.WordVectors(Path(sys.argv[1])); print(type(w._ids).__name__, w._ids.get('квартира'))")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(navec_copy)], stdout=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    outs = [p.communicate(timeout=120)[0].split() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert len({o[1] for o in outs}) == 1 and outs[0][1] != "None"
+    assert (navec_copy.parent / (navec_copy.name + V.CACHE_SUFFIX) / "stamp").is_file()
+    assert not stale.exists()
+    leftovers = [p for p in navec_copy.parent.iterdir() if p.name.startswith(navec_copy.name + V.CACHE_SUFFIX + ".")]
+    assert leftovers == []

@@ -93,6 +93,19 @@ def _fresh(cache: Path, stamp: str) -> bool:
         return False
 
 
+def _sweep(cache: Path, age: float = 600.0) -> None:
+    """Remove half-written copies of the cache that a killed process left (older than `age`
+    seconds, so as not to take one another process is writing now)."""
+    import time
+
+    for tmp in cache.parent.glob(cache.name + ".*"):
+        try:
+            if tmp.is_dir() and time.time() - tmp.stat().st_mtime > age:
+                shutil.rmtree(tmp, ignore_errors=True)
+        except OSError:
+            pass
+
+
 def prepare_cache(path: Path) -> Path:
     """Write (or refresh) the unpacked cache of the navec file at `path`; returns its folder.
     Safe when several processes start at once: each writes its own copy and the first to
@@ -103,6 +116,7 @@ def prepare_cache(path: Path) -> Path:
     stamp = _stamp(path)
     if _fresh(cache, stamp):
         return cache
+    _sweep(cache)
     vocab, codes, indexes = _read_navec(path)
     encoded = [w.encode("utf-8") for w in vocab]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
