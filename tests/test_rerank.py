@@ -163,12 +163,13 @@ def test_unpacked_cache_knows_every_word_the_tar_knows(navec_copy):
     # The same closeness as read straight from the tar.
     texts = ["жилое помещение в многоквартирном доме", "трактор пашет поле весной", ""]
     slow = V.WordVectors.__new__(V.WordVectors)
-    real_load = V._load
+    real_prepare = V.prepare_cache
     try:
-        V._load = lambda p: (lambda v, c, i: (dict(zip(v, range(len(v)))), c, i))(*V._read_navec(p))
+        V.prepare_cache = lambda p: (_ for _ in ()).throw(PermissionError(p))   # the tar's own path
         slow.__init__(navec_copy)
     finally:
-        V._load = real_load
+        V.prepare_cache = real_prepare
+    assert isinstance(slow._ids, dict)
     assert fast.best_match(["квартира", "дом"], texts) == pytest.approx(slow.best_match(["квартира", "дом"], texts))
 
 

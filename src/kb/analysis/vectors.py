@@ -14,6 +14,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 import zlib
 from pathlib import Path
 
@@ -96,8 +97,6 @@ def _fresh(cache: Path, stamp: str) -> bool:
 def _sweep(cache: Path, age: float = 600.0) -> None:
     """Remove half-written copies of the cache that a killed process left (older than `age`
     seconds, so as not to take one another process is writing now)."""
-    import time
-
     for tmp in cache.parent.glob(cache.name + ".*"):
         try:
             if tmp.is_dir() and time.time() - tmp.stat().st_mtime > age:
@@ -199,23 +198,18 @@ class _HashedVocab:
     def __contains__(self, word: str) -> bool:
         return self.get(word) is not None
 
-    def __getitem__(self, word: str) -> int:
-        wid = self.get(word)
-        if wid is None:
-            raise KeyError(word)
-        return wid
-
 
 _NEW = -2
 
 
-def _ids_of(vocab, ws: list[str]) -> set[int]:
-    if isinstance(vocab, dict):
-        get = vocab.get
+class _Vocab(dict):
+    """word -> id read straight from the tar (where the cache cannot be used)."""
+
+    def ids_of(self, ws: list[str]) -> set[int]:
+        get = self.get
         found = {get(w) for w in ws}
         found.discard(None)
         return found
-    return vocab.ids_of(ws)
 
 
 def _load(path: Path):
@@ -235,7 +229,7 @@ def _load(path: Path):
         # it): the tar itself, as before the cache existed.
         shutil.rmtree(Path(str(path) + CACHE_SUFFIX), ignore_errors=True)
         vocab, codes, indexes = _read_navec(path)
-        return dict(zip(vocab, range(len(vocab)))), codes, indexes
+        return _Vocab(zip(vocab, range(len(vocab)))), codes, indexes
 
 
 class WordVectors:
@@ -287,7 +281,7 @@ class WordVectors:
         key = hash(text)
         ids = self._seen.get(key)
         if ids is None:
-            found = _ids_of(self._ids, words(text))
+            found = self._ids.ids_of(words(text))
             ids = self._np.fromiter(sorted(found), dtype=self._np.int64, count=len(found))
             if len(self._seen) >= SEEN_TEXTS:
                 self._seen.pop(next(iter(self._seen)))
@@ -302,7 +296,8 @@ class WordVectors:
 
     def _best_match(self, query_words: list[str], texts: list[str]) -> list[float]:
         np = self._np
-        q_ids = [self._ids[w] for w in dict.fromkeys(query_words) if w in self._ids]
+        get = self._ids.get
+        q_ids = [i for w in dict.fromkeys(query_words) if (i := get(w)) is not None]
         if not q_ids or not texts:
             return [0.0] * len(texts)
         per_text = [self.text_ids(t) for t in texts]
