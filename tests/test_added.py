@@ -59,6 +59,24 @@ def test_added_is_set_once_and_kept_through_update_rename_rebuild(dated):
     assert _index(corpus, index).files["c.txt"].added == "2025-03-01T00:00:00Z"
 
 
+def test_a_later_run_within_the_same_second_sorts_after(dated):
+    """The feed and saved searches order by date added: a document indexed by a later run in the
+    second of an earlier one (CI once built, read the feed and added a file within a second)
+    is dated after it, and the feed lists it first."""
+    corpus, index, clock = dated
+    _index(corpus, index)
+    (corpus / "c.txt").write_text("Решение о выселении\n\nВыселение без суда.\n", encoding="utf-8")
+    man = _index(corpus, index)
+    assert man.files["c.txt"].added == "2025-01-10T08:00:01Z"
+    assert man.files["a.txt"].added == "2025-01-10T08:00:00Z"
+    from kb.search import newest
+    assert [d.path for d, _ in newest(index, "выселение")][0] == "c.txt"
+    assert [d.path for d, _ in newest(index, "")][0] == "c.txt"
+    clock["now"] = "2025-01-11T00:00:00Z"          # the clock ahead again: its own time
+    (corpus / "d.txt").write_text("Ещё одно решение\n\nТекст.\n", encoding="utf-8")
+    assert _index(corpus, index).files["d.txt"].added == "2025-01-11T00:00:00Z"
+
+
 def test_manifest_without_dates_gets_them_at_the_next_run(dated):
     corpus, index, clock = dated
     _index(corpus, index)

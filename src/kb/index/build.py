@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
 import os
@@ -259,6 +260,23 @@ def now_utc() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+def _run_stamp(previous: Manifest) -> str:
+    """The date added given by this run: now, or a second after the newest date the collection
+    already holds, so that a run's documents sort after an earlier run's even within one
+    second (the Atom feed and saved searches order by it; stamps are whole seconds)."""
+    now = now_utc()
+    stamps = [e.added for e in previous.files.values()]
+    stamps += [r.get("added") or "" for e in previous.files.values() for r in e.meta.get("records") or ()]
+    newest = max(stamps, default="")
+    if newest < now:
+        return now
+    try:
+        t = calendar.timegm(time.strptime(newest, "%Y-%m-%dT%H:%M:%SZ")) + 1
+    except ValueError:
+        return now
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
 def _date_added(man: Manifest, previous: Manifest, current: set[str], now: str) -> bool:
     """Give every entry (and consultation record) without one the date it was added: its own
     from the previous manifest, a renamed file's from its old path (same content, old path
@@ -289,8 +307,8 @@ def _record_id(r: dict) -> str:
 def _apply(corpus: Path, index_dir: Path, man: Manifest, base: Path | None, report: Report,
            workers: int, progress, stream, previous: Manifest | None = None) -> None:
     """Compare the corpus with the manifest; write what changed into a new generation."""
-    now = now_utc()
     previous = Manifest(files=dict(man.files)) if previous is None or previous is man else previous
+    now = _run_stamp(previous)
     scan = scan_corpus(corpus)
     report.skipped = [(_rel(p, corpus), why) for p, why in scan.skipped]
     current = {p.relative_to(corpus).as_posix(): p for p in scan.files}
