@@ -63,7 +63,7 @@ def test_build_is_incremental_by_content(tmp_path):
     write_passages(idx, _records(40))
     fake = FakeEmbedder()
     res = vectors.build(idx, fake)
-    assert res == {"gen": "g000001", "embedded": 40, "total": 40, "ready": True}
+    assert res == {"gen": "g000001", "embedded": 40, "total": 40, "ready": True, "graph": False}
     assert vectors.status(idx, fake.key) == {"ready": True, "done": 40, "total": 40}
     # A new generation with 2 changed passages and 3 new ones: only those 5 are embedded.
     recs = _records(43)

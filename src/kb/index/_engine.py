@@ -620,8 +620,8 @@ class Reader:
             if not len(top):
                 return RawResults(hits=[], doc_counts={}, total=0)
             doc_of = self._bag_stats(s).doc_of
-            hits = [RawHit(int(n), float(scores[n]), doc_of[n] or self.stored(int(n), s)["doc_id"], self, s)
-                    for n in top]
+            hits = [RawHit(int(n), float(sc), doc_of[n] or self.stored(int(n), s)["doc_id"], self, s)
+                    for n, sc in zip(top, scores)]
             counts: dict[str, int] = {}
             for h in hits:
                 counts[h.doc_id] = counts.get(h.doc_id, 0) + 1

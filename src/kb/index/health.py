@@ -100,6 +100,13 @@ class Health:
             out.append(f"  устаревших векторов {v['stale']}, карт прежних поколений {v['old_maps']} "
                        "(удаляются при следующем слиянии)")
         out += [f"  {p}" for p in v["problems"]]
+        graph = v.get("graph")
+        if graph:
+            out.append({"ready": "  приближённый индекс (HNSW): построен",
+                        "due": "  приближённый индекс (HNSW) ещё не построен: поиск по смыслу точный, "
+                               "медленнее; `kb index` построит его",
+                        "damaged": "  приближённый индекс (HNSW) не читается: поиск по смыслу точный; "
+                                   "`kb index` построит его заново"}[graph])
         return out
 
     def to_json(self) -> dict:

@@ -16,10 +16,12 @@ from there. A generation's map is written last, atomically: until it exists, sea
 generation is lexical only ("semantic joins when ready"). Published generations are never
 touched, so the lexical index's seal and crash-safety stay as they were.
 
-Retrieval is exact: a dot product of the query with every row of one float32 matrix kept in
-memory per generation (10,000 passages x 384 dimensions: 15 MB, a few milliseconds; 75,000:
-110 MB, 20-25 ms on the loaded 2-core machine; docs/ranking.md), then the filters and access
-masks, then a partial sort (`nearest`). A chunk that does not read, or rows that are not
+Retrieval is exact up to kb.index.ann.APPROX_OVER passages: a dot product of the query with
+every row of one float32 matrix kept in memory per generation (10,000 passages x 384
+dimensions: 15 MB, a few milliseconds; 75,000: 110 MB, 20-25 ms on the loaded 2-core machine;
+docs/ranking.md), then the filters and access masks, then a partial sort (`nearest`). Above
+it the builder adds an HNSW graph per generation (`g000007.hnsw`, written after the map: search
+is exact until it lands), whose candidates are scored exactly from the same matrix. A chunk that does not read, or rows that are not
 numbers, make a generation's vectors damaged: search is lexical, `kb check` says so in one
 line, and the next build embeds what was lost.
 """
@@ -37,7 +39,7 @@ import threading
 from pathlib import Path
 
 from kb.errors import KbError
-from kb.index import store
+from kb.index import ann, store
 
 VECTORS = "vectors"
 LOCK = "vectors.lock"
@@ -163,6 +165,7 @@ class View:
         import numpy as np
 
         self.stamp = stamp
+        self.graph = None               # kb.index.ann.Graph above APPROX_OVER, once built
         raw = read_map(folder, gen_name)
         if raw is None or len(raw) % KEY_BYTES:
             raise FileNotFoundError(gen_name)
@@ -199,6 +202,7 @@ class View:
             self.matrix[bad] = 0.0
             self.missing += int((bad & self.have).sum())
             self.have &= ~bad
+        self.graph = ann.open_graph(folder, gen_name, n)
 
     def scores(self, qvec):
         """Cosine of the query with every passage (by number); -inf for passages without a vector."""
@@ -229,21 +233,53 @@ class View:
 def nearest(v: View, qvec, limit: int, allowed=None, masked=None):
     """(passage numbers, their cosines) of the `limit` passages closest to `qvec`, best first,
     among `allowed` (numbers; None: all) less `masked` (numbers: filters' exclusions, hidden
-    documents). Exact: a dot product with every row, then the filters, then a partial sort."""
+    documents). Scores are always exact dot products; which rows are scored:
+
+    - a narrow filter (`allowed` under a quarter of the passages): its rows alone;
+    - a generation with a graph (kb.index.ann): the graph's candidates, OVERFETCH times what
+      is wanted, filtered exactly; if too few survive the filters, every row, as below;
+    - else every row, then the filters, then a partial sort."""
     import numpy as np
 
-    scores = v.scores(qvec)
-    if allowed is not None:
-        keep = np.zeros(len(scores), dtype=bool)
-        keep[np.fromiter(allowed, dtype=np.int64)] = True
-        scores[~keep] = -np.inf
+    q = np.asarray(qvec, dtype=np.float32)
+    if not v.size:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    out_mask = np.zeros(v.size, dtype=bool)
     if masked:
-        scores[np.fromiter(masked, dtype=np.int64)] = -np.inf
+        m = np.fromiter(masked, dtype=np.int64)
+        out_mask[m[(m >= 0) & (m < v.size)]] = True
+    rows = None
+    if allowed is not None:
+        a = np.unique(np.fromiter(allowed, dtype=np.int64))
+        a = a[(a >= 0) & (a < v.size)]
+        if 4 * len(a) < v.size:
+            rows = a
+        else:
+            keep = np.zeros(v.size, dtype=bool)
+            keep[a] = True
+            out_mask |= ~keep
+    if rows is None and v.graph is not None:
+        cand = v.graph.candidates(q, max(limit * ann.OVERFETCH, ann.MIN_FETCH))
+        cand = cand[v.have[cand] & ~out_mask[cand]]
+        if len(cand) >= limit:
+            rows = cand
+    if rows is not None:
+        rows = rows[v.have[rows] & ~out_mask[rows]]
+        scores = np.einsum("ij,j->i", v.matrix[rows], q) if len(rows) else np.zeros(0, dtype=np.float32)
+        k = min(limit, len(rows))
+        if k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return rows[top], scores[top]
+    scores = v.scores(q)
+    scores[out_mask] = -np.inf
     k = min(limit, int(np.isfinite(scores).sum()))
     if k <= 0:
-        return np.zeros(0, dtype=np.int64), scores
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     top = np.argpartition(-scores, k - 1)[:k]
-    return top[np.argsort(-scores[top], kind="stable")], scores
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return top, scores[top]
 
 
 _views: dict[tuple, View] = {}
@@ -259,12 +295,22 @@ def view(index_dir: Path, gen: Path, model_key: str) -> View | None:
         st = os.stat(folder / f"{gen.name}.map")
     except OSError:
         return None
-    stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+    try:
+        g = os.stat(ann.path_for(folder, gen.name))
+        graph = (g.st_ino, g.st_mtime_ns, g.st_size)
+    except OSError:
+        graph = None            # none (yet): exact; the graph joins when the builder writes it
+    stamp = (st.st_ino, st.st_mtime_ns, st.st_size, graph)
     key = (str(Path(index_dir).resolve()), gen.name, model_key)
     with _views_lock:
         v = _views.get(key)
         if v is not None and v.stamp == stamp:
             return v if isinstance(v, View) else None
+        if isinstance(v, View) and v.stamp[:3] == stamp[:3]:
+            # Only the graph is new (the builder writes it after the map): the matrix stays.
+            v.graph = ann.open_graph(folder, gen.name, v.size)
+            v.stamp = stamp
+            return v
         why = None
         for attempt in range(2):      # a builder may merge chunks while they are listed
             try:
@@ -361,7 +407,19 @@ def health(index_dir: Path, model_key: str) -> dict:
                 out["problems"].append(f"векторы: у {lost} фрагментов из {len(live)} нет векторов "
                                        f"(повреждены или удалены файлы в {folder})")
     out["stale"] = sum(1 for k in chunks.row_of if k not in used)
+    out["graph"] = _graph_state(folder, gen, out) if st["ready"] else None
     return out
+
+
+def _graph_state(folder: Path, gen: Path, h: dict) -> str | None:
+    """None (not needed: exact search), "ready", "due" (needed, not built yet: search is exact
+    meanwhile) or "damaged" (does not read: exact until `kb index` builds it again)."""
+    if h["with_vectors"] <= ann.threshold() or not ann.available():
+        return None
+    p = ann.path_for(folder, gen.name)
+    if not p.exists():
+        return "due"
+    return "ready" if ann.open_graph(folder, gen.name, h["passages"] or 0) is not None else "damaged"
 
 
 # --- building ------------------------------------------------------------------------------
@@ -481,9 +539,33 @@ def build(index_dir: Path, embedder, progress=None, should_stop=None) -> dict:
             by_num = [empty] * size
             for d, k in keys.items():
                 by_num[d] = k
-            _write_atomic(folder / f"{gen.name}.map", b"".join(by_num))
+            data = b"".join(by_num)
+            # Nothing embedded, nothing damaged, the same map: it stays as it is, so that
+            # readers keep their matrix (~1 s to load at 75,000 passages). A new map (new
+            # mtime) tells them to read the chunks again.
+            if todo or chunks.bad or chunks.garbled or read_map(folder, gen.name) != data:
+                _write_atomic(folder / f"{gen.name}.map", data)
+            graph = _graph(folder, gen.name, size, keys, chunks)
             _tidy(index_dir, folder, chunks, force=bool(chunks.bad or chunks.garbled))
-            return {"gen": gen.name, "embedded": embedded, "total": total, "ready": True}
+            return {"gen": gen.name, "embedded": embedded, "total": total, "ready": True, "graph": graph}
+
+
+def _graph(folder: Path, gen_name: str, size: int, keys: dict[int, bytes], chunks: Chunks) -> bool:
+    """The generation's approximate index (kb.index.ann), built when it has more than
+    APPROX_OVER vectors and none that reads; after the map, so search is exact meanwhile.
+    True when the generation has one."""
+    import numpy as np
+
+    live = [(d, k) for d, k in keys.items() if k in chunks.row_of]
+    path = ann.path_for(folder, gen_name)
+    if len(live) <= ann.threshold() or not ann.available():
+        path.unlink(missing_ok=True)
+        return False
+    if ann.open_graph(folder, gen_name, size) is not None:
+        return True
+    rows = np.stack([np.asarray(chunks.vector(k), dtype=np.float32) for _, k in live])
+    ann.build(path, [d for d, _ in live], rows)
+    return True
 
 
 def _tidy(index_dir: Path, folder: Path, chunks: Chunks, force: bool = False) -> None:
@@ -499,6 +581,9 @@ def _tidy(index_dir: Path, folder: Path, chunks: Chunks, force: bool = False) ->
         if f.stem in kept_gens:
             maps.append(f)
         else:
+            f.unlink(missing_ok=True)
+    for f in folder.glob(f"g*{ann.SUFFIX}"):
+        if f.name[:-len(ann.SUFFIX)] not in kept_gens:
             f.unlink(missing_ok=True)
     for f in folder.glob("*.tmp"):
         f.unlink(missing_ok=True)
