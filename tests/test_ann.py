@@ -167,3 +167,17 @@ def test_graph_of_a_gone_generation_is_dropped(big):
     graphs = {p.name[:-len(ann.SUFFIX)] for p in folder.glob(f"*{ann.SUFFIX}")}
     assert graphs and graphs <= kept
     assert reader(big).gen.name in graphs
+
+
+def test_bench_ann_prints_its_rows(capsys):
+    """bench/ann.py (the measurement behind APPROX_OVER) runs and prints a row per case; on a
+    small collection the graph's recall against exact is high."""
+    from conftest import load_bench
+
+    bench = load_bench("ann")
+    assert bench.main(["--random", "--sizes", "400", "--queries", "8"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 400 |")]
+    assert [r.split("|")[2].strip() for r in rows] == ["all", "filtered 30%", "masked 10%"]
+    for r in rows:
+        cells = [c.strip() for c in r.split("|")]
+        assert 0.9 <= float(cells[5]) <= 1.0 and 0.9 <= float(cells[6]) <= 1.0, r

@@ -4,6 +4,7 @@
       vectors/<model key>/       one folder per embedder (kb.analysis.embed.Embedder.key)
         c000001.key, .npy        a chunk: 16-byte content hashes, then float16 rows (memory-mapped)
         g000007.map              per passage number of that generation: the hash of its vector
+        g000007.hnsw             above kb.index.ann.APPROX_OVER passages: its HNSW graph
         progress.json            what the last builder had done ({"gen", "done", "total"})
       vectors.lock               one builder at a time (a lockf lock: gone with its process)
 
