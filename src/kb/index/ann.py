@@ -4,7 +4,7 @@ Exact dot products cost time in proportion to the collection: a few ms at 10,000
 20-30 ms at 75,000, ~100 ms at 300,000 on the 2-core machine (docs/ranking.md). Above
 APPROX_OVER passages with vectors the builder also writes a graph for the generation
 (`g000007.hnsw` beside its map, written before the map, so that a reader finds both), and
-search asks the graph for a few times more candidates than it needs, then scores those
+search asks the graph for many times more candidates than it needs, then scores those
 exactly from the generation's matrix and applies the filters and access masks exactly, as for
 the exact path. Where too few candidates survive a filter, search falls back to the exact path:
 a filter never loses a passage to the approximation.
@@ -23,13 +23,21 @@ from pathlib import Path
 log = logging.getLogger("kb.index")
 
 SUFFIX = ".hnsw"
-# Passages with vectors above which a graph is built: chosen by bench/ann.py (docs/ranking.md,
-# "Approximate retrieval"). KB_ANN_OVER overrides it (tests, benches; 0: always).
-APPROX_OVER = 100_000
-CONNECTIVITY = 16       # edges a node per layer (HNSW's M)
+# Passages with vectors above which a graph is built, chosen by bench/ann.py (docs/ranking.md,
+# "Approximate retrieval"): every row costs ~0.12 ms per 1,000 passages on a quiet core (9-10 ms
+# at 75,000, 2-3x that on a loaded one), the graph ~5-8 ms from 75,000 to 300,000 with 0.99+ of
+# the exact top 10 and 10-70 s to build per generation. Below 50,000 exact is as fast and
+# exact. KB_ANN_OVER overrides it (tests, benches; 0: always).
+APPROX_OVER = 50_000
+CONNECTIVITY = 16       # edges a node per layer (HNSW's M; 32 gained ~0.001 of recall)
 EXPANSION_ADD = 128     # candidates while inserting (efConstruction)
-OVERFETCH = 4           # candidates asked of the graph per passage wanted
-MIN_FETCH = 200
+# Candidates asked of the graph: OVERFETCH per passage wanted, at least MIN_FETCH, through a
+# search list of at least EXPANSION_SEARCH. On real e5 vectors (bench/ann.py) ef 200 found
+# 0.85 of the exact top 10 at 150,000 passages, ef 1,600 with 800 candidates 0.997 (300,000:
+# 0.989) in 5-7 ms, against 20 / 39 ms for every row.
+OVERFETCH = 16
+MIN_FETCH = 800
+EXPANSION_SEARCH = 1600
 
 
 def threshold() -> int:
@@ -82,7 +90,7 @@ class Graph:
         import numpy as np
 
         count = max(1, min(count, len(self.index)))
-        self.index.expansion_search = max(count, 64)
+        self.index.expansion_search = max(EXPANSION_SEARCH, 2 * count)
         keys = np.asarray(self.index.search(np.asarray(qvec, dtype=np.float32), count).keys, dtype=np.int64)
         return keys[(keys >= 0) & (keys < self.size)]
 

@@ -234,12 +234,14 @@ class View:
 def nearest(v: View, qvec, limit: int, allowed=None, masked=None):
     """(passage numbers, their cosines) of the `limit` passages closest to `qvec`, best first,
     among `allowed` (numbers; None: all) less `masked` (numbers: filters' exclusions, hidden
-    documents). Scores are always exact dot products; which rows are scored:
+    documents). Scores are always exact dot products; which rows are scored (bench/ann.py):
 
-    - a narrow filter (`allowed` under a quarter of the passages): its rows alone;
-    - a generation with a graph (kb.index.ann): the graph's candidates, OVERFETCH times what
-      is wanted, filtered exactly; if too few survive the filters, every row, as below;
-    - else every row, then the filters, then a partial sort."""
+    - a filter that allows under a tenth of the passages: its rows alone;
+    - a generation with a graph (kb.index.ann), unfiltered or a filter allowing at least half:
+      the graph's candidates (OVERFETCH times what is wanted, 1/share more under a filter),
+      filtered exactly; if too few survive, every row, as below;
+    - else every row (one pass over the matrix in memory order beats gathering a third of
+      it, and a graph asked for 1/share the candidates), then the filters, a partial sort."""
     import numpy as np
 
     q = np.asarray(qvec, dtype=np.float32)
@@ -250,17 +252,17 @@ def nearest(v: View, qvec, limit: int, allowed=None, masked=None):
         m = np.fromiter(masked, dtype=np.int64)
         out_mask[m[(m >= 0) & (m < v.size)]] = True
     rows = None
+    share = 1.0             # of the passages the filter allows
     if allowed is not None:
-        a = np.unique(np.fromiter(allowed, dtype=np.int64))
-        a = a[(a >= 0) & (a < v.size)]
-        if 4 * len(a) < v.size:
-            rows = a
-        else:
-            keep = np.zeros(v.size, dtype=bool)
-            keep[a] = True
-            out_mask |= ~keep
-    if rows is None and v.graph is not None:
-        cand = v.graph.candidates(q, max(limit * ann.OVERFETCH, ann.MIN_FETCH))
+        a = np.fromiter(allowed, dtype=np.int64)
+        keep = np.zeros(v.size, dtype=bool)
+        keep[a[(a >= 0) & (a < v.size)]] = True
+        share = float(keep.sum()) / v.size
+        if share < 0.1:
+            rows = np.flatnonzero(keep)
+        out_mask |= ~keep
+    if rows is None and v.graph is not None and share >= 0.5:
+        cand = v.graph.candidates(q, int(max(limit * ann.OVERFETCH, ann.MIN_FETCH) / share))
         cand = cand[v.have[cand] & ~out_mask[cand]]
         if len(cand) >= limit:
             rows = cand
