@@ -202,3 +202,16 @@ def test_bench_ann_prints_its_rows(capsys):
     for r in rows:
         cells = [c.strip() for c in r.split("|")]
         assert 0.9 <= float(cells[5]) <= 1.0 and 0.9 <= float(cells[6]) <= 1.0, r
+
+
+@pytest.mark.parametrize("order", [("usearch.index", "onnxruntime"), ("onnxruntime", "usearch.index")])
+def test_usearch_and_onnxruntime_load_in_one_process(order):
+    """A process may need both (a fastembed model and a large collection's graph): usearch
+    2.26.2-2.26.6 made the import of onnxruntime after it crash with SIGSEGV."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("onnxruntime")
+    code = f"import {order[0]}; import {order[1]}; print('both')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "both", out.returncode
