@@ -67,3 +67,22 @@ def test_configuration(monkeypatch):
     monkeypatch.setenv("KB_EMBED_THREADS", "два")
     with pytest.raises(KbError, match="KB_EMBED_THREADS"):
         embed.default_threads()
+
+
+@pytest.mark.parametrize("env, want", [(None, 1), ("2", 2)])
+def test_numpy_blas_runs_one_thread_unless_told(env, want):
+    """OpenBLAS's idle threads spin on the other core after each product and slowed the query's
+    embedding beside the lexical search by a third: kb asks for one, before numpy loads, and
+    keeps a user's own OPENBLAS_NUM_THREADS."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import kb.search, threadpoolctl; "
+            "print([i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'])")
+    environ = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    if env:
+        environ["OPENBLAS_NUM_THREADS"] = env
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environ, timeout=120)
+    assert out.returncode == 0, out.stderr[-500:]
+    assert out.stdout.strip() == f"[{want}]"
