@@ -85,9 +85,12 @@ def test_kb_index_builds_its_vectors_and_search_finds_by_meaning(model_dir, tmp_
     (corpus / "tax.txt").write_text("Разъяснение\n\nНалоговый вычет и налог на имущество.\n", encoding="utf-8")
     index = tmp_path / "ix"
     monkeypatch.setenv("KB_EMBEDDER", f"fastembed:{model_dir}")
-    assert main(["index", "--corpus", str(corpus), "--index", str(index), "--json", "--quiet"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert out["vectors"]["ready"] and out["vectors"]["embedded"] == 2
+    monkeypatch.setenv("KB_ANN_OVER", "1")          # the graph of large collections, on two passages
+    assert main(["index", "--corpus", str(corpus), "--index", str(index), "--json"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert out["vectors"]["ready"] and out["vectors"]["embedded"] == 2 and out["vectors"]["graph"]
+    assert "строится приближённый индекс векторов (HNSW) для 2 фрагментов" in captured.err
     key = embed.configured_key()
     assert (index / "vectors").is_dir() and any(p.name.startswith("fastembed-word-model") for p in
                                                 (index / "vectors").iterdir()), key

@@ -136,7 +136,8 @@ def _build_vectors(index_dir: Path, quiet: bool = False) -> dict | None:
         p.step()
 
     try:
-        res = vectors.build(index_dir, model, progress=progress)
+        res = vectors.build(index_dir, model, progress=progress,
+                            say=None if quiet else (lambda line: print(line, file=sys.stderr, flush=True)))
     except vectors.Busy as e:
         return {"ready": False, "busy": True, "message": str(e)}
     except KeyboardInterrupt:
@@ -145,7 +146,8 @@ def _build_vectors(index_dir: Path, quiet: bool = False) -> dict | None:
     finally:
         if bar:
             bar[0].close()
-    return {"ready": res["ready"], "embedded": res["embedded"], "total": res["total"]}
+    return {"ready": res["ready"], "embedded": res["embedded"], "total": res["total"],
+            "graph": bool(res.get("graph"))}
 
 
 def _vectors_line(vec: dict) -> str:
@@ -155,7 +157,8 @@ def _vectors_line(vec: dict) -> str:
         return (f"векторы смысла: прервано на {vec['done']} из {vec['total']}; поиск пока по словам, "
                 "`kb index` продолжит")
     if vec.get("ready"):
-        return f"векторы смысла: готовы ({vec['total']} фрагментов, новых {vec['embedded']})"
+        return (f"векторы смысла: готовы ({vec['total']} фрагментов, новых {vec['embedded']}"
+                + ("; приближённый индекс построен" if vec.get("graph") else "") + ")")
     return "векторы смысла: не построены"
 
 

@@ -470,12 +470,13 @@ def _passages(gen: Path) -> tuple[int, list[tuple[int, str]]]:
     return n, live
 
 
-def build(index_dir: Path, embedder, progress=None, should_stop=None) -> dict:
+def build(index_dir: Path, embedder, progress=None, should_stop=None, say=None) -> dict:
     """Embed what the published generation's passages still lack, then publish its map.
 
     `progress(done, total)` is called as passages are embedded; `should_stop()` ends the work
     early (Ctrl-C is the other way): what was embedded stays. Follows a new generation
-    published meanwhile. Returns {"gen", "embedded", "total", "ready"}."""
+    published meanwhile. `say(line)` is told of the approximate index being built (10-70 s at
+    75,000-300,000 passages). Returns {"gen", "embedded", "total", "ready", "graph"}."""
     import numpy as np
 
     index_dir = Path(index_dir)
@@ -548,12 +549,12 @@ def build(index_dir: Path, embedder, progress=None, should_stop=None) -> dict:
             # mtime) tells them to read the chunks again.
             if todo or chunks.bad or chunks.garbled or read_map(folder, gen.name) != data:
                 _write_atomic(folder / f"{gen.name}.map", data)
-            graph = _graph(folder, gen.name, size, keys, chunks)
+            graph = _graph(folder, gen.name, size, keys, chunks, say)
             _tidy(index_dir, folder, chunks, force=bool(chunks.bad or chunks.garbled))
             return {"gen": gen.name, "embedded": embedded, "total": total, "ready": True, "graph": graph}
 
 
-def _graph(folder: Path, gen_name: str, size: int, keys: dict[int, bytes], chunks: Chunks) -> bool:
+def _graph(folder: Path, gen_name: str, size: int, keys: dict[int, bytes], chunks: Chunks, say=None) -> bool:
     """The generation's approximate index (kb.index.ann), built when it has more than
     APPROX_OVER vectors and none that reads; after the map, so search is exact meanwhile.
     True when the generation has one."""
@@ -566,6 +567,9 @@ def _graph(folder: Path, gen_name: str, size: int, keys: dict[int, bytes], chunk
         return False
     if ann.open_graph(folder, gen_name, size) is not None:
         return True
+    if say:
+        say(f"строится приближённый индекс векторов (HNSW) для {len(live)} фрагментов; поиск по смыслу "
+            "пока точный")
     rows = np.stack([np.asarray(chunks.vector(k), dtype=np.float32) for _, k in live])
     ann.build(path, [d for d, _ in live], rows)
     return True
