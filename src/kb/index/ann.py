@@ -10,14 +10,16 @@ the exact path. Where too few candidates survive a filter, search falls back to 
 a filter never loses a passage to the approximation.
 
 The graph holds float16 rows keyed by passage number and is memory-mapped (`view=True`), so
-a reader pays for the pages it touches. A file that does not read, or keys it gives that are
-not passage numbers of the generation, mean exact search (logged once), never wrong hits.
+a reader pays for the pages it touches. A file that does not read means exact search (logged
+once); keys that are not passage numbers of the generation are dropped, and every score shown
+is the exact one.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 
 log = logging.getLogger("kb.index")
@@ -84,14 +86,19 @@ class Graph:
         if index is None:
             raise ValueError(f"{path}: not a usearch index")
         self.index, self.size = index, size
+        # The search list is a setting of the index, not of a search: set and searched at once
+        # (the view, and so this graph, is shared by every reader of the generation).
+        self._lock = threading.Lock()
 
     def candidates(self, qvec, count: int):
         """Passage numbers of up to `count` approximate neighbours of `qvec`, best first."""
         import numpy as np
 
         count = max(1, min(count, len(self.index)))
-        self.index.expansion_search = max(EXPANSION_SEARCH, 2 * count)
-        keys = np.asarray(self.index.search(np.asarray(qvec, dtype=np.float32), count).keys, dtype=np.int64)
+        with self._lock:
+            self.index.expansion_search = max(EXPANSION_SEARCH, 2 * count)
+            found = self.index.search(np.asarray(qvec, dtype=np.float32), count)
+        keys = np.asarray(found.keys, dtype=np.int64)
         return keys[(keys >= 0) & (keys < self.size)]
 
 
