@@ -171,7 +171,7 @@ def cmd_check(args) -> int:
     else:
         for line in health.lines():
             print(line)
-    return 0 if health.state in ("ok", "stale") and health.vectors_state != "damaged" else 1
+    return 0 if health.state in ("ok", "stale") and health.vectors_state != "damaged" and not health.access_errors else 1
 
 
 def cmd_search(args) -> int:
