@@ -252,8 +252,10 @@ BROKEN_SIDECARS = {
                             "access: staff\ntype: меморандумище\n", "qzleaktype"),
 }
 # Public documents whose titles a spreadsheet would take for a formula (issue 26, item 8).
-FORMULA_TITLES = ["-2+3 Отчёт о расходах", "=cmd|' /C calc'!A0 Отчёт", "+7 996 Отчёт о звонках",
-                  "@SUM(1+1) Отчёт", "＝1+1 Отчёт полноширинный", "\tТабуляция Отчёт", "\rВозврат Отчёт"]
+# Each ends with a word of its own: its cell is found by it, however the export escapes the rest.
+FORMULA_TITLES = ["-2+3 Отчёт о расходах", "=cmd|' /C calc'!A0 Отчёт о вызове", "+7 996 Отчёт о звонках",
+                  "@SUM(1+1) Отчёт о суммах", "＝1+1 Отчёт полноширинный", "\tТабуляция Отчёт о пробелах",
+                  "\rВозврат Отчёт о каретке"]
 FORMULA_MARKER = "qzformula"
 
 
@@ -478,6 +480,10 @@ def cache_control(staff: Client, staff_doc: str) -> None:
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
 
+def title_cell(cells, title: str):
+    return next((c for c in cells if title.split()[-1] in str(c.value if hasattr(c, "value") else c)), None)
+
+
 def exports(anon: Client) -> None:
     r = anon.get(f"/export?q={FORMULA_MARKER}&format=csv&exact=1")
     rows = list(csv.reader(io.StringIO(r.body.decode("utf-8-sig", "replace"), newline=""))) if r.status == 200 else []
@@ -490,19 +496,19 @@ def exports(anon: Client) -> None:
         def one(title=title):
             if r.status != 200:
                 return f"export {r.status}", False
-            cell = next((t for t in titles if t.lstrip("'") == title), None)
+            cell = title_cell(titles, title)
             if cell is None:
                 return "title not in the export", False
-            return f"cell {cell!r}", cell == "'" + title
+            return f"cell {cell!r}", cell[:2] == "'" + title[0]
         attempt(f"CSV cell {title[:10]!r}", "starts with ' (neutralised)", one)
 
     def blank_led():
         # kb tidies the white space of titles and passages when it indexes them: a tab or CR
         # that leads a title (sidecar) or a text does not reach a cell. Said, and checked.
         led = [t for t in FORMULA_TITLES if t[0].isspace()]
-        arrived = [t for t in titles if t.lstrip("'").strip() in {x.strip() for x in led}]
+        arrived = [c for c in (title_cell(titles, t) for t in led) if c is not None]
         bad = [c for c in cells if c.startswith(("\t", "\r"))]
-        return (f"titles arrive as {', '.join(repr(t) for t in arrived)[:40]}; {len(bad)} cells start with tab/CR"), \
+        return (f"titles arrive as {', '.join(repr(t) for t in arrived)[:44]}; {len(bad)} cells start with tab/CR"), \
             r.status == 200 and len(arrived) == len(led) and not bad
     attempt("CSV: tab/CR-led titles", "no cell starts with tab or CR", blank_led)
 
@@ -521,14 +527,13 @@ def exports(anon: Client) -> None:
         ws = load_workbook(io.BytesIO(x.body)).worksheets[0]
         head = [c.value for c in next(ws.iter_rows(max_row=1))]
         col = head.index("Документ")
-        got = {}
-        for cells in ws.iter_rows(min_row=2):
-            c = cells[col]
-            got[str(c.value).lstrip("'").strip()] = c
+        got = [cells[col] for cells in ws.iter_rows(min_row=2)]
         bad = []
         for title in FORMULA_TITLES:
-            c = got.get(title.strip())
-            if c is None or c.data_type != "s" or str(c.value).startswith("'"):
+            c = title_cell(got, title)
+            # A string cell that shows what the title says: its first character, no apostrophe before it
+            # (a tab or CR that leads a title does not survive indexing: the next character then).
+            if c is None or c.data_type != "s" or str(c.value)[:1] != title.strip()[:1]:
                 bad.append(repr(c.value) if c is not None else f"{title[:8]!r} missing")
         return (f"{len(got)} title cells, {len(bad)} wrong" + (f": {', '.join(bad)[:50]}" if bad else "")), not bad
     attempt("XLSX formula-like titles", "text cells, no visible '", xlsx)
@@ -705,7 +710,7 @@ def proxy_server(work: Path) -> None:
 
         def crowd():
             clients, per = 16, 3
-            barrier = threading.Barrier(clients * per)
+            barrier = threading.Barrier(clients * per, timeout=60)     # all at once, never stuck
             statuses: dict[int, list[int]] = {i: [] for i in range(clients)}
             lock = threading.Lock()
 
