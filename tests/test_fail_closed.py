@@ -140,6 +140,7 @@ def test_index_check_and_admin_page_report_each_doubt(broken):
     admin = signed_in(broken["app"], name="admin-fc", role="admin")
     page = admin.get("/admin/access").get_data(as_text=True)
     assert all(n in page for n in broken["names"].values()) and "acess" in page
+    assert f"Доступ ({len(BROKEN)})" in admin.get("/").get_data(as_text=True)      # the menu says how many
     assert signed_in(broken["app"]).get("/admin/access").status_code == 403
     assert broken["app"].test_client().get("/admin/access").status_code in (302, 401)
 

@@ -150,6 +150,7 @@ def access_of(path: str, meta: dict, rules: Rules, record: bool = False, file_me
 
 _rules_cache: dict[str, tuple[object, Rules]] = {}
 _hidden_cache: dict[str, tuple[object, frozenset[str]]] = {}
+_problems_cache: dict[tuple, tuple[object, tuple]] = {}
 _lock = threading.Lock()
 
 
@@ -205,9 +206,17 @@ def problems(index_dir: Path | None = None, corpus: str | Path | None = None, ma
     """Every doubt about who may see what, as (file, reason): unreadable sidecars of the
     documents of a manifest (`man`, or the published index's) and an unreadable rules file.
     Each makes documents staff-only."""
-    from kb.index.manifest import Manifest
+    from kb.index.manifest import Manifest, manifest_stamp
 
+    key = None
     if man is None and index_dir is not None:
+        # Cached per published manifest and rules file: the admin's pages show the count.
+        key = (str(Path(index_dir).resolve()), str(corpus))
+        stamp = (manifest_stamp(Path(index_dir)), load_rules(rules_path(corpus))[0] if corpus else None)
+        with _lock:
+            hit = _problems_cache.get(key)
+        if hit and hit[0] == stamp and corpus:
+            return list(hit[1])
         try:
             man = Manifest.load(Path(index_dir))
         except KbError:
@@ -222,6 +231,9 @@ def problems(index_dir: Path | None = None, corpus: str | Path | None = None, ma
     rp = rules_problem(corpus)
     if rp:
         out.append(rp)
+    if key is not None:
+        with _lock:
+            _problems_cache[key] = (stamp, tuple(out))
     return out
 
 

@@ -15,6 +15,20 @@ from kb.web.auth import refusal
 bp = Blueprint("admin", __name__)
 
 
+@bp.app_context_processor
+def access_count():
+    """How many doubts about access there are, for the admin's menu ("Доступ (3)")."""
+    from flask_login import current_user
+
+    if not getattr(current_user, "is_admin", False):
+        return {}
+    try:
+        n = len(access.problems(current_app.config["KB_INDEX"], current_app.config["KB_CORPUS"]))
+    except Exception:           # noqa: BLE001 - the menu never breaks a page
+        n = 0
+    return {"access_problems": n}
+
+
 @bp.get("/admin/audit")
 def audit():
     if (refused := refusal("admin")) is not None:
