@@ -292,3 +292,25 @@ def test_random_sidecars_and_rules_never_open_staff_documents(fuzz_site, side_a,
     for doc, rel in ((a, "internal/a.txt"), (b, "b.txt")):
         assert (rel in doubts) == (_clean_access(doc) is None), (rel, doubts)
     assert any(p.endswith(".kbaccess") for p in doubts) == (not rules_ok)
+
+
+def test_messages_to_visitors_name_no_server_folder(tmp_path):
+    from kb.web.errors import hide_paths
+
+    corpus = tmp_path / "srv-corpus"
+    corpus.mkdir()
+    app = create_app(corpus, tmp_path / "no-index-yet")
+    app.testing = True
+    # An empty index: the notice tells staff where to add files, the public only that it is empty.
+    update_index(corpus, tmp_path / "no-index-yet", show_progress=False)
+    for url in ("/", "/search?q=жильё", "/api/search?q=жильё", "/api/documents"):
+        assert str(corpus) not in app.test_client().get(url).get_data(as_text=True), url
+    assert str(corpus) in signed_in(app).get("/").get_data(as_text=True)
+    token = access.set_audience(access.PUBLIC)
+    try:
+        assert hide_paths(f"индекс повреждён: {tmp_path}/index/g000003/x.seg (damaged)") == \
+            "индекс повреждён: … (damaged)"
+        assert hide_paths("ст. 84 ч./п. 2 и/или 1/2") == "ст. 84 ч./п. 2 и/или 1/2"
+    finally:
+        access.reset_audience(token)
+    assert hide_paths(f"{tmp_path}/x") == f"{tmp_path}/x"           # trusted callers see it whole
