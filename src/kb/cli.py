@@ -266,9 +266,11 @@ def cmd_serve(args) -> int:
         per_client = int(raw)
     if args.workers is not None and args.workers < 1:
         raise KbError("--workers: число процессов >= 1 (must be >= 1)")
+    if args.proxy is not None and args.proxy < 1:
+        raise KbError("--proxy: число прокси перед kb >= 1 (без --proxy — ни одного) (must be >= 1)")
     return serve(_corpus(args), _index(args), host=args.host, port=args.port, debug=args.debug, rescan=args.rescan,
                  allowed_hosts=hosts, access_log=args.access_log, log_queries=args.log_queries,
-                 max_per_client=per_client, proxy=args.proxy, workers=args.workers)
+                 max_per_client=per_client, proxy=args.proxy or 0, workers=args.workers)
 
 
 # --- user, token ---------------------------------------------------------------
@@ -475,9 +477,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-per-client", type=int, default=None, metavar="N",
                    help="поисковых запросов одновременно с одного адреса (по умолчанию 2 или $KB_MAX_PER_CLIENT; "
                         "0 — без ограничения)")
-    p.add_argument("--proxy", action="store_true",
-                   help="за обратным прокси с HTTPS (nginx): доверять X-Forwarded-For/-Proto/-Host/-Prefix "
-                        "одного прокси, cookie только по HTTPS (docs/usage.md)")
+    p.add_argument("--proxy", type=int, nargs="?", const=1, default=None, metavar="N",
+                   help="за обратным прокси с HTTPS (nginx): адрес клиента, схема и имя сервера берутся из "
+                        "X-Forwarded-For/-Proto/-Host; N — сколько прокси стоит перед kb (по умолчанию 1), "
+                        "cookie только по HTTPS (docs/usage.md)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="процессов сервера (по умолчанию по одному на ядро процессора; 1 — один процесс)")
     p.set_defaults(func=cmd_serve)
