@@ -222,3 +222,52 @@ def test_many_failures_from_one_address_lock_the_address(app):
                                    "csrf_token": csrf_of(other.get("/login").get_data(as_text=True))},
                    environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert r.status_code == 302
+
+
+# --- sessions end, names in one form -------------------------------------------------------------------
+
+@pytest.mark.parametrize("how", ["logout", "passwd", "role", "remove"])
+def test_a_copied_session_cookie_ends_with_the_session(app, how):
+    c = app.test_client()
+    assert login(c).status_code == 302
+    copy = app.test_client()
+    copy.set_cookie("session", c.get_cookie("session").value)
+    assert copy.get("/api/search?q=записка").json["total_docs"] == 1        # the copy works, for now
+    acc = app.config["KB_ACCOUNTS"]
+    bearer = {"Authorization": f"Bearer {acc.create_token('anna')}"}
+    if how == "logout":
+        assert c.post("/logout", data={"csrf_token": csrf_of(c.get("/").get_data(as_text=True))}).status_code == 302
+    elif how == "passwd":
+        acc.passwd("anna", "новый-пароль-1")
+    elif how == "role":
+        acc.set_role("anna", "admin")
+    else:
+        acc.remove("anna")
+    for client in (copy, c):
+        assert client.get("/api/search?q=записка").json["total_docs"] == 0
+        assert client.get("/me").status_code == 302                       # to the login page
+    # API tokens last until revoked (removal revokes them).
+    r = c.get("/api/search?q=записка", headers=bearer)
+    assert r.status_code == 401 if how == "remove" else r.json["total_docs"] == 1
+    if how in ("logout", "role"):                                         # signing in again works
+        assert login(c).status_code == 302 and c.get("/api/search?q=записка").json["total_docs"] == 1
+        assert copy.get("/api/search?q=записка").json["total_docs"] == 0
+
+
+def test_a_session_from_before_versions_is_anonymous(app):
+    c = app.test_client()
+    assert login(c).status_code == 302
+    with c.session_transaction() as s:
+        s.pop("kb_sv")
+    assert c.get("/api/search?q=записка").json["total_docs"] == 0
+
+
+def test_any_form_of_a_name_signs_in_and_counts_against_one_lockout(app):
+    assert login(app.test_client(), name="ＡＮＮＡ").status_code == 302
+    assert login(app.test_client(), name="Anna").status_code == 302
+    c = app.test_client()
+    token = csrf_of(c.get("/login").get_data(as_text=True))
+    for form in ("Anna", "ANNA", "ａｎｎａ", "anna", "aNNa"):
+        assert login(c, name=form, password="неверный", token=token).status_code == 401
+    r = login(c, name="anna", token=token)
+    assert r.status_code == 429 and "этой учётной записи" in r.get_data(as_text=True)

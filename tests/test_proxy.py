@@ -329,3 +329,17 @@ def test_proxy_hop_count_is_checked(tmp_path, capsys):
     assert main(["serve", "--corpus", str(tmp_path), "--index", str(tmp_path / "i"), "--proxy", "0"]) == 1
     err = capsys.readouterr().err
     assert "--proxy" in err and "Traceback" not in err
+
+
+def test_a_copied_session_cookie_is_refused_after_logout(behind):
+    from conftest import csrf_of
+
+    me = Browser(behind.port, forwarded(next_address()))
+    assert login(me, "anna", PASSWORD).status_code == 302
+    thief = Browser(behind.port, forwarded(next_address()))
+    thief.cookies = dict(me.cookies)
+    assert thief.get("/me").status_code == 200
+    token = csrf_of(me.get("/").get_data(as_text=True))
+    assert me.post("/logout", data={"csrf_token": token}).status_code == 302
+    r = thief.get("/me")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
