@@ -13,7 +13,8 @@ A session holds the account's session version (kb.accounts) and is refused once 
 logout, a new password, a new role or removal ends every session of the account, a copied
 cookie included; API tokens are not sessions and last until revoked.
 Login attempts are limited per client address and per account name (only failed attempts
-count against an account; the name in its normal form, kb.accounts.name_key); past the limit the login page says until when it is locked.
+count against an account, named in its normal form, kb.accounts.name_key); past the limit
+the login page says until when it is locked.
 The limits are counted in `INDEX/login-limits.sqlite3` (kb.web.limitstore), not in a
 process's memory: every worker of `kb serve --workers N` sees the same counts, and a restart
 does not forget them.
@@ -220,8 +221,8 @@ def install(app: Flask, index_dir: Path, *, secure_cookies: bool = False) -> Non
                       key_prefix="kb")
 
     def account_key() -> str:
-        # The form names are compared in: `Anna` and `ＡＮＮＡ` fail against one counter, and
-        # two accounts never share one.
+        # The form names are compared in: `Anna` and `ＡＮＮＡ` are one account, so one counter
+        # (lower() alone let full-width forms escape it).
         return "account:" + name_key((request.form.get("username") or "").strip())[:64]
 
     def login():
