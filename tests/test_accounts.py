@@ -148,7 +148,8 @@ def test_names_are_compared_in_one_normal_form(tmp_path, monkeypatch, capsys):
     assert acc.add("Ｂｏｒｉｓ", PW, "staff").name == "Boris"
     code, _, err = run(monkeypatch, capsys, tmp_path, "user", "add", "Staff1", stdin=f"{PW}\n{PW}\n")
     assert code == 1 and "«staff1» уже есть" in err and "Traceback" not in err
-    code, out, err = run(monkeypatch, capsys, tmp_path, "user", "passwd", "STAFF1", stdin="новый-пароль\nновый-пароль\n")
+    code, out, err = run(monkeypatch, capsys, tmp_path, "user", "passwd", "STAFF1",
+                         stdin="новый-пароль\nновый-пароль\n")
     assert code == 0 and "staff1" in out, err
     assert acc.check_password("staff1", "новый-пароль") is not None
 
