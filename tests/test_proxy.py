@@ -19,6 +19,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import threading
 import time
 import urllib.parse
@@ -344,3 +345,28 @@ def test_a_copied_session_cookie_is_refused_after_logout(behind):
     assert me.post("/logout", data={"csrf_token": token}).status_code == 302
     r = thief.get("/me")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_the_development_server_takes_the_same_headers(small, tmp_path, monkeypatch):
+    """`kb serve --debug --proxy N` runs Flask's own server, which has no trusted-proxy
+    settings: werkzeug's ProxyFix does the same work there."""
+    import importlib
+
+    from kb.cli import main
+
+    serve_module = importlib.import_module("kb.web.serve")       # kb.web.serve is also the function
+    monkeypatch.setattr(serve_module, "prepare_index", lambda *a, **k: None)
+    small = shutil.copytree(small, tmp_path / "copy")             # the servers' source stays as it was
+    seen = {}
+    monkeypatch.setattr("flask.Flask.run", lambda self, **kw: seen.setdefault("app", self))
+    assert main(["serve", "--corpus", str(small / "corpus"), "--index", str(small / "index"), "--debug",
+                 "--proxy", "2", "--allowed-host", HOST]) == 0
+    c = seen["app"].test_client()
+    login = c.get("/login", headers=forwarded("6.6.6.6, 203.0.113.5, 10.0.0.1"))
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login.get_data(as_text=True)).group(1)
+    r = c.post("/login", headers={**forwarded("6.6.6.6, 203.0.113.5, 10.0.0.1"), "Referer": f"https://{HOST}/login"},
+               data={"username": "nobody-z", "password": "неверный-пароль", "csrf_token": token})
+    assert r.status_code == 401
+    assert AuditLog(small / "index").read(action="login.failed")[0].address == "203.0.113.5"
+    body = c.get("/feed?q=договор", headers=forwarded(next_address())).get_data(as_text=True)
+    assert f'href="https://{HOST}/' in body and "localhost" not in body

@@ -166,7 +166,9 @@ def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int =
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         # Flask's development server has no trusted-proxy settings: werkzeug's own, outermost.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy, x_proto=proxy, x_host=proxy)
+        # Scheme and host as the nearest proxy passes them on: ProxyFix would ignore a single
+        # X-Forwarded-Proto behind two proxies, and waitress refuses two.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy, x_proto=1, x_host=1)
     app.wsgi_app = AccessLog(app.wsgi_app, log, show_queries=log_queries)
     url = f"http://{host if ':' not in host else '[' + host + ']'}:{port}/"
     if debug:
