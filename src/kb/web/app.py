@@ -31,12 +31,12 @@ def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] |
     guard.allowed_hosts); `max_per_client`: searches in flight per client address (0: no limit);
     `proxy`: behind that many reverse proxies with HTTPS (0: none): session cookies are Secure
     and X-Forwarded-Prefix is honoured; the client's address, scheme and host come from the
-    server (kb.web.serve.proxy_settings: waitress reads X-Forwarded-For/-Proto/-Host before
-    the app, and without a proxy drops them, so a client cannot pass for another address and
-    escape the login limits); `jobs_here`: upload
-    indexing runs in a thread of this process (False: another process of the server runs it,
-    kb.web.jobs); `workers`: processes that will serve it after a fork (kb.web.workers), for the
-    per-client limit to count across them (guard.worker in each)."""
+    server (kb.web.serve.proxy_settings: waitress reads X-Forwarded-For/-Proto/-Host before the
+    app, and without a proxy drops them, so a client cannot pass for another address and escape
+    the login limits); `jobs_here`: upload indexing runs in a thread of this process (False:
+    another process of the server runs it, kb.web.jobs); `workers`: processes that will serve it
+    after a fork (kb.web.workers), for the per-client limit to count across them (guard.worker
+    in each)."""
     app = Flask("kb.web", template_folder=str(TEMPLATES), static_folder=str(STATIC))
     app.config.update(KB_CORPUS=Path(corpus), KB_INDEX=Path(index_dir),
                       MAX_CONTENT_LENGTH=64 * 1024, JSON_AS_ASCII=False, KB_JOBS_HERE=jobs_here)
@@ -96,9 +96,10 @@ def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] |
     if proxy:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        # Only the prefix: waitress has no setting for it. The address, scheme and host are
-        # set by waitress itself, before the access log and every hook see the request.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=0, x_proto=0, x_host=0, x_prefix=proxy)
+        # Only the prefix, as the nearest proxy passes it on: waitress has no setting for it.
+        # The address, scheme and host are set by waitress itself, before the access log and
+        # every hook see the request.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=0, x_proto=0, x_host=0, x_prefix=1)
     return app
 
 

@@ -117,8 +117,9 @@ FORWARDED = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host
 
 def proxy_settings(hops: int) -> dict:
     """waitress's settings for `kb serve --proxy N`: the client's address, scheme and host are
-    those the N-th proxy from kb saw (X-Forwarded-For/-Proto/-Host), set by waitress in the
-    request before the app and the access log see it, in every worker. Any peer is trusted:
+    those the N-th proxy counting back from kb received (X-Forwarded-For/-Proto/-Host: the
+    N-th value from the end; what the client wrote before them is ignored), set by waitress
+    in the request before the app and the access log see it, in every worker. Any peer is trusted:
     waitress takes one proxy address only, and kb cannot know the proxy's; behind a proxy kb
     listens where only the proxy reaches it (docs/usage.md). Without a proxy: nothing, and
     waitress drops those headers (its default), so a client cannot claim another address."""
