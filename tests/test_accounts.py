@@ -235,3 +235,16 @@ def test_logout_password_and_role_change_the_session_version_not_the_tokens(tmp_
     # An account made later under the removed one's id has another version.
     acc.remove("anna")
     assert acc.add("boris", PW, "staff").session_version not in seen
+
+
+def test_a_removed_accounts_id_is_never_given_again(tmp_path):
+    # Saved searches (kb.web.mine) are kept by account id: a new account must not get them.
+    acc = Accounts(tmp_path)
+    acc.add("first", "пароль-первого", "staff")
+    newest = acc.add("newest", "пароль-второго", "staff")
+    acc.remove("newest")
+    again = acc.add("another", "пароль-третьего", "staff")
+    assert again.id > newest.id
+    acc.remove("another")
+    acc.remove("first")
+    assert Accounts(tmp_path).add("fourth", "пароль-четвёртого", "staff").id > again.id

@@ -68,6 +68,9 @@ CREATE TABLE IF NOT EXISTS users (
     created REAL NOT NULL,
     session_version INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS removed_ids (
+    id INTEGER PRIMARY KEY
+);
 CREATE TABLE IF NOT EXISTS tokens (
     id INTEGER PRIMARY KEY,
     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -219,8 +222,13 @@ class Accounts:
             if same is not None:
                 raise AccountError(f"пользователь «{same[0]}» уже есть; «{name}» — то же имя: имена сравниваются "
                                    "без учёта регистра и ширины букв (user exists)")
-            db.execute("INSERT INTO users (name, role, password, created, session_version) VALUES (?, ?, ?, ?, ?)",
-                       (name, role, hashed, time.time(), _new_version()))
+            # An id never given before, not SQLite's max+1: what is kept by account id outside
+            # this file (saved searches, kb.web.mine) must not pass to a new account after the
+            # newest one was removed.
+            new_id = db.execute("SELECT MAX(n) FROM (SELECT MAX(id) AS n FROM users "
+                                "UNION ALL SELECT MAX(id) FROM removed_ids)").fetchone()[0] or 0
+            db.execute("INSERT INTO users (id, name, role, password, created, session_version) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", (new_id + 1, name, role, hashed, time.time(), _new_version()))
             db.execute("COMMIT")
         except sqlite3.IntegrityError:
             db.execute("ROLLBACK")
@@ -273,7 +281,16 @@ class Accounts:
 
     def remove(self, name: str) -> None:
         """Removes the user and all their tokens (and so their sessions)."""
-        self._db().execute("DELETE FROM users WHERE id = ?", (self._id(name),))
+        db = self._db()
+        user_id = self._id(name)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("INSERT OR IGNORE INTO removed_ids (id) VALUES (?)", (user_id,))
+            db.execute("DELETE FROM users WHERE id = ?", (user_id,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def passwd(self, name: str, password: str) -> None:
         """A new password; every session of the account ends."""
