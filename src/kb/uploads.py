@@ -102,11 +102,11 @@ def folder_path(corpus: Path, folder: str) -> Path:
     parts = [p for p in (folder or "").replace("\\", "/").split("/") if p not in ("", ".")]
     for p in parts:
         _check_bidi(p, "папка")
-        if p == ".." or p.startswith(".") or _BAD_NAME.search(p) or len(p) > 100 or _encoded_len(p) is None:
+        if p == ".." or p.startswith(".") or _BAD_NAME.search(p) or _encoded_len(p) is None:
             raise UploadError(f"недопустимая папка «{folder[:80]}» (bad folder)")
-        if _encoded_len(p) > _NAME_BYTES:
-            raise UploadError(f"имя папки «{p[:40]}…» длиннее, чем допускает файловая система "
-                              f"({_NAME_BYTES} байт в UTF-8); сократите его (folder name too long)")
+        if len(p) > 100 or _encoded_len(p) > _NAME_BYTES:
+            raise UploadError(f"имя папки «{p[:40]}…» слишком длинное: не больше 100 знаков и {_NAME_BYTES} "
+                              "байт, как допускает файловая система; сократите его (folder name too long)")
     root = Path(corpus).resolve()
     target = root.joinpath(*parts)
     outside = UploadError(f"папка «{folder[:80]}» ведёт за пределы коллекции (folder outside the corpus)")
