@@ -267,6 +267,11 @@ def test_editing_the_rules_takes_effect_without_reindexing(tmp_path):
     assert c.get("/api/search", query_string={"q": "квакозябрия"}).json["total_docs"] == 1
     (corpus / ".kbaccess").write_text("default: staff\n", encoding="utf-8")
     assert c.get("/api/documents").json["total"] == 1      # only the file whose sidecar says public
-    (corpus / ".kbaccess").write_text("everything: public\n", encoding="utf-8")
+    # A rule kb does not know: every document no sidecar opens is hidden, and the pages go on.
+    (corpus / ".kbaccess").write_text("staff: internal/\neverything: public\n", encoding="utf-8")
     r = c.get("/api/search", query_string={"q": "квакозябрия"})
-    assert r.status_code == 503 and ".kbaccess, строка 1" in r.json["error"]["message_ru"]
+    assert r.status_code == 200 and r.json["total_docs"] == 0
+    assert c.get("/api/documents").json["total"] == 1
+    assert c.get("/api/search", query_string={"q": "жилищный"}).json["total_docs"] == 0
+    problems = access.problems(tmp_path / "index")
+    assert [(p, why) for p, why in problems if p.endswith(".kbaccess") and "строка 2" in why], problems

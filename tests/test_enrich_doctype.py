@@ -7,7 +7,7 @@ import json
 import pytest
 
 from kb.enrich.doctype import classify, type_from_path, type_from_text
-from kb.enrich.sidecar import SidecarError, parse_simple_yaml, read_sidecar
+from kb.enrich.sidecar import SidecarError, dump_sidecar, load_yaml, read_sidecar
 from kb.errors import KbError
 from test_enrich_helpers import doc_text
 
@@ -118,7 +118,7 @@ def test_sidecar_json(tmp_path):
     doc.write_bytes(b"%PDF")
     (tmp_path / "report.pdf.meta.json").write_text(json.dumps({
         "title": "Годовой отчёт 2019", "type": "report", "date": "16.11.2019", "organization": "Интербилим",
-        "language": "ru", "access": "public", "tags": ["жильё", "НКО"], "project": "X",
+        "language": "ru", "access": "public", "tags": ["жильё", "НКО"], "extra": {"project": "X"},
     }), encoding="utf-8")
     meta = read_sidecar(doc)
     assert meta == {"title": "Годовой отчёт 2019", "type": "отчёт", "date": "2019-11-16", "organisation": "Интербилим",
@@ -147,9 +147,20 @@ def test_no_sidecar(tmp_path):
     ("a.txt.meta.json", "[1, 2]", "объект"),
     ("a.txt.meta.yaml", "title: x\n  nested: y\n", "строка 2"),
     ("a.txt.meta.yaml", "type: неведомое\n", "type"),
-    ("a.txt.meta.yml", "title: 'unclosed\n", "кавычка"),
+    ("a.txt.meta.yml", "title: 'unclosed\n", "YAML"),
     ("a.txt.meta.yml", "date: вчера\n", "date"),
-    ("a.txt.meta.yml", "просто текст\n", "ключ"),
+    ("a.txt.meta.yml", "просто текст\n", "объект"),
+    # Fail closed (issue 26): what might have been meant about access is an error, not ignored.
+    ("a.txt.meta.yml", "title: 'unclosed\naccess: staff\n", "YAML"),
+    ("a.txt.meta.yml", "access: staff\ntags: [a, b\n", "YAML"),
+    ("a.txt.meta.json", '{"access": "staff",}', "JSON"),
+    ("a.txt.meta.yml", "acess: staff\n", "acess"),
+    ("a.txt.meta.yml", "access: stuff\n", "access"),
+    ("a.txt.meta.yml", "access: yes\n", "access"),
+    ("a.txt.meta.yml", "access:\n", "access"),
+    ("a.txt.meta.yml", "access: staff\naccess: public\n", "повторяется"),
+    ("a.txt.meta.json", '{"access": "staff", "access": "public"}', "повторяется"),
+    ("a.txt.meta.yml", "access: staff\nproject: X\n", "project"),
 ])
 def test_malformed_sidecar_names_the_file(tmp_path, name, content, needle):
     doc = tmp_path / "a.txt"
@@ -161,5 +172,34 @@ def test_malformed_sidecar_names_the_file(tmp_path, name, content, needle):
     assert name in str(e.value) and needle in str(e.value)
 
 
-def test_yaml_subset():
-    assert parse_simple_yaml("a: [x, 'y z', 3]\nb:\nc: ~\n") == {"a": ["x", "y z", "3"], "b": None, "c": None}
+def test_yaml_values():
+    assert load_yaml("a: [x, 'y z', 3]\nb:\nc: ~\n") == {"a": ["x", "y z", 3], "b": None, "c": None}
+
+
+def test_sidecar_unreadable_or_dangling_is_an_error(tmp_path):
+    doc = tmp_path / "a.txt"
+    doc.write_text("x")
+    side = tmp_path / "a.txt.meta.yml"
+    side.symlink_to(tmp_path / "nowhere.yml")
+    with pytest.raises(SidecarError, match="ссылка"):
+        read_sidecar(doc)
+    side.unlink()
+    side.write_bytes(b"title: \xff\xfe\n")
+    with pytest.raises(SidecarError, match="прочитать"):
+        read_sidecar(doc)
+
+
+def test_dumped_sidecar_reads_back(tmp_path):
+    doc = tmp_path / "a.txt"
+    doc.write_text("x")
+    fields = {"title": "Отчёт\u2028строка\u0085ещё\rи \"кавычки\" # не комментарий: [нет", "access": "staff",
+              "tags": ["- тег", "[x]"]}
+    (tmp_path / "a.txt.meta.yml").write_text(dump_sidecar(fields), encoding="utf-8")
+    assert read_sidecar(doc) == fields
+
+
+def test_extra_fields_keep_to_json(tmp_path):
+    doc = tmp_path / "a.txt"
+    doc.write_text("x")
+    (tmp_path / "a.txt.meta.yml").write_text("extra:\n  since: 2020-01-02\n  n: 3\n", encoding="utf-8")
+    assert read_sidecar(doc) == {"extra": {"since": "2020-01-02", "n": 3}}

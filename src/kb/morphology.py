@@ -8,8 +8,11 @@ from functools import lru_cache
 @lru_cache(maxsize=1)
 def analyzer():
     import pymorphy3
+    import pymorphy3_dicts_ru
 
-    return pymorphy3.MorphAnalyzer(lang="ru")
+    # The folder given directly: finding it by lang="ru" scans every installed package's
+    # entry points, ~30 ms of a ~0.5 s cold `kb search`. Same dictionary, same units.
+    return pymorphy3.MorphAnalyzer(path=pymorphy3_dicts_ru.get_path())
 
 
 @lru_cache(maxsize=200_000)

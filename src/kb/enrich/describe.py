@@ -16,18 +16,20 @@ from kb.segment import Segmented
 def describe(doc: Document, rel: str, corpus: Path, seg: Segmented | None = None) -> dict:
     """title, doc_type, year, meta (requisites, citations, sidecar) and citations by passage."""
     text = doc.text
-    warnings = []
+    doubt = None
     try:
         side = read_sidecar(doc.path)
     except SidecarError as e:
-        side, warnings = {}, [str(e)]
+        # Kept with the sidecar's path inside the collection, never the server's own path: the
+        # reason is shown to staff and admins, the document is hidden from everyone else.
+        side, doubt = {}, f"{Path(rel).parent.joinpath(Path(e.path).name).as_posix()}: {e.reason}"
     title = (side.get("title") or doc.title or Path(rel).stem).strip()
     doc_type = classify(title, text, rel, sidecar=side)
     meta: dict = {}
     if side:
         meta["sidecar"] = {k: v for k, v in side.items() if v not in (None, "", [], {})}
-    if warnings:
-        meta["warnings"] = warnings
+    if doubt:
+        meta["access_error"] = doubt      # kb.index.access: staff-only until the sidecar reads
     if doc_type == "нормативный акт":
         req = act_requisites(title, text)
         meta["requisites"] = {k: v for k, v in req.items() if v}

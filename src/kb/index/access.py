@@ -25,7 +25,11 @@ The rules, in order (the first that speaks decides):
    and `default: public|staff`;
 4. the default: `public`.
 
-An `access` value that is neither word (a typo) counts as `staff`: a mistake hides, never shows.
+Fail closed: whatever kb cannot read with certainty hides. A sidecar that does not parse, has
+an unknown key or value, or cannot be opened makes its document staff-only (the indexer
+records `meta["access_error"]`, kb.index.build); a rules file that does not parse or cannot
+be read makes every document staff-only that no sidecar opens. `problems()` lists each
+doubt for `kb index`, `kb check` and the admin page.
 """
 
 from __future__ import annotations
@@ -37,12 +41,11 @@ from pathlib import Path
 
 import pathspec
 
+from kb.enrich.sidecar import access_word
 from kb.errors import KbError
 
 PUBLIC, STAFF = "public", "staff"
 RULES_FILE = ".kbaccess"
-_PUBLIC_WORDS = {"public", "open", "все", "всем", "открытый", "открытый доступ", "публичный"}
-_STAFF_WORDS = {"staff", "internal", "private", "сотрудники", "закрытый", "внутренний", "для сотрудников"}
 
 _audience: ContextVar[str] = ContextVar("kb_audience", default="all")
 
@@ -70,16 +73,29 @@ def word(value) -> str | None:
     """`public` or `staff` for a sidecar or rule value; None when empty."""
     if value is None or str(value).strip() == "":
         return None
-    v = " ".join(str(value).lower().split())
-    return PUBLIC if v in _PUBLIC_WORDS else STAFF
+    return access_word(value) or STAFF
 
 
 class Rules:
-    """The parsed rules file: (access, pattern) lines and the default."""
+    """The parsed rules file: (access, pattern) lines and the default.
 
-    def __init__(self, text: str = "", where: str = RULES_FILE):
+    `error`: why the file could not be read or parsed; such rules hide every document that no
+    sidecar opens (default staff, no lines): a rule kb does not understand might have hidden it."""
+
+    def __init__(self, text: str = "", where: str = RULES_FILE, error: str | None = None):
         self.default = PUBLIC
         self.lines: list[tuple[str, pathspec.GitIgnoreSpec]] = []
+        self.where = where
+        self.error = error
+        if error is None:
+            try:
+                self._parse(text, where)
+            except KbError as e:
+                self.error = str(e)
+        if self.error is not None:
+            self.default, self.lines = STAFF, []
+
+    def _parse(self, text: str, where: str) -> None:
         for n, raw in enumerate(text.splitlines(), 1):
             line = raw.strip()
             if not line or line.startswith("#"):
@@ -87,14 +103,18 @@ class Rules:
             key, sep, value = line.partition(":")
             key, value = key.strip().lower(), value.strip()
             if not sep or key not in ("default", PUBLIC, STAFF) or not value:
-                raise KbError(f"{where}, строка {n}: ожидалось «staff: ПАПКА/», «public: ШАБЛОН» или "
+                raise KbError(f"строка {n}: ожидалось «staff: ПАПКА/», «public: ШАБЛОН» или "
                               "«default: public|staff» (bad access rule)")
             if key == "default":
-                if word(value) is None or value.lower() not in (PUBLIC, STAFF):
-                    raise KbError(f"{where}, строка {n}: default — public или staff (bad default)")
+                if value.lower() not in (PUBLIC, STAFF):
+                    raise KbError(f"строка {n}: default — public или staff (bad default)")
                 self.default = value.lower()
             else:
-                self.lines.append((key, pathspec.GitIgnoreSpec.from_lines([value])))
+                try:
+                    spec = pathspec.GitIgnoreSpec.from_lines([value])
+                except Exception as e:      # noqa: BLE001 - pathspec's own errors vary by version
+                    raise KbError(f"строка {n}: шаблон не читается: {e} (bad pattern)") from None
+                self.lines.append((key, spec))
 
     def folder_rule(self, path: str) -> str:
         found = self.default
@@ -107,10 +127,19 @@ class Rules:
 CONSULTATION = "консультация"
 
 
+def doubted(meta: dict) -> bool:
+    """True when the indexer could not read what decides this document's audience: its
+    sidecar (`access_error`), or, in an index written before that key, the sidecar error it
+    kept among `warnings`."""
+    return bool(meta.get("access_error") or meta.get("warnings"))
+
+
 def access_of(path: str, meta: dict, rules: Rules, record: bool = False, file_meta: dict | None = None,
               doc_type: str = "") -> str:
     """The access of one document (`record`: a consultation record of the file at `path`;
     `doc_type`: a document recognised as a consultation record is one too)."""
+    if doubted(meta) or doubted(file_meta or {}):
+        return STAFF
     own = word((meta.get("sidecar") or {}).get("access")) or word((file_meta or {}).get("access"))
     if own:
         return own
@@ -121,6 +150,7 @@ def access_of(path: str, meta: dict, rules: Rules, record: bool = False, file_me
 
 _rules_cache: dict[str, tuple[object, Rules]] = {}
 _hidden_cache: dict[str, tuple[object, frozenset[str]]] = {}
+_problems_cache: dict[tuple, tuple[object, tuple]] = {}
 _lock = threading.Lock()
 
 
@@ -132,26 +162,79 @@ def rules_path(corpus: str | Path | None) -> Path | None:
 
 
 def load_rules(path: Path | None) -> tuple[object, Rules]:
-    """(a stamp that changes with the file, its rules); no file: the default rules."""
+    """(a stamp that changes with the file, its rules); no file: the default rules. A file
+    that cannot be read gives rules with an `error`, which hide (never an exception: every
+    request asks this, and a broken file must not open documents nor break the pages).
+    `$KB_ACCESS` naming a file that is not there is such a doubt too; a corpus without
+    `.kbaccess` is not."""
     if path is None:
         return None, Rules()
     try:
         st = os.stat(path)
-    except OSError:
+    except FileNotFoundError:
+        if os.environ.get("KB_ACCESS", "").strip() and not os.path.lexists(path):
+            return ("missing", str(path)), Rules(where=str(path), error="файл правил KB_ACCESS не найден")
+        if os.path.lexists(path):
+            return ("dangling", str(path)), Rules(where=str(path), error="битая ссылка")
         return None, Rules()
+    except OSError as e:
+        return ("error", str(path)), Rules(where=str(path), error=f"не прочитать: {e.strerror}")
     stamp = (str(path), st.st_ino, st.st_mtime_ns, st.st_size)
     with _lock:
         hit = _rules_cache.get(str(path))
         if hit and hit[0] == stamp:
             return hit
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        got = (stamp, Rules(path.read_text(encoding="utf-8-sig"), str(path)))
     except (OSError, UnicodeDecodeError) as e:
-        raise KbError(f"не прочитать правила доступа {path}: {e} (cannot read access rules)") from None
-    got = (stamp, Rules(text, str(path)))
+        got = (stamp, Rules(where=str(path), error=f"не прочитать: {getattr(e, 'strerror', None) or e}"))
     with _lock:
         _rules_cache[str(path)] = got
     return got
+
+
+def rules_problem(corpus: str | Path | None) -> tuple[str, str] | None:
+    """(the rules file, why it hides everything) when it cannot be read; else None."""
+    path = rules_path(corpus)
+    _, rules = load_rules(path)
+    if rules.error is None:
+        return None
+    return str(path), rules.error
+
+
+def problems(index_dir: Path | None = None, corpus: str | Path | None = None, man=None) -> list[tuple[str, str]]:
+    """Every doubt about who may see what, as (file, reason): unreadable sidecars of the
+    documents of a manifest (`man`, or the published index's) and an unreadable rules file.
+    Each makes documents staff-only."""
+    from kb.index.manifest import Manifest, manifest_stamp
+
+    key = None
+    if man is None and index_dir is not None:
+        # Cached per published manifest and rules file: the admin's pages show the count.
+        key = (str(Path(index_dir).resolve()), str(corpus))
+        stamp = (manifest_stamp(Path(index_dir)), load_rules(rules_path(corpus))[0] if corpus else None)
+        with _lock:
+            hit = _problems_cache.get(key)
+        if hit and hit[0] == stamp and corpus:
+            return list(hit[1])
+        try:
+            man = Manifest.load(Path(index_dir))
+        except KbError:
+            man = None
+    out = []
+    if man is not None:
+        corpus = corpus or man.corpus
+        for path, e in sorted(man.files.items()):
+            why = e.meta.get("access_error") or "; ".join(e.meta.get("warnings") or [])
+            if why:
+                out.append((path, why))
+    rp = rules_problem(corpus)
+    if rp:
+        out.append(rp)
+    if key is not None:
+        with _lock:
+            _problems_cache[key] = (stamp, tuple(out))
+    return out
 
 
 def staff_ids(index_dir: Path) -> frozenset[str]:

@@ -18,7 +18,7 @@ from kb.errors import ExtractError, IndexDamaged, KbError
 from kb.extract import Document, extract_many, iter_files, scan_corpus
 from kb.extract.consultations import is_consultations_file, read_consultations
 from kb.index import _engine as engine
-from kb.index import store
+from kb.index import access, store
 from kb.index._schema import version as schema_version
 from kb.index.lock import WriteLock
 from kb.index.manifest import FILE as MANIFEST_FILE
@@ -45,6 +45,9 @@ class Report:
     warnings: list[str] = field(default_factory=list)   # bad rows of record files ("path, строка N: ...")
     skipped: list[tuple[str, str]] = field(default_factory=list)   # not regular files inside the corpus
     repaired: list[str] = field(default_factory=list)   # damage found in the index and mended
+    # Doubts about who may see a document (an unreadable sidecar or rules file): each hides
+    # documents from anonymous visitors until fixed, and is reported at every run (access.problems).
+    access_errors: list[tuple[str, str]] = field(default_factory=list)
     unchanged: int = 0
     passages: int = 0
     # Scans: pages read by OCR in the documents written by this run, and in how many files.
@@ -52,6 +55,11 @@ class Report:
     ocr_files: int = 0
     rebuilt: str | None = None      # why the whole index was rebuilt, if it was
     seconds: float = 0.0
+
+    @property
+    def errors(self) -> int:
+        """Files not indexed, and files indexed but hidden for a doubt about their access."""
+        return len(self.failed) + len(self.access_errors)
 
     @property
     def changed(self) -> bool:
@@ -69,12 +77,14 @@ class Report:
         out += [f"пропущен: {d(p)}: {why}" for p, why in self.skipped]
         out += [f"ошибка: {d(p)}: {d(why)}" for p, why in self.failed]
         out += [f"предупреждение: {d(w)}" for w in self.warnings]
+        out += [f"ошибка доступа: {d(p)}: {d(why)} — документ скрыт от посетителей без входа"
+                for p, why in self.access_errors]
         if self.ocr_pages:
             out.append(f"Распознано (OCR): страниц {self.ocr_pages} в файлах: {self.ocr_files}")
         out.append(
             f"Итого: добавлено {len(self.added)}, обновлено {len(self.updated)}, "
             f"переименовано {len(self.renamed)}, удалено {len(self.removed)}, "
-            f"без изменений {self.unchanged}, пропущено {len(self.skipped)}, ошибок {len(self.failed)}; "
+            f"без изменений {self.unchanged}, пропущено {len(self.skipped)}, ошибок {self.errors}; "
             f"фрагментов записано {self.passages}; {self.seconds:.1f} с"
         )
         return out
@@ -87,6 +97,8 @@ class Report:
                 "failed": [{"path": d(p), "reason": d(r)} for p, r in self.failed],
                 "skipped": [{"path": d(p), "reason": r} for p, r in self.skipped],
                 "warnings": [d(w) for w in self.warnings], "repaired": self.repaired,
+                "access_errors": [{"path": d(p), "reason": d(r)} for p, r in self.access_errors],
+                "errors": self.errors,
                 "unchanged": self.unchanged, "passages": self.passages,
                 "ocr": {"pages": self.ocr_pages, "files": self.ocr_files},
                 "rebuilt": self.rebuilt, "seconds": round(self.seconds, 2)}
@@ -243,6 +255,7 @@ def update_index(corpus: Path, index_dir: Path, *, workers: int | None = None,
         man.version, man.corpus = schema_version(), str(corpus.resolve())
         _apply(corpus, index_dir, man, base, report, workers,
                Events if events else Progress if show_progress else Silent, stream, previous)
+        report.access_errors = access.problems(corpus=corpus, man=man)
     engine.forget_readers()
     report.seconds = time.monotonic() - t0
     return report
@@ -589,6 +602,7 @@ def _file_access(path: Path) -> dict:
     staff documents unless the file says otherwise (kb.index.access)."""
     try:
         value = read_sidecar(path).get("access")
-    except KbError:
-        return {"access": "staff"}        # a sidecar that cannot be read never opens the records
+    except KbError as e:
+        # A sidecar that cannot be read never opens the records; reported like a document's.
+        return {"access": "staff", "access_error": f"{Path(getattr(e, 'path', path)).name}: {getattr(e, 'reason', e)}"}
     return {"access": value} if value else {}

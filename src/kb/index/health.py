@@ -8,7 +8,7 @@ from pathlib import Path
 from kb.errors import IndexDamaged, KbError
 from kb.extract import iter_files
 from kb.index import _engine as engine
-from kb.index import store
+from kb.index import access, store
 from kb.index.build import ExtractCache, _looks_unchanged, sidecar_stamp, verify
 from kb.index.manifest import Manifest
 from kb.names import display
@@ -29,6 +29,8 @@ class Health:
     changed: list[str] = field(default_factory=list)    # size, time or sidecar differ
     removed: list[str] = field(default_factory=list)    # indexed, gone from the corpus
     failed: dict[str, str] = field(default_factory=dict)
+    # Doubts about who may see a document (kb.index.access.problems): each hides documents.
+    access_errors: list[tuple[str, str]] = field(default_factory=list)
     vectors: dict | None = None          # kb.index.vectors.health(); None: the semantic layer is off
 
     @property
@@ -51,6 +53,8 @@ class Health:
             return "missing"
         if self.new or self.changed or self.removed:
             return "stale"
+        if self.access_errors:
+            return "access"
         return "ok"
 
     def lines(self) -> list[str]:
@@ -74,9 +78,14 @@ class Health:
             for label, names in (("новый", self.new), ("изменён", self.changed), ("удалён", self.removed)):
                 out += [f"  {label}: {display(n)}" for n in names[:20]]
         out += [f"не проиндексирован (ошибка при последнем запуске): {display(p)}: {r}" for p, r in self.failed.items()]
+        out += [f"ошибка доступа: {display(p)}: {r} — документ скрыт от посетителей без входа"
+                for p, r in self.access_errors]
         out += self.vector_lines()
         verdict = {"ok": "в порядке", "stale": "в порядке, но папка документов изменилась: выполните `kb index`",
-                   "missing": "индекса нет", "damaged": "ПОВРЕЖДЁН: `kb index` восстановит его из документов"}
+                   "missing": "индекса нет",
+                   "access": "в порядке, но есть ошибки доступа (см. выше): исправьте файлы метаданных "
+                             "или правил, до тех пор эти документы видят только сотрудники",
+                   "damaged": "ПОВРЕЖДЁН: `kb index` восстановит его из документов"}
         out.append(f"Состояние: {verdict[self.state]}")
         return out
 
@@ -116,7 +125,8 @@ class Health:
                 "cache": {"entries": self.cache_entries, "damaged": self.cache_damaged},
                 "corpus": {"new": [display(p) for p in self.new], "changed": [display(p) for p in self.changed],
                            "removed": [display(p) for p in self.removed]},
-                "failed": [{"path": display(p), "reason": r} for p, r in self.failed.items()]}
+                "failed": [{"path": display(p), "reason": r} for p, r in self.failed.items()],
+                "access_errors": [{"path": display(p), "reason": r} for p, r in self.access_errors]}
 
 
 def _vectors(index_dir: Path) -> dict | None:
@@ -165,6 +175,7 @@ def check(corpus: Path | None, index_dir: Path) -> Health:
         return h
     h.documents = sum(len(e.meta.get("records", [])) or 1 for e in man.files.values())
     h.failed = dict(man.failed)
+    h.access_errors = access.problems(corpus=corpus or man.corpus, man=man)
     if corpus is not None and Path(corpus).is_dir():
         corpus = Path(corpus)
         files = {p.relative_to(corpus).as_posix(): p for p in iter_files(corpus)}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from kb.errors import KbError, QueryError
 from kb.index import exists, reader
+from kb.index.access import restricted
 from kb.search.catalog import DocInfo, catalog
 from kb.search.citations import citation_graph
 from kb.search.cite import cite, stable_anchor
@@ -124,7 +125,9 @@ class DocView:
 
     def to_json(self) -> dict:
         d = self.info.to_json()
-        d["meta"] = {k: v for k, v in self.info.meta.items() if k not in ("outline", "minhash")}
+        # What the indexer could not read about access names files: staff and the CLI only.
+        private = ("outline", "minhash", "access_error", "warnings") if restricted() else ("outline", "minhash")
+        d["meta"] = {k: v for k, v in self.info.meta.items() if k not in private}
         # The outline entries that begin in these passages: paged with them.
         d["outline"] = [e for e in self.outline if self.offset <= e.get("ordinal", 0) < self.offset + self.limit]
         d["passages_total"] = self.total

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask import request
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
 from kb.errors import KbError, QueryError
+from kb.index import access
 from kb.search.results import split_message
 from kb.web.params import ParamError
 
@@ -41,6 +43,19 @@ class NotFoundHere(NotFound):
         self.message_ru, self.message_en = message_ru, message_en
 
 
+# An absolute file path in a message: two or more /parts (a lone "/" or "ч./ст." is no path).
+_ABS_PATH = re.compile(r"(?<![\w.~:/])/(?:[^\s/:'\"«»()<>]+/)+[^\s/:'\"«»()<>]*")
+
+
+def hide_paths(text: str) -> str:
+    """`text` without the server's file paths, for a visitor who is not staff: a message of the
+    index or the corpus ("индекс повреждён: /srv/kb/index/g000012/...") tells an outsider how
+    the server is laid out; staff and the command line see them whole."""
+    if not access.restricted():
+        return text
+    return _ABS_PATH.sub("…", text)
+
+
 @dataclass
 class WebError:
     status: int
@@ -71,7 +86,7 @@ def from_exception(e: Exception) -> WebError:
         return WebError(400, *split_message(str(e)))
     if isinstance(e, KbError):
         # No index (or it cannot be read): the server is up but cannot search yet.
-        return WebError(503, *split_message(str(e)))
+        return WebError(503, *(hide_paths(m) for m in split_message(str(e))))
     if isinstance(e, NotFoundHere):
         return WebError(404, e.message_ru, e.message_en)
     if isinstance(e, RequestEntityTooLarge):

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 
 from kb.search import (PART_PASSAGES, Filters, catalog, meaning_status, document, document_facets, documents, empty_result,
                        index_notice, matches_in, part_of, search)
+from kb.index.access import restricted
 from kb.search.citations import citation_graph
 from kb.search.reading import locate
 from kb.search.similar import similar, similar_to_text, text_language
@@ -43,7 +44,8 @@ def _index():
 
 def notice() -> str | None:
     """Why there is nothing to search yet (no index, or no documents in it), else None."""
-    return index_notice(_index(), current_app.config["KB_CORPUS"])
+    # The corpus folder is named to staff only: no server path in an anonymous answer.
+    return index_notice(_index(), None if restricted() else current_app.config["KB_CORPUS"])
 
 
 def notice_ru(msg: str | None) -> str:
