@@ -324,6 +324,15 @@ def test_a_sidecar_that_cannot_be_read_is_replaced_by_a_staff_only_one(tmp_path)
     assert read_sidecar(corpus / "memo.txt")["access"] == "public"
 
 
+def test_a_dangling_link_for_a_sidecar_gives_way_to_the_written_one(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "memo.txt.meta.json").symlink_to(tmp_path / "nowhere.json")
+    place(corpus, "", "memo.txt", TXT, sidecar={"title": "Записка"}, trash=tmp_path / "trash")
+    assert read_sidecar(corpus / "memo.txt") == {"access": "staff", "title": "Записка"}
+    assert not (corpus / "memo.txt.meta.json").is_symlink()
+
+
 def test_a_new_file_keeps_the_access_of_the_sidecar_it_falls_under(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -196,10 +196,10 @@ def _trash_folder(trash: Path, rel: str) -> Path:
 
 
 def _sidecars_of(path: Path) -> list[Path]:
-    """The sidecars kb would read for `path`: its own and the one of its stem."""
+    """The sidecars kb would read for `path` that are regular files: its own and its stem's."""
     own = [path.with_name(path.name + s) for s in _OWN_SIDECARS]
     applied = sidecar_path(path)
-    return [p for p in dict.fromkeys(own + ([applied] if applied else [])) if p.is_file()]
+    return [p for p in dict.fromkeys(own + ([applied] if applied else [])) if p.is_file() and not p.is_symlink()]
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -239,7 +239,9 @@ def place(corpus: Path, folder: str, name: str, data: bytes, *, replace: bool = 
     rel = str(target.relative_to(root))
     rewrite = fields != current
     # The file's other own sidecars are read before NAME.meta.yml: they go when it is written.
-    shadowing = [p for p in (target.with_name(name + s) for s in _OWN_SIDECARS) if p != side and p.is_file()]
+    # (a dangling link among them too: the reader would stop at it and hide the file).
+    shadowing = [p for p in (target.with_name(name + s) for s in _OWN_SIDECARS)
+                 if p != side and (p.is_symlink() or p.is_file())]
     try:
         tmp.write_bytes(data)
         old_sides = _sidecars_of(target)
