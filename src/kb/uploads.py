@@ -4,9 +4,10 @@
     to_trash(corpus, trash, rel) -> the path in the trash;  empty_trash(trash) -> files removed
 
 The web layer only passes what the person sent; the rules live here, beside nothing else:
-a name is a plain file name (no folders, no leading dot, no control characters), the folder is
-a relative path of plain names inside the corpus (no `..`, no hidden parts, no link leading
-out), the format is read from the content (kb.extract.sniff), not trusted from the name or
+a name is a plain file name (no folders, no leading dot, no control or bidirectional
+characters), the folder is a relative path of plain names inside the corpus (no `..`, no
+hidden parts, no link leading out: checked before any folder is made; a name the file system
+refuses is an UploadError, never an OSError), the format is read from the content (kb.extract.sniff), not trusted from the name or
 the browser's Content-Type, and an existing file is replaced only when asked. Deleted
 originals (with their sidecars) go to a trash folder outside the corpus, so `kb index` drops
 them and an admin can restore or empty it; so does the old version of a replaced file.
@@ -14,7 +15,8 @@ them and an admin can restore or empty it; so does the old version of a replaced
 Sidecars are written by PyYAML, never by hand: any title a person can paste (line
 separators, quotes, `#`, a leading `-`) reads back as it was written, because a sidecar
 that cannot be read makes its document staff-only (kb.enrich.sidecar), and one that read
-differently could change who sees it. A replacement keeps the sidecar fields it does not set.
+differently could change who sees it. A new file keeps the fields it does not set of the
+sidecar that applied to its name (a replacement's, or a `NAME.meta.yml` of its stem).
 """
 
 from __future__ import annotations
