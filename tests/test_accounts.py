@@ -125,3 +125,113 @@ def test_password_check_costs_the_same_for_unknown_names(tmp_path):
     assert acc.check_password("nobody", "пароль-один") is None
     with pytest.raises(AccountError):
         acc.add("anna2", "пароль-один", "root")
+
+
+# --- names in one normal form ---------------------------------------------------------------------
+
+PW = "пароль-один"
+
+
+def test_names_are_compared_in_one_normal_form(tmp_path, monkeypatch, capsys):
+    acc = Accounts(tmp_path)
+    acc.add("staff1", PW, "staff")
+    acc.add("admin1", PW, "admin")
+    for twin in ("Staff1", "STAFF1", "ｓｔａｆｆ1", "ＡＤＭＩＮ1", "Admin1"):
+        with pytest.raises(AccountError, match="уже есть"):
+            acc.add(twin, PW, "staff")
+    assert [u.name for u in acc.users()] == ["admin1", "staff1"]
+    # Login and lookup by any form of the name.
+    assert acc.check_password("ＡＤＭＩＮ1", PW).name == "admin1"
+    assert acc.check_password("Staff1", PW).name == "staff1"
+    assert acc.get("STAFF1").name == "staff1"
+    # A new name typed in full-width letters is kept in its ordinary form.
+    assert acc.add("Ｂｏｒｉｓ", PW, "staff").name == "Boris"
+    code, _, err = run(monkeypatch, capsys, tmp_path, "user", "add", "Staff1", stdin=f"{PW}\n{PW}\n")
+    assert code == 1 and "«staff1» уже есть" in err and "Traceback" not in err
+    code, out, err = run(monkeypatch, capsys, tmp_path, "user", "passwd", "STAFF1",
+                         stdin="новый-пароль\nновый-пароль\n")
+    assert code == 0 and "staff1" in out, err
+    assert acc.check_password("staff1", "новый-пароль") is not None
+
+
+@pytest.mark.parametrize("name,problem", [
+    ("аdmin1", "смешивает алфавиты (кириллица: а, латиница: dmin)"),     # Cyrillic а, then Latin
+    ("pаssword", "смешивает алфавиты"),
+    ("Αnna", "греческие буквы: Α"),                                         # Greek capital alpha
+    ("admin\u202e1", "U+202E"), ("\u202aanna", "U+202A"), ("anna\u200f", "U+200F"), ("an\u200ena", "U+200E"),
+    ("anna\u2066", "U+2066"), ("anna\u2069x", "U+2069"), ("anna\u061c", "U+061C"),
+])
+def test_look_alike_and_bidi_names_are_refused_saying_why(tmp_path, monkeypatch, capsys, name, problem):
+    code, _, err = run(monkeypatch, capsys, tmp_path, "user", "add", name, stdin=f"{PW}\n{PW}\n")
+    assert code == 1 and problem in err and "Traceback" not in err
+    assert ("знаки направления письма" in err) == problem.startswith("U+")
+    assert Accounts(tmp_path).users() == []
+
+
+@pytest.mark.parametrize("name", ["анна", "Асель.Жумабекова", "Үмүт_2", "anna.petrova@ngo.kg", "user-1", "Öztürk"])
+def test_names_of_one_script_are_fine(tmp_path, name):
+    assert Accounts(tmp_path).add(name, PW, "staff").name == name
+
+
+OLD_SCHEMA = """
+CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL,
+                    password TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE tokens (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                     prefix TEXT NOT NULL, digest TEXT NOT NULL UNIQUE, created REAL NOT NULL);
+"""
+
+
+def test_accounts_made_before_keep_working(tmp_path, monkeypatch, capsys):
+    """A file of the earlier schema (no session column), with names the rules now refuse."""
+    from argon2 import PasswordHasher
+
+    con = sqlite3.connect(tmp_path / "accounts.sqlite3")
+    con.executescript(OLD_SCHEMA)
+    for name in ("Staff1", "staff1", "аdmin1"):
+        con.execute("INSERT INTO users (name, role, password, created) VALUES (?, 'staff', ?, 0)",
+                    (name, PasswordHasher().hash(PW)))
+    con.commit()
+    con.close()
+    acc = Accounts(tmp_path)
+    assert acc.check_password("аdmin1", PW).name == "аdmin1"
+    assert acc.check_password("Staff1", PW).name == "Staff1" and acc.check_password("staff1", PW).name == "staff1"
+    # Two old names of one form: only their exact spelling finds them.
+    assert acc.check_password("STAFF1", PW) is None
+    with pytest.raises(AccountError, match="несколько учётных записей"):
+        acc.passwd("STAFF1", "новый-пароль")
+    with pytest.raises(AccountError, match="уже есть"):
+        acc.add("STAFF1", PW, "staff")
+    cols = [r[1] for r in sqlite3.connect(tmp_path / "accounts.sqlite3").execute("PRAGMA table_info(users)")]
+    assert "session_version" in cols
+    code, out, _ = run(monkeypatch, capsys, tmp_path, "user", "list")
+    assert code == 0 and "аdmin1" in out
+
+
+# --- sessions ---------------------------------------------------------------------------------------
+
+def test_logout_password_and_role_change_the_session_version_not_the_tokens(tmp_path, monkeypatch, capsys):
+    acc = Accounts(tmp_path)
+    user = acc.add("anna", PW, "staff")
+    token = acc.create_token("anna")
+    seen = {user.session_version}
+
+    def changed() -> None:
+        v = acc.get("anna").session_version
+        assert v not in seen
+        seen.add(v)
+
+    acc.end_sessions(user.id)
+    changed()
+    acc.passwd("anna", "новый-пароль")
+    changed()
+    assert run(monkeypatch, capsys, tmp_path, "user", "role", "anna", "--role", "admin")[0] == 0
+    changed()
+    assert acc.get("anna").role == "admin"
+    assert acc.check_token(token).name == "anna"              # tokens last until revoked
+    code, _, err = run(monkeypatch, capsys, tmp_path, "user", "role", "anna")
+    assert code == 1 and "--role" in err and acc.get("anna").role == "admin"
+    code, _, err = run(monkeypatch, capsys, tmp_path, "user", "role", "nobody", "--role", "staff")
+    assert code == 1 and "нет пользователя" in err
+    # An account made later under the removed one's id has another version.
+    acc.remove("anna")
+    assert acc.add("boris", PW, "staff").session_version not in seen

@@ -1,5 +1,5 @@
 """Signing in and out: CSRF, login limits with a lockout that says when, cookies, the session
-secret, `kb serve --host 0.0.0.0` without an admin, and --proxy."""
+secret, `kb serve --host 0.0.0.0` without an admin, and --proxy (tests/test_proxy.py: a real server)."""
 
 from __future__ import annotations
 
@@ -136,19 +136,21 @@ def test_cookies_and_session_secret(app):
     assert again.config["SECRET_KEY"] == app.config["SECRET_KEY"]
 
 
-def test_proxy_headers_only_with_proxy(app, tmp_path):
-    behind = create_app(app.config["KB_CORPUS"], app.config["KB_INDEX"], proxy=True)
+def test_proxy_makes_cookies_secure_and_the_app_alone_trusts_no_forwarded_header(app, tmp_path):
+    # Behind a proxy the client's address, scheme and host are set by waitress before the app
+    # (kb.web.serve.proxy_settings; tests/test_proxy.py against a real kb serve --proxy).
+    behind = create_app(app.config["KB_CORPUS"], app.config["KB_INDEX"], proxy=1)
     behind.testing = True
     c = behind.test_client()
-    https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
-    page = c.get("/login", headers=https)
-    r = c.post("/login", headers={**https, "Referer": "https://localhost/login"},
+    forged = {"X-Forwarded-For": "203.0.113.7"}
+    page = c.get("/login", headers=forged)
+    r = c.post("/login", headers=forged,
                data={"username": "anna", "password": PASSWORD, "csrf_token": csrf_of(page.get_data(as_text=True))})
     assert r.status_code == 302 and "Secure" in r.headers["Set-Cookie"]
-    assert AuditLog(app.config["KB_INDEX"]).read(action="login")[0].address == "203.0.113.7"
-    # Without --proxy the header is ignored: the address is the connection's.
+    assert AuditLog(app.config["KB_INDEX"]).read(action="login")[0].address == "127.0.0.1"
     c = app.test_client()
-    login(c)
+    r = login(c)
+    assert "Secure" not in r.headers["Set-Cookie"]
     assert AuditLog(app.config["KB_INDEX"]).read(action="login")[0].address == "127.0.0.1"
 
 
@@ -220,3 +222,52 @@ def test_many_failures_from_one_address_lock_the_address(app):
                                    "csrf_token": csrf_of(other.get("/login").get_data(as_text=True))},
                    environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert r.status_code == 302
+
+
+# --- sessions end, names in one form -------------------------------------------------------------------
+
+@pytest.mark.parametrize("how", ["logout", "passwd", "role", "remove"])
+def test_a_copied_session_cookie_ends_with_the_session(app, how):
+    c = app.test_client()
+    assert login(c).status_code == 302
+    copy = app.test_client()
+    copy.set_cookie("session", c.get_cookie("session").value)
+    assert copy.get("/api/search?q=записка").json["total_docs"] == 1        # the copy works, for now
+    acc = app.config["KB_ACCOUNTS"]
+    bearer = {"Authorization": f"Bearer {acc.create_token('anna')}"}
+    if how == "logout":
+        assert c.post("/logout", data={"csrf_token": csrf_of(c.get("/").get_data(as_text=True))}).status_code == 302
+    elif how == "passwd":
+        acc.passwd("anna", "новый-пароль-1")
+    elif how == "role":
+        acc.set_role("anna", "admin")
+    else:
+        acc.remove("anna")
+    for client in (copy, c):
+        assert client.get("/api/search?q=записка").json["total_docs"] == 0
+        assert client.get("/me").status_code == 302                       # to the login page
+    # API tokens last until revoked (removal revokes them).
+    r = c.get("/api/search?q=записка", headers=bearer)
+    assert r.status_code == 401 if how == "remove" else r.json["total_docs"] == 1
+    if how in ("logout", "role"):                                         # signing in again works
+        assert login(c).status_code == 302 and c.get("/api/search?q=записка").json["total_docs"] == 1
+        assert copy.get("/api/search?q=записка").json["total_docs"] == 0
+
+
+def test_a_session_from_before_versions_is_anonymous(app):
+    c = app.test_client()
+    assert login(c).status_code == 302
+    with c.session_transaction() as s:
+        s.pop("kb_sv")
+    assert c.get("/api/search?q=записка").json["total_docs"] == 0
+
+
+def test_any_form_of_a_name_signs_in_and_counts_against_one_lockout(app):
+    assert login(app.test_client(), name="ＡＮＮＡ").status_code == 302
+    assert login(app.test_client(), name="Anna").status_code == 302
+    c = app.test_client()
+    token = csrf_of(c.get("/login").get_data(as_text=True))
+    for form in ("Anna", "ANNA", "ａｎｎａ", "anna", "aNNa"):
+        assert login(c, name=form, password="неверный", token=token).status_code == 401
+    r = login(c, name="anna", token=token)
+    assert r.status_code == 429 and "этой учётной записи" in r.get_data(as_text=True)

@@ -44,17 +44,18 @@ def built(tmp_path_factory) -> Path:
 
 
 class Server:
-    def __init__(self, built: Path, tmp: Path, workers: int = 2):
+    def __init__(self, built: Path, tmp: Path, workers: int = 2, extra: tuple[str, ...] = (), env: dict | None = None):
+        """`extra`: more options of kb serve; `env`: more environment variables."""
         shutil.copytree(built / "corpus", tmp / "corpus")
         shutil.copytree(built / "index", tmp / "index")
         self.corpus, self.index, self.port = tmp / "corpus", tmp / "index", free_port()
         self.log_path = tmp / "serve.log"
         cmd = [str(KB) if KB.exists() else sys.executable, *([] if KB.exists() else ["-m", "kb.cli"]),
                "serve", "--corpus", str(self.corpus), "--index", str(self.index), "--port", str(self.port),
-               "--rescan", "0", "--workers", str(workers)]
+               "--rescan", "0", "--workers", str(workers), *extra]
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
         deadline = time.monotonic() + 90
         while True:
             assert self.proc.poll() is None, f"kb serve exited: {self.log()}"

@@ -266,9 +266,11 @@ def cmd_serve(args) -> int:
         per_client = int(raw)
     if args.workers is not None and args.workers < 1:
         raise KbError("--workers: число процессов >= 1 (must be >= 1)")
+    if args.proxy is not None and args.proxy < 1:
+        raise KbError("--proxy: число прокси перед kb >= 1 (без --proxy — ни одного) (must be >= 1)")
     return serve(_corpus(args), _index(args), host=args.host, port=args.port, debug=args.debug, rescan=args.rescan,
                  allowed_hosts=hosts, access_log=args.access_log, log_queries=args.log_queries,
-                 max_per_client=per_client, proxy=args.proxy, workers=args.workers)
+                 max_per_client=per_client, proxy=args.proxy or 0, workers=args.workers)
 
 
 # --- user, token ---------------------------------------------------------------
@@ -321,19 +323,30 @@ def cmd_user(args) -> int:
     if not args.name:
         raise KbError(f"kb user {args.action}: укажите имя пользователя (user name required)")
     if args.action == "add":
-        user = acc.add(args.name, read_new_password(args.name), args.role)
+        from kb.accounts import check_name
+
+        check_name(args.name)             # before the password is asked for
+        user = acc.add(args.name, read_new_password(args.name), args.role or "staff")
         record(_index(args), "user.add", actor="cli", target=user.name, detail=user.role)
         print(f"Пользователь {user.name} создан, роль {user.role}.")
-    elif args.action == "remove":
-        acc.remove(args.name)
-        record(_index(args), "user.remove", actor="cli", target=args.name)
-        print(f"Пользователь {args.name} удалён вместе с его токенами.")
+        return 0
+    user = acc.find(args.name)
+    if args.action == "remove":
+        acc.remove(user.name)
+        record(_index(args), "user.remove", actor="cli", target=user.name)
+        print(f"Пользователь {user.name} удалён вместе с его токенами; его входы завершены.")
     elif args.action == "passwd":
-        if acc.get(args.name) is None:
-            raise KbError(f"нет пользователя «{args.name}» (no such user)")
-        acc.passwd(args.name, read_new_password(args.name))
-        record(_index(args), "user.passwd", actor="cli", target=args.name)
-        print(f"Пароль пользователя {args.name} изменён.")
+        acc.passwd(user.name, read_new_password(user.name))
+        record(_index(args), "user.passwd", actor="cli", target=user.name)
+        print(f"Пароль пользователя {user.name} изменён; его входы в браузере завершены "
+              "(API-токены действуют до отзыва).")
+    elif args.action == "role":
+        if not args.role:
+            raise KbError("kb user role: укажите новую роль: --role staff или --role admin (role required)")
+        user = acc.set_role(user.name, args.role)
+        record(_index(args), "user.role", actor="cli", target=user.name, detail=user.role)
+        print(f"Роль пользователя {user.name}: {user.role}; его входы в браузере завершены "
+              "(API-токены действуют до отзыва).")
     return 0
 
 
@@ -475,22 +488,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-per-client", type=int, default=None, metavar="N",
                    help="поисковых запросов одновременно с одного адреса (по умолчанию 2 или $KB_MAX_PER_CLIENT; "
                         "0 — без ограничения)")
-    p.add_argument("--proxy", action="store_true",
-                   help="за обратным прокси с HTTPS (nginx): доверять X-Forwarded-For/-Proto/-Host/-Prefix "
-                        "одного прокси, cookie только по HTTPS (docs/usage.md)")
+    p.add_argument("--proxy", type=int, nargs="?", const=1, default=None, metavar="N",
+                   help="за обратным прокси с HTTPS (nginx): адрес клиента, схема и имя сервера берутся из "
+                        "X-Forwarded-For/-Proto/-Host; N — сколько прокси стоит перед kb (по умолчанию 1), "
+                        "cookie только по HTTPS (docs/usage.md)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="процессов сервера (по умолчанию по одному на ядро процессора; 1 — один процесс)")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("user", help="учётные записи сервера: add, list, remove, passwd",
+    p = sub.add_parser("user", help="учётные записи сервера: add, list, remove, passwd, role",
                        description="Accounts of kb serve, stored in INDEX/accounts.sqlite3. The password of "
                                    "add and passwd is asked at the terminal, or read from stdin when it is not "
-                                   "a terminal: the same line twice.")
+                                   "a terminal: the same line twice. Names are compared without case or width "
+                                   "(Anna is anna). remove, passwd and role end the account's browser "
+                                   "sessions; its API tokens last until revoked.")
     _add_paths(p)
-    p.add_argument("action", choices=["add", "list", "remove", "passwd"])
+    p.add_argument("action", choices=["add", "list", "remove", "passwd", "role"])
     p.add_argument("name", nargs="?", help="имя пользователя")
-    p.add_argument("--role", choices=["staff", "admin"], default="staff",
-                   help="роль нового пользователя: staff (сотрудник) или admin (по умолчанию staff)")
+    p.add_argument("--role", choices=["staff", "admin"], default=None,
+                   help="add: роль нового пользователя, staff (сотрудник) или admin (по умолчанию staff); "
+                        "role: новая роль")
     p.add_argument("--json", action="store_true", help="list: в JSON")
     p.set_defaults(func=cmd_user)
 

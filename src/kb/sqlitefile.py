@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 
 class PerThread:
-    def __init__(self, path: Path, schema: str, foreign_keys: bool = False):
-        self.path, self.schema, self.foreign_keys = Path(path), schema, foreign_keys
+    def __init__(self, path: Path, schema: str, foreign_keys: bool = False,
+                 prepare: Callable[[sqlite3.Connection], None] | None = None):
+        """`prepare(con)`: run on each new connection after the schema (functions it needs,
+        columns an older file lacks)."""
+        self.path, self.schema, self.foreign_keys, self.prepare = Path(path), schema, foreign_keys, prepare
         self._local = threading.local()
 
     def get(self) -> sqlite3.Connection:
@@ -28,5 +32,7 @@ class PerThread:
                 con.execute("PRAGMA foreign_keys = ON")
             con.execute("PRAGMA journal_mode = WAL")
             con.executescript(self.schema)
+            if self.prepare is not None:
+                self.prepare(con)
             self._local.con = con
         return con

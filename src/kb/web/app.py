@@ -26,16 +26,18 @@ _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 
 
 
 def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] | None = None,
-               max_per_client: int = guard.MAX_PER_CLIENT, proxy: bool = False, jobs_here: bool = True,
+               max_per_client: int = guard.MAX_PER_CLIENT, proxy: int = 0, jobs_here: bool = True,
                workers: int = 1) -> Flask:
     """The app over an index; `allowed_hosts`: names accepted in Host (None: any, see
     guard.allowed_hosts); `max_per_client`: searches in flight per client address (0: no limit);
-    `proxy`: behind a reverse proxy with HTTPS: X-Forwarded-For/-Proto/-Host/-Prefix of one
-    proxy are honoured and session cookies are Secure (without it those headers are ignored,
-    so a client cannot pass for another address and escape the login limits); `jobs_here`: upload
-    indexing runs in a thread of this process (False: another process of the server runs it,
-    kb.web.jobs); `workers`: processes that will serve it after a fork (kb.web.workers), for the
-    per-client limit to count across them (guard.worker in each)."""
+    `proxy`: behind that many reverse proxies with HTTPS (0: none): session cookies are Secure
+    and X-Forwarded-Prefix is honoured; the client's address, scheme and host come from the
+    server (kb.web.serve.proxy_settings: waitress reads X-Forwarded-For/-Proto/-Host before the
+    app, and without a proxy drops them, so a client cannot pass for another address and escape
+    the login limits); `jobs_here`: upload indexing runs in a thread of this process (False:
+    another process of the server runs it, kb.web.jobs); `workers`: processes that will serve it
+    after a fork (kb.web.workers), for the per-client limit to count across them (guard.worker
+    in each)."""
     app = Flask("kb.web", template_folder=str(TEMPLATES), static_folder=str(STATIC))
     app.config.update(KB_CORPUS=Path(corpus), KB_INDEX=Path(index_dir),
                       MAX_CONTENT_LENGTH=64 * 1024, JSON_AS_ASCII=False, KB_JOBS_HERE=jobs_here)
@@ -46,7 +48,7 @@ def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] |
     app.before_request(upload.allow_large_body)
     app.before_request(_refuse_large_body)
     # Then the user, and so what the request may see.
-    auth.install(app, Path(index_dir), secure_cookies=proxy)
+    auth.install(app, Path(index_dir), secure_cookies=bool(proxy))
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(mine.bp)
@@ -110,7 +112,10 @@ def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] |
     if proxy:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
+        # Only the prefix, as the nearest proxy passes it on: waitress has no setting for it.
+        # The address, scheme and host are set by waitress itself, before the access log and
+        # every hook see the request.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=0, x_proto=0, x_host=0, x_prefix=1)
     return app
 
 

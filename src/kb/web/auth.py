@@ -9,8 +9,12 @@ and a failure while loading the user leaves the request public.
 
 The session secret is generated at first start and kept in `INDEX/secret_key` (mode 0600):
 sessions survive a restart, and a new server folder never shares a key with another.
+A session holds the account's session version (kb.accounts) and is refused once it changed:
+logout, a new password, a new role or removal ends every session of the account, a copied
+cookie included; API tokens are not sessions and last until revoked.
 Login attempts are limited per client address and per account name (only failed attempts
-count against an account); past the limit the login page says until when it is locked.
+count against an account, named in its normal form, kb.accounts.name_key); past the limit
+the login page says until when it is locked.
 The limits are counted in `INDEX/login-limits.sqlite3` (kb.web.limitstore), not in a
 process's memory: every worker of `kb serve --workers N` sees the same counts, and a restart
 does not forget them.
@@ -25,7 +29,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import Flask, abort, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
@@ -36,7 +40,7 @@ from werkzeug.exceptions import Unauthorized
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from kb.accounts import Accounts, User
+from kb.accounts import Accounts, User, name_key
 from kb.audit import record
 from kb.errors import KbError
 from kb.index import access
@@ -44,6 +48,7 @@ from kb.web import limitstore
 from kb.web.errors import WebError, wants_json
 
 SECRET_FILE = "secret_key"
+SESSION_VERSION = "kb_sv"          # the session's key for the account's session version
 # Failed logins allowed per account name and per client address (an office behind one NAT
 # address signs in many times a day: only failures count).
 ACCOUNT_LIMIT = "5 per 15 minutes"
@@ -181,7 +186,11 @@ def install(app: Flask, index_dir: Path, *, secure_cookies: bool = False) -> Non
     @manager.user_loader
     def load_user(user_id: str):
         user = accounts.by_id(int(user_id)) if user_id.isdigit() else None
-        return WebUser(user) if user else None
+        # A session from before the last logout, password or role change (or from before
+        # versions existed) is anonymous.
+        if user is None or session.get(SESSION_VERSION) != user.session_version:
+            return None
+        return WebUser(user)
 
     @manager.request_loader
     def load_from_token(req):
@@ -219,7 +228,9 @@ def install(app: Flask, index_dir: Path, *, secure_cookies: bool = False) -> Non
                       key_prefix="kb")
 
     def account_key() -> str:
-        return "account:" + (request.form.get("username") or "").strip().lower()[:64]
+        # The form names are compared in: `Anna` and `ＡＮＮＡ` are one account, so one counter
+        # (lower() alone let full-width forms escape it).
+        return "account:" + name_key((request.form.get("username") or "").strip())[:64]
 
     def login():
         form = LoginForm()
@@ -229,6 +240,7 @@ def install(app: Flask, index_dir: Path, *, secure_cookies: bool = False) -> Non
             user = accounts.check_password(name, form.password.data)
             if user is not None:
                 login_user(WebUser(user))
+                session[SESSION_VERSION] = user.session_version
                 record(index_dir, "login", actor=user.name, address=request.remote_addr)
                 return redirect(safe_next(request.args.get("next")))
             g.kb_login_failed = True
@@ -246,8 +258,12 @@ def install(app: Flask, index_dir: Path, *, secure_cookies: bool = False) -> Non
 
     def logout():
         if current_user.is_authenticated:
+            if not g.get("kb_token_user"):
+                # Every session of the account ends, so a copy of this cookie is worth nothing.
+                accounts.end_sessions(current_user.user.id)
             record(index_dir, "logout", actor=current_user.name, address=request.remote_addr)
         logout_user()
+        session.pop(SESSION_VERSION, None)
         return redirect(url_for("views.home"))
     app.add_url_rule("/logout", "auth.logout", logout, methods=["POST"])
 

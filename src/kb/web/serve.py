@@ -109,13 +109,33 @@ def preload() -> None:
     analyzer()
 
 
+# The headers a proxy is told to set (docs/usage.md, the nginx example). X-Forwarded-Port and
+# Forwarded stay untrusted, so waitress drops them: a client's copy passed on by a proxy that
+# does not set them could otherwise change the links.
+FORWARDED = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"})
+
+
+def proxy_settings(hops: int) -> dict:
+    """waitress's settings for `kb serve --proxy N`: the client's address, scheme and host are
+    those the N-th proxy counting back from kb received (X-Forwarded-For/-Proto/-Host: the
+    N-th value from the end; what the client wrote before them is ignored), set by waitress
+    in the request before the app and the access log see it, in every worker. Any peer is trusted:
+    waitress takes one proxy address only, and kb cannot know the proxy's; behind a proxy kb
+    listens where only the proxy reaches it (docs/usage.md). Without a proxy: nothing, and
+    waitress drops those headers (its default), so a client cannot claim another address."""
+    if not hops:
+        return {}
+    return {"trusted_proxy": "*", "trusted_proxy_count": int(hops), "trusted_proxy_headers": set(FORWARDED),
+            "clear_untrusted_proxy_headers": True}
+
+
 def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int = 5000,
           debug: bool = False, threads: int = 8, rescan: float = 60.0, allowed_hosts: Iterable[str] = (),
           access_log: Path | None = None, log_queries: bool = False, max_per_client: int | None = None,
-          proxy: bool = False, workers: int | None = None) -> int:
+          proxy: int = 0, workers: int | None = None) -> int:
     """`allowed_hosts`: names accepted in Host besides the loopback ones (guard.allowed_hosts);
     `access_log`: a file for the access log (default stderr); `log_queries`: show query values in it;
-    `proxy`: behind a reverse proxy with HTTPS (X-Forwarded-* honoured, Secure cookies);
+    `proxy`: behind that many reverse proxies with HTTPS (0: none; proxy_settings, Secure cookies);
     `workers`: server processes (kb.web.workers; default one per core, 1: this process alone).
     Returns the exit status."""
     from kb.web import guard, workers as pool
@@ -143,6 +163,13 @@ def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int =
         log = open(access_log, "a", encoding="utf-8", buffering=1) if access_log else sys.stderr
     except OSError as e:
         raise KbError(f"не открыть журнал запросов {access_log}: {e.strerror} (cannot open the access log)") from None
+    if debug and proxy:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Flask's development server has no trusted-proxy settings: werkzeug's own, outermost.
+        # Scheme and host as the nearest proxy passes them on: ProxyFix would ignore a single
+        # X-Forwarded-Proto behind two proxies, and waitress refuses two.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy, x_proto=1, x_host=1)
     app.wsgi_app = AccessLog(app.wsgi_app, log, show_queries=log_queries)
     url = f"http://{host if ':' not in host else '[' + host + ']'}:{port}/"
     if debug:
@@ -162,7 +189,7 @@ def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int =
 
     def serve_here(wsgi) -> None:
         threading.Thread(target=warm_up, args=(index_dir,), daemon=True).start()
-        waitress_serve(wsgi, sockets=socks, threads=threads, ident="kb")
+        waitress_serve(wsgi, sockets=socks, threads=threads, ident="kb", **proxy_settings(proxy))
 
     print(f"kb: поиск открыт на {url} (Ctrl+C — остановить)", file=sys.stderr, flush=True)
     if hosts is not None:
