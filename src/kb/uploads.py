@@ -30,11 +30,10 @@ import unicodedata
 from pathlib import Path
 from typing import NamedTuple
 
-import yaml
 
 from kb.errors import ExtractError, KbError
 from kb.extract.files import SUPPORTED_SUFFIXES
-from kb.enrich.sidecar import SidecarError, read_sidecar, sidecar_path
+from kb.enrich.sidecar import SidecarError, dump_sidecar, read_sidecar, sidecar_path
 from kb.extract.sniff import detect_format
 
 ACCEPTED = sorted(SUPPORTED_SUFFIXES | {".csv", ".jsonl"})
@@ -152,26 +151,7 @@ def check_content(name: str, data: bytes) -> str:
     return fmt
 
 
-class _SidecarDumper(yaml.SafeDumper):
-    """yaml.safe_dump's dumper, except that text holding a line break other than a space or
-    an invisible character is written double-quoted, where each is escaped (\\N, \\L, \\r):
-    PyYAML's own choice for such text, single quotes, keeps NEL (U+0085) raw, and reading it
-    back folds it into a space (tests/test_upload.py's round trip)."""
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str):
-    plain = all(c.isprintable() and (c == " " or not c.isspace()) for c in value)
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=None if plain else '"')
-
-
-_SidecarDumper.add_representer(str, _represent_str)
 _OWN_SIDECARS = (".meta.json", ".meta.yml", ".meta.yaml")     # NAME.meta.*: the file's own (kb.enrich.sidecar)
-
-
-def dump_sidecar(fields: dict) -> str:
-    """A sidecar's text: YAML that reads back (kb.enrich.sidecar) to exactly these fields.
-    One line per field however long the title, so a person can still edit it by hand."""
-    return yaml.dump(fields, Dumper=_SidecarDumper, allow_unicode=True, sort_keys=False, width=1 << 20)
 
 
 def _current_fields(target: Path) -> dict:
