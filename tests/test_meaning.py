@@ -198,7 +198,8 @@ def test_kb_check_reports_the_vectors(built, topics, capsys, monkeypatch):
     shutil.move(folder / f"{gen}.map", folder.parent / "kept.map")
     (folder / "progress.json").write_text(json.dumps({"gen": gen, "done": 3, "total": 7}), encoding="utf-8")
     code, out = _check(idx, corpus, capsys)
-    assert code == 0 and out["vectors_state"] == "building" and out["vectors"]["building"] == {"done": 3, "total": 7}
+    assert code == 0 and out["vectors_state"] == "building" \
+        and out["vectors"]["building"] == {"done": 3, "total": 7, "minutes_left": None}
     shutil.move(folder.parent / "kept.map", folder / f"{gen}.map")
     # Off: said so.
     monkeypatch.setattr(embed, "configured_key", lambda: None)

@@ -102,7 +102,8 @@ class Health:
             head += f"готовы: {v['with_vectors']} из {v.get('with_text', v['passages'])} фрагментов"
         elif state == "building":
             b = v["building"]
-            head += f"строятся: готово {b['done']} из {b['total']} фрагментов (поиск пока по словам; `kb index` продолжит)"
+            head += (f"строятся: готово {b['done']} из {b['total']} фрагментов{minutes_left(b.get('minutes_left'))} "
+                     "(поиск пока по словам; `kb index` продолжит)")
         elif state == "missing":
             head += "не построены для этого поколения (поиск по словам; выполните `kb index`)"
         else:
@@ -193,3 +194,10 @@ def check(corpus: Path | None, index_dir: Path) -> Health:
                 h.changed.append(rel)
         h.removed = [rel for rel in man.files if rel not in files]
     return h
+
+
+def minutes_left(m) -> str:
+    """", осталось ~N мин" from the builder's pace, or "" before it has one."""
+    if m is None:
+        return ""
+    return ", осталось меньше минуты" if m < 1 else f", осталось ~{round(m)} мин"
