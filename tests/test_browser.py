@@ -115,7 +115,7 @@ def test_report_page_and_pdf_page_link(page, base_url):
     page.wait_for_url(re.compile(r"#p-\d+$"))
     hash_ = page.evaluate("location.hash")
     target = page.locator(hash_)
-    assert "стр. 3" in target.locator(".where").inner_text()
+    assert "с. 3" in target.locator(".where").inner_text()
     assert "Мониторинг общежитий" in target.inner_text()
     pdf = target.get_by_role("link", name="в PDF")
     assert pdf.get_attribute("href").endswith("#page=3")
