@@ -191,7 +191,7 @@ def test_kb_check_reports_the_vectors(built, topics, capsys, monkeypatch):
     assert v["with_vectors"] == v["passages"] > 0 and not v["problems"]
     assert main(["check", "--corpus", str(corpus), "--index", str(idx)]) == 0
     text = capsys.readouterr().out
-    assert f"Векторы смысла ({topics.key}): готовы, фрагментов с векторами {v['passages']} из {v['passages']}" in text
+    assert f"Векторы смысла ({topics.key}): готовы: {v['passages']} из {v['passages']} фрагментов" in text
     # Building: the map of the generation not yet written, the builder's progress.
     folder = vectors.model_dir(idx, topics.key)
     gen = store.current(idx).name

@@ -404,12 +404,16 @@ def health(index_dir: Path, model_key: str) -> dict:
         if gen is not None and f.stem == gen.name:
             out["passages"] = len(keys)
             live = [k for k in keys if k != empty]
+            out["with_text"] = len(live)        # the passages a vector is made for, as `kb index` counts
             out["with_vectors"] = sum(1 for k in live if k in chunks.row_of)
             lost = len(live) - out["with_vectors"]
             if lost:
                 out["problems"].append(f"векторы: у {lost} фрагментов из {len(live)} нет векторов "
                                        f"(повреждены или удалены файлы в {folder})")
-    out["stale"] = sum(1 for k in chunks.row_of if k not in used)
+    # While a build runs, the rows it has written belong to no map yet (the generation's map is
+    # written at its end): they are its progress, not stale rows (kb check said "stale" of a
+    # brand-new index, more and more of them).
+    out["stale"] = 0 if out["building"] else sum(1 for k in chunks.row_of if k not in used)
     out["graph"] = _graph_state(folder, gen, out) if st["ready"] else None
     return out
 

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 
 from kb.search import (PART_PASSAGES, Filters, catalog, meaning_status, document, document_facets, documents, empty_result,
                        index_notice, matches_in, part_of, search)
-from kb.index.access import restricted
+from kb.index.access import restricted, staff_ids
 from kb.search.consult import consult as consult_story
 from kb.search.reading import locate
 from kb.search.similar import similar, text_language
@@ -100,8 +100,11 @@ def home():
         return render_template("home.html", docs=[], types=[], years=[], passages=0, notice=msg)
     docs = documents(_index())
     facets = document_facets(_index())
+    # Counted as `kb index` and `kb check` count (access.counts): the public is told how many
+    # documents only staff see, staff how many of theirs are such.
     return render_template("home.html", docs=docs, types=facets["type"], years=facets["year"],
-                           passages=sum(d.passages for d in docs))
+                           passages=sum(d.passages for d in docs), staff_only=len(staff_ids(_index())),
+                           hidden=restricted())
 
 
 @bp.get("/search")
