@@ -220,3 +220,20 @@ def test_real_document_page_text_first_no_section_signs(real_app):
     assert '<details class="more-text">' in first and "Показать полностью" in first
     lead = first.split('<details class="more-text">', 1)[0]
     assert "Принят Государственной Думой" in lead and "№ 199-ФЗ" not in lead
+
+
+def test_a_staff_only_act_never_answers_the_public(tmp_path):
+    """An act the rules keep for staff is searched for staff only: its articles, title and
+    words never reach an anonymous /consult (kb.index.story_passages masks it, as search does)."""
+    corpus = _corpus(tmp_path / "corpus", False)
+    (corpus / "internal.txt").write_text(
+        "ПОЛОЖЕНИЕ ОБ ОБЩЕЖИТИИ КВАКОЗЯБРИЯ\n\nСтатья 7. Выселение из общежития квакозябрия\n\n"
+        "Комендант общежития выселяет жильцов из комнаты квакозябрия по решению суда.\n", encoding="utf-8")
+    (corpus / "internal.txt.meta.yml").write_text("access: staff\ntype: нормативный акт\n", encoding="utf-8")
+    update_index(corpus, tmp_path / "index", show_progress=False)
+    app = create_app(corpus, tmp_path / "index")
+    app.testing = True
+    anon = app.test_client().get("/api/consult", query_string={"text": DORMITORY}).get_data(as_text=True)
+    assert "квакозябри" not in anon.lower() and "ЖК РФ" in anon
+    staff = signed_in(app).get("/api/consult", query_string={"text": DORMITORY}).get_data(as_text=True)
+    assert "квакозябри" in staff.lower()
