@@ -275,3 +275,27 @@ def test_editing_the_rules_takes_effect_without_reindexing(tmp_path):
     assert c.get("/api/search", query_string={"q": "жилищный"}).json["total_docs"] == 0
     problems = access.problems(tmp_path / "index")
     assert [(p, why) for p, why in problems if p.endswith(".kbaccess") and "строка 2" in why], problems
+
+
+def test_counts_say_the_same_in_kb_index_kb_check_and_the_home_page(servers, capsys):
+    import re
+
+    from kb.cli import main
+
+    full, _ = servers
+    index, corpus = full.config["KB_INDEX"], full.config["KB_CORPUS"]
+    staff = len(access.staff_ids(index))
+    total = len(catalog(index).all())
+    assert main(["index", "--corpus", str(corpus), "--index", str(index), "--no-vectors"]) == 0
+    said = capsys.readouterr().out
+    assert f"В индексе: документов {total} (из них только для сотрудников: {staff})" in said
+    assert main(["check", "--corpus", str(corpus), "--index", str(index)]) == 0
+    assert f"В индексе: документов {total} (из них только для сотрудников: {staff})" in capsys.readouterr().out
+
+    def page(client):
+        return " ".join(re.sub(r"<[^>]+>", "", client.get("/").get_data(as_text=True)).split())
+
+    anon = page(full.test_client())
+    assert f"Документов: {total - staff}," in anon and f"Ещё документов: {staff}" in anon
+    mine = page(signed_in(full))
+    assert f"Документов: {total} (из них только для сотрудников: {staff})" in mine and "Ещё документов" not in mine
