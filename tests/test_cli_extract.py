@@ -97,3 +97,20 @@ def test_subprocess_no_traceback_and_exit_code(tmp_path):
         assert proc.returncode == code, (target, proc.stderr)
         assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
     assert proc.stdout == "Статья 1. Ссуда\nТекст статьи.\n"
+
+
+def test_help_and_usage_errors_are_in_russian(capsys):
+    import pytest as _pytest
+
+    from kb.cli import main as kb_main
+
+    with _pytest.raises(SystemExit):
+        kb_main(["--help"])
+    out = capsys.readouterr().out
+    assert "использование: kb" in out and "показать эту справку" in out and "команды" in out
+    assert "usage" not in out and "show this help" not in out
+    with _pytest.raises(SystemExit) as e:
+        kb_main(["user", "frob"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "ошибка: " in err and "недопустимое значение: 'frob'" in err and "invalid" not in err

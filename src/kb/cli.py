@@ -418,19 +418,42 @@ def cmd_audit(args) -> int:
 
 # --- parser ------------------------------------------------------------------
 
+# argparse's own words (headings, -h, its errors) in Russian, like everything else kb prints:
+# argparse looks them up through the module's gettext function at the moment it prints.
+_ARGPARSE_RU = {
+    "usage: ": "использование: ",
+    "positional arguments": "аргументы",
+    "options": "параметры",
+    "show this help message and exit": "показать эту справку и выйти",
+    "%(prog)s: error: %(message)s\n": "%(prog)s: ошибка: %(message)s\n",
+    "the following arguments are required: %s": "не хватает аргументов: %s",
+    "unrecognized arguments: %s": "неизвестные аргументы: %s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "недопустимое значение: %(value)r (можно: %(choices)s)",
+    "invalid %(type)s value: %(value)r": "неверное значение (%(type)s): %(value)r",
+    "expected one argument": "ожидается одно значение",
+    "argument %(argument_name)s: %(message)s": "%(argument_name)s: %(message)s",
+    "ambiguous option: %(option)s could match %(matches)s": "неоднозначный параметр: %(option)s — это %(matches)s?",
+}
+
+
+def _argparse_ru(message: str) -> str:
+    return _ARGPARSE_RU.get(message, message)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    argparse._ = _argparse_ru
     parser = argparse.ArgumentParser(
         prog="kb",
-        description="kb — поиск по документам НКО и юристов (русский язык). "
-                    "Search engine for Russian-language NGO and legal documents.",
+        description="kb — поиск и база знаний по документам НКО и юристов на русском языке: "
+                    "отчёты, законы и кодексы, исследования, записи консультаций.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="КОМАНДА", title="команды")
 
     p = sub.add_parser("extract", help="извлечь чистый текст одного файла (или папки)",
-                       description="Print the clean text of one file (PDF, DOCX, DOC, RTF, HTML, TXT). "
-                                   "Given a folder, extracts every file and reports failures. Each file "
-                                   "is read in a worker process bounded in time (KB_FILE_SECONDS, 300) "
-                                   "and memory (KB_FILE_MEMORY_MB, 1024).")
+                       description="Печатает чистый текст файла (PDF, DOCX, DOC, RTF, HTML, TXT, сканы). "
+                                   "Для папки извлекает каждый файл и сообщает о сбоях. Каждый файл "
+                                   "читается в отдельном процессе с пределом времени (KB_FILE_SECONDS, 300 с) "
+                                   "и памяти (KB_FILE_MEMORY_MB, 1024 МБ).")
     p.add_argument("file", help="путь к файлу или папке")
     p.add_argument("--json", action="store_true", help="вывод в JSON: path, format, title, pages, warnings, metadata")
     p.add_argument("--workers", type=int, default=None,
@@ -438,8 +461,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser("index", help="построить или обновить индекс папки документов",
-                       description="Build or update the index of the corpus folder: only new and changed "
-                                   "files are read; reports what was added, updated, removed, failed.")
+                       description="Строит или обновляет индекс папки документов: читаются только новые и "
+                                   "изменённые файлы; сообщает, что добавлено, обновлено, удалено, что не "
+                                   "прочитано и чьи файлы метаданных не читаются (такие документы скрыты "
+                                   "от посетителей). Затем строит векторы смысла.")
     _add_paths(p)
     p.add_argument("--workers", type=int, default=None, help="процессов для извлечения текста (по умолчанию все ядра)")
     p.add_argument("--json", action="store_true", help="отчёт в JSON")
@@ -454,17 +479,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("check", help="проверить индекс, ничего не меняя",
-                       description="Report the state of the index without changing it: its files against "
-                                   "their checksums, what whoosh reads, the manifest, the extraction cache, "
-                                   "and what changed in the corpus since the last kb index. Exit 0 when the "
-                                   "index is sound (even if the corpus changed), 1 when it is damaged or missing.")
+                       description="Сообщает состояние индекса, ничего не меняя: файлы против контрольных "
+                                   "сумм, индекс, кэш извлечения, векторы смысла, ошибки доступа и что "
+                                   "изменилось в папке документов после последнего kb index. Код 0, когда "
+                                   "индекс исправен (даже если папка изменилась); 1, когда он повреждён, "
+                                   "отсутствует или есть ошибки доступа.")
     _add_paths(p)
     p.add_argument("--json", action="store_true", help="отчёт в JSON")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("search", help="искать в индексе",
-                       description="Search the index. Syntax: words in any form, \"phrase\", !exact, "
-                                   "prefix*, -exclude, ИЛИ/OR, И/AND, тип:, год:, title: (docs/query-syntax.md).")
+                       description="Ищет в индексе. Синтаксис: слова в любой форме, \"фраза\", !точно, "
+                                   "начало*, -исключить, ИЛИ/OR, И/AND, тип:, год:, title:, ссылки вида "
+                                   "«ст. 84 ЖК РФ» (docs/query-syntax.md).")
     _add_paths(p)
     p.add_argument("query", nargs="?", default="", help="поисковый запрос (без него с --since: список добавленного)")
     p.add_argument("--limit", type=int, default=10, help="документов на странице (по умолчанию 10)")
@@ -484,9 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("eval", help="оценить качество поиска на наборе BEIR",
-                       description="Build a throwaway index from BEIR_DIR/corpus.jsonl, run queries.jsonl and "
-                                   "score against qrels/test.tsv: nDCG@10, Recall@10, Recall@100, MRR@10, "
-                                   "median query time.")
+                       description="Строит временный индекс из BEIR_DIR/corpus.jsonl, выполняет запросы "
+                                   "queries.jsonl и оценивает по qrels/test.tsv: nDCG@10, Recall@10, "
+                                   "Recall@100, MRR@10, медианное время запроса.")
     p.add_argument("beir_dir", help="папка с corpus.jsonl, queries.jsonl, qrels/test.tsv")
     p.add_argument("--mode", choices=["lexical", "hybrid", "semantic"], default="lexical",
                    help="ранжирование: lexical (только слова, по умолчанию), hybrid (слова и смысл, как "
@@ -501,8 +528,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", help="веб-интерфейс и JSON API поиска",
-                       description="Index the corpus when the index is missing or stale, then serve the "
-                                   "web UI and the JSON API (/api/search, /api/documents) on waitress.")
+                       description="Индексирует папку документов, если индекса нет или он устарел, и "
+                                   "открывает веб-интерфейс и JSON API (/api/search, /api/documents).")
     _add_paths(p)
     p.add_argument("--host", default="127.0.0.1", help="адрес (по умолчанию 127.0.0.1, только этот компьютер)")
     p.add_argument("--port", type=int, default=5000, help="порт (по умолчанию 5000)")
@@ -528,11 +555,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("user", help="учётные записи сервера: add, list, remove, passwd, role",
-                       description="Accounts of kb serve, stored in INDEX/accounts.sqlite3. The password of "
-                                   "add and passwd is asked at the terminal, or read from stdin when it is not "
-                                   "a terminal: the same line twice. Names are compared without case or width "
-                                   "(Anna is anna). remove, passwd and role end the account's browser "
-                                   "sessions; its API tokens last until revoked.")
+                       description="Учётные записи kb serve (INDEX/accounts.sqlite3). Пароль для add и "
+                                   "passwd спрашивается в терминале или читается из stdin, если это не "
+                                   "терминал: одна и та же строка дважды. Имена сравниваются без учёта "
+                                   "регистра и ширины букв (Anna — это anna). remove, passwd и role "
+                                   "завершают сеансы этой учётной записи в браузерах; её API-токены "
+                                   "действуют, пока не отозваны.")
     _add_paths(p)
     p.add_argument("action", choices=["add", "list", "remove", "passwd", "role"])
     p.add_argument("name", nargs="?", help="имя пользователя")
@@ -543,17 +571,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_user)
 
     p = sub.add_parser("token", help="API-токены: create ИМЯ, revoke ТОКЕН|ИМЯ, list",
-                       description="API tokens for /api/* (Authorization: Bearer TOKEN). create prints the "
-                                   "new token as the last line of its output; only its hash is stored. revoke "
-                                   "takes the token, its first 10 characters (as list shows them) or a user name "
-                                   "(all of that user's tokens).")
+                       description="API-токены для /api/* (Authorization: Bearer ТОКЕН). create печатает "
+                                   "новый токен последней строкой; хранится только его хеш. revoke принимает "
+                                   "токен, его первые 10 знаков (как их показывает list) или имя пользователя "
+                                   "(все его токены).")
     _add_paths(p)
     p.add_argument("action", choices=["create", "revoke", "list"])
     p.add_argument("name", nargs="?", help="имя пользователя (create, list) или токен (revoke)")
     p.set_defaults(func=cmd_token)
 
     p = sub.add_parser("audit", help="журнал действий: входы, токены, загрузки, просмотры",
-                       description="The audit log of the server (INDEX/audit.sqlite3), newest first.")
+                       description="Журнал действий сервера (INDEX/audit.sqlite3), новые сверху.")
     _add_paths(p)
     p.add_argument("--limit", type=int, default=100, help="сколько записей (по умолчанию 100)")
     p.add_argument("--action", help="только это действие (login, login.failed, token.create, ...)")
