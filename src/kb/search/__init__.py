@@ -35,7 +35,7 @@ from kb.search.rerank import _plain, with_vectors
 from kb.search.semantic import status as meaning_status
 from kb.search.semantic import prefetch, with_meaning
 from kb.search.results import DocGroup, FacetValue, Hit, SearchResult
-from kb.search.snippets import Matcher, snippet
+from kb.search.snippets import Matcher, make_snippet
 
 __all__ = ["search", "parse", "SearchResult", "Hit", "DocGroup", "DocInfo", "catalog",
            "documents", "document", "Filters", "MAX_PAGE", "MAX_PER_PAGE", "warm_up", "consultation_field",
@@ -438,12 +438,14 @@ def _hit(h, info: DocInfo | None, matcher: Matcher) -> Hit:
     year = f.get("year")
     article = f.get("article") or None
     c = cite(info, article=article, page=f.get("page"), heading=f.get("heading", "")) if info else None
+    snip = make_snippet(f.get("body", ""), matcher)
     return Hit(doc_id=f["doc_id"], path=f.get("path", ""), title=info.title if info else f.get("title", ""),
                doc_type=f.get("doc_type", ""), year=int(year) if year else None,
                ordinal=f.get("ordinal", 0), page=f.get("page"), article=article,
-               heading=f.get("heading", ""), score=h.score, snippet=snippet(f.get("body", ""), matcher),
+               heading=f.get("heading", ""), score=h.score, snippet=snip.html(),
                citation=c.full if c else "", citation_short=c.short if c else "",
-               anchor=stable_anchor(info, article, f.get("page")))
+               anchor=stable_anchor(info, article, f.get("page")), snippet_text=snip.text,
+               highlights=snip.highlights)
 
 
 def _years_unfiltered(rd, parsed: Parsed, filters: qm.Filters | None, deadline: qm.Deadline, matched):

@@ -20,8 +20,8 @@ from kb.index.access import restricted
 from kb.search.catalog import DocInfo, catalog
 from kb.search.citations import citation_graph
 from kb.search.cite import cite, stable_anchor
-from kb.search.query import Highlight, parse
-from kb.search.snippets import Matcher, highlight_all
+from kb.search.query import parse
+from kb.search.snippets import Matcher, highlight_spans, mark
 
 PART_PASSAGES = 50
 MAX_LIMIT = 200              # passages in one /api/documents/<id> answer (at most ~1.2M characters)
@@ -30,8 +30,6 @@ DEFAULT_LIMIT = 100
 # else the chapters nearest the part and everything in it (a code has ~130 bytes of outline
 # a passage: a huge document's would be megabytes).
 MAX_TOC = 400
-
-_NO_MATCH = Matcher(Highlight())
 
 
 def check_index(index_dir: Path) -> None:
@@ -71,11 +69,14 @@ class DocView:
             anchored.update(anchors)
             article = p.get("article") or None
             c = cite(info, article=article, page=page, heading=p.get("heading", ""))
+            spans = highlight_spans(p.get("body", ""), matcher) if matcher else []
             self.passages.append(
                 {"ordinal": p.get("ordinal", 0), "page": page, "page_end": page_end,
                  "article": article, "heading": p.get("heading", ""),
-                 "html": highlight_all(p.get("body", ""), matcher or _NO_MATCH),
+                 "html": mark(p.get("body", ""), spans),
                  "text": p.get("body", ""), "page_anchors": anchors,
+                 # The matches of `query` as [start, end) offsets into "text" (the API's plain form).
+                 "highlights": [[a, b] for a, b in spans],
                  "citation": c.full, "citation_short": c.short, "anchor": stable_anchor(info, article, page),
                  # `#st-84` is on the first passage of that article (a long one is cut in several).
                  "article_anchor": article if article and article not in articles else None})
