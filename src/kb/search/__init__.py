@@ -18,24 +18,24 @@ from datetime import datetime
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kb import analysis, config
+from kb import config
 from kb.analysis import embed
 from kb.errors import QueryError
 from kb.index import querymodel as qm
 from kb.index import RawResults, exists, reader
-from kb.morphology import is_known
 from kb.search.articles import article_targets, query_citations
 from kb.search.catalog import Catalog, DocInfo, catalog
 from kb.search.citations import citation_graph
 from kb.search.cite import cite, stable_anchor
 from kb.search.known import KNOWN_SHARE, coverage
-from kb.search.query import MAX_WORDS, Parsed, default_glossary, default_lexicon, parse
+from kb.search.query import MAX_WORDS, Parsed, default_glossary, parse
 from kb.search.reading import PART_PASSAGES, DocView, check_index, document, part_of
 from kb.search.rerank import _plain, with_vectors
 from kb.search.semantic import status as meaning_status
 from kb.search.semantic import prefetch, with_meaning
 from kb.search.results import DocGroup, FacetValue, Hit, SearchResult
 from kb.search.snippets import Matcher, make_snippet
+from kb.search import spelling
 
 __all__ = ["search", "parse", "SearchResult", "Hit", "DocGroup", "DocInfo", "catalog",
            "documents", "document", "Filters", "MAX_PAGE", "MAX_PER_PAGE", "warm_up", "consultation_field",
@@ -86,26 +86,6 @@ _LATIN = re.compile(r"[A-Za-z]")
 _CYRILLIC = re.compile(r"[А-Яа-яЁёӨөҮүҢң]")
 
 
-def _corrections(rd, parsed: Parsed) -> dict[str, str]:
-    """{typed word: the indexed form to read instead} for plain words neither the index, the
-    lexicon nor the Russian dictionary knows (`жилищьный` -> `жилищный`). Latin words are left to the glossary."""
-    lexicon = default_lexicon()
-    fixes = {}
-    for w in dict.fromkeys(parsed.plain_words):
-        norm = analysis.normalize(w)
-        if len(norm) < 4 or not norm.isalpha() or _LATIN.search(norm) or rd.known_form(norm):
-            continue
-        # A dictionary word the index lacks is what the user meant (`выгнать` was read as
-        # `выдать`; the vectors may still find its meaning); an inflection the index lacks
-        # (`жилью` where the text says `жилье`) still matched. The dictionary costs least.
-        if is_known(w) or lexicon.knows(w) or rd.known_word(w):
-            continue
-        fix = rd.suggest(norm)
-        if fix and fix != norm:
-            fixes[w] = fix
-    return fixes
-
-
 def _rewrite(query: str, fixes: dict[str, str]) -> str:
     for w, fix in fixes.items():
         query = re.sub(rf"(?<![\w-]){re.escape(w)}(?![\w-])", fix, query)
@@ -122,10 +102,10 @@ def latin_terms(query: str, parsed: Parsed) -> list[str] | None:
 
 def query_language(query: str, parsed: Parsed) -> str | None:
     """"en" for a query in Latin letters only (English, as far as the glossary and the page
-    go), "ky" for a Kyrgyz one (kb.analysis.is_kyrgyz), None for Russian."""
+    go), "ky" for a Kyrgyz one (kb.search.spelling.kyrgyz_query), None for Russian."""
     if latin_terms(query, parsed) is not None:
         return "en"
-    if analysis.is_kyrgyz(query):
+    if spelling.kyrgyz_query(query):
         return "ky"
     return None
 
@@ -169,7 +149,7 @@ def corrected_ranked(rd, query: str, filters: qm.Filters | None, limit: int, dea
                      exact: bool = False):
     """`ranked` for the query with its typos corrected when that finds something (unless
     `exact`), else as typed: (the correction or None, the query run, parsed, raw)."""
-    fixes = _corrections(rd, parse(query))
+    fixes = spelling.corrections(rd, parse(query), query, lambda: _kyrgyz_docs(rd))
     corrected = _rewrite(query, fixes) if fixes else None
     if corrected and not exact:
         parsed, raw = ranked(rd, corrected, filters, limit, deadline)
@@ -177,6 +157,11 @@ def corrected_ranked(rd, query: str, filters: qm.Filters | None, limit: int, dea
             return corrected, corrected, parsed, raw
     parsed, raw = ranked(rd, query, filters, limit, deadline)
     return corrected, query, parsed, raw
+
+
+def _kyrgyz_docs(rd) -> list[str]:
+    """The documents with Kyrgyz passages (kb.index.build.languages) the audience may see."""
+    return [d.doc_id for d in catalog(rd.index_dir).all() if "ky" in (d.meta.get("lang") or ())]
 
 
 def cut_notice(seconds: float) -> str:
