@@ -123,7 +123,8 @@ def test_real_collection(real_index):
     res = search(real_index, "Турак жай кодекси")
     assert res.corrected is None and res.suggestion is None
     titles = [g.title for g in res.groups]
-    assert "Жилищный кодекс Российской Федерации" in titles[:3], titles[:5]
+    # Read by the glossary as `жилищный кодекс`, which names the Housing Code (its card).
+    assert titles[0] == "Жилищный кодекс Российской Федерации", titles[:5]
     assert not any("Интербилим" in t for t in titles[:10]), titles[:10]
     for q in ("турак-жай", "үй-бүлө кодекси", "уй-було кодекси", "өкмөт", "окмот", "айыл окмоту"):
         res = search(real_index, q)

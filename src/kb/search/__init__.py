@@ -204,7 +204,7 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     doc_ids = list(order)
     # Documents matched only by passages beyond the candidates still count and come last.
     doc_ids += [d for d in raw.doc_counts if d not in order]
-    doc_ids = _known_first(rd, cat, parsed, doc_ids, order, run_filters, raw)
+    doc_ids = _known_first(rd, cat, parsed, doc_ids, order, run_filters, raw, _card_words(shown, parsed))
     if sort == "date":
         doc_ids.sort(key=lambda d: -((cat.get(d).year or 0) if cat.get(d) else 0))
     # Copies of one document: the first to rank stands for the others.
@@ -296,12 +296,25 @@ def _copy(info: DocInfo) -> dict:
     return {"doc_id": info.doc_id, "path": info.path, "format": info.format, "title": info.title}
 
 
-def _known_first(rd, cat: Catalog, parsed: Parsed, doc_ids: list[str], order: dict, filters, raw) -> list[str]:
-    """Documents whose card (kb.search.known) covers most of the query come first, the best
-    covered first; one not matched by any passage comes with its first passage."""
-    if not parsed.plain_words:
+def _card_words(query: str, parsed: Parsed) -> list[str]:
+    """The words a document's card is looked up by: for a Kyrgyz query the Russian terms the
+    glossary has for it, as the cards are Russian (`Турак жай кодекси` names the document
+    carded `Жилищный кодекс`); else the query's plain words."""
+    if parsed.plain_words and spelling.kyrgyz_query(query):
+        russian = default_glossary().russian_for(parsed.plain_words)
+        if russian:
+            return [w for term in russian for w in term.split()]
+    return parsed.plain_words
+
+
+def _known_first(rd, cat: Catalog, parsed: Parsed, doc_ids: list[str], order: dict, filters, raw,
+                 words: list[str] | None = None) -> list[str]:
+    """Documents whose card (kb.search.known) covers most of the query (or of `words`) come
+    first, the best covered first; one not matched by any passage comes with its first passage."""
+    words = parsed.plain_words if words is None else words
+    if not words:
         return doc_ids
-    cov = coverage(cat, parsed.plain_words, KNOWN_SHARE)
+    cov = coverage(cat, words, KNOWN_SHARE)
     if not cov:
         return doc_ids
     allowed = _allowed(cat, filters)
