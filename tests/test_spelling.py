@@ -90,6 +90,17 @@ def test_with_and_without_kyrgyz_letters_the_same_results(index_dir):
     assert paths(search(index_dir, "үй-бүлө кодекси"))[0] == "family.txt"
 
 
+def test_a_hyphenated_kyrgyz_compound_meets_the_glossary(index_dir):
+    # The glossary writes `турак жай` (жилье); people also write `турак-жай`: it found nothing.
+    assert paths(search(index_dir, "турак-жай")) == ["zhk.txt"]
+    assert paths(search(index_dir, "турак-жай кодекси"))[0] == "zhk.txt"
+    # A Russian compound is not split (`жилищно-коммунальные` stays one lexicon word).
+    from kb.search.query import kyrgyz_parts
+
+    assert kyrgyz_parts(["турак-жай", "жилищно-коммунальные", "уй-було"]) == \
+        ["турак", "жай", "жилищно-коммунальные", "уй", "було"]
+
+
 def test_russian_typos_are_still_corrected(index_dir):
     res = search(index_dir, "выселние")
     assert res.corrected == "выселение" and paths(res)[0] == "zhk.txt"
@@ -130,6 +141,9 @@ def test_real_collection(real_index):
         res = search(real_index, q)
         assert res.corrected is None and res.suggestion is None, (q, res.corrected, res.suggestion)
     assert [g.title for g in search(real_index, "уй-було кодекси").groups][0].startswith("Семейный кодекс")
+    # Written with a hyphen, found as the glossary's `турак жай` (жилье): before, nothing.
+    assert search(real_index, "турак-жай").total_docs > 0
+    assert search(real_index, "турак-жай кодекси").groups[0].title == "Жилищный кодекс Российской Федерации"
     assert paths(search(real_index, "өкмөт")) == paths(search(real_index, "окмот"))
     assert search(real_index, "выселние").corrected == "выселение"
     assert search(real_index, "жилищьный кодекс").corrected == "жилищный кодекс"

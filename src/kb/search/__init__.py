@@ -28,7 +28,7 @@ from kb.search.catalog import Catalog, DocInfo, catalog
 from kb.search.citations import citation_graph
 from kb.search.cite import cite, stable_anchor
 from kb.search.known import KNOWN_SHARE, coverage
-from kb.search.query import MAX_WORDS, Parsed, default_glossary, parse
+from kb.search.query import MAX_WORDS, Parsed, default_glossary, kyrgyz_parts, parse
 from kb.search.reading import PART_PASSAGES, DocView, check_index, document, part_of
 from kb.search.rerank import _plain, with_vectors
 from kb.search.semantic import status as meaning_status
@@ -301,7 +301,9 @@ def _card_words(query: str, parsed: Parsed) -> list[str]:
     glossary has for it, as the cards are Russian (`Турак жай кодекси` names the document
     carded `Жилищный кодекс`); else the query's plain words."""
     if parsed.plain_words and spelling.kyrgyz_query(query):
-        russian = default_glossary().russian_for(parsed.plain_words)
+        glossary = default_glossary()
+        russian = glossary.russian_for(parsed.plain_words)
+        russian += [t for t in glossary.russian_for(kyrgyz_parts(parsed.plain_words)) if t not in russian]
         if russian:
             return [w for term in russian for w in term.split()]
     return parsed.plain_words
