@@ -115,7 +115,7 @@ def test_report_page_and_pdf_page_link(page, base_url):
     page.wait_for_url(re.compile(r"#p-\d+$"))
     hash_ = page.evaluate("location.hash")
     target = page.locator(hash_)
-    assert "стр. 3" in target.locator(".where").inner_text()
+    assert "с. 3" in target.locator(".where").inner_text()
     assert "Мониторинг общежитий" in target.inner_text()
     pdf = target.get_by_role("link", name="в PDF")
     assert pdf.get_attribute("href").endswith("#page=3")
@@ -373,3 +373,131 @@ def test_phone_first_result_on_first_screen_filters_fold(browser, base_url):
         assert not wide.get_by_text("Фильтры", exact=True).is_visible()
     finally:
         wide.close()
+
+
+# --- the real documents: screenshots and what a lawyer sees first (issue 29) ---------------------
+
+DORMITORY = ("Меня выселяют из общежития, где я живу пять лет, комендант говорит освободить комнату за неделю. "
+             "Другого жилья у меня нет. Что делать?")
+
+
+@pytest.fixture(scope="module")
+def real_url(real_index, shared_data):
+    """The app on an index of all of ../shared/data, as `kb serve` would serve it."""
+    from waitress.server import create_server
+
+    from kb.web import create_app
+
+    server = create_server(create_app(shared_data, real_index), host="127.0.0.1", port=0, threads=4)
+    threading.Thread(target=server.run, daemon=True).start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+
+
+def _real_doc(base: str, suffix: str) -> str:
+    import json
+    from urllib.request import urlopen
+
+    docs = json.loads(urlopen(base + "/api/documents?limit=1000").read())["documents"]
+    return next(d["doc_id"] for d in docs if d["path"].endswith(suffix))
+
+
+def _top(page, selector: str) -> float:
+    return page.locator(selector).first.evaluate("el => el.getBoundingClientRect().top + window.scrollY")
+
+
+@pytest.mark.parametrize("suffix", ["102090645_zhilishchnyj_kodeks_rf.html", "Жилищный кодекс Российской Федерации.docx"])
+def test_real_document_page_text_first(browser, real_url, suffix):
+    """ЖК РФ at 1280 px: Статья 1 on the first screen, the text before the lists about the
+    document, passages labelled without `§`; the page's height is written beside the screenshot."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        doc_id = _real_doc(real_url, suffix)
+        page.goto(f"{real_url}/doc/{doc_id}")
+        first = page.locator("section.passage", has_text=re.compile(r"^\s*Ст\. 1\b")).first
+        top = first.evaluate("el => el.getBoundingClientRect().top + window.scrollY")
+        assert top < 800, top                                   # on the first screen, with room to read
+        assert page.locator("section.passage").first.locator("details.more-text").count() == 1
+        text_top = _top(page, "div.text")
+        for lists in ("#cites", "#similar"):
+            assert _top(page, lists) > text_top, lists
+        assert page.locator("#cites").evaluate("el => el.open") is False       # dozens of amending laws: folded
+        assert re.search(r"Ссылается на\s+\d+", page.locator("#cites summary").inner_text())
+        assert "§" not in page.locator("main").inner_text()
+        box = page.locator("div.text").bounding_box()
+        assert box["width"] > 1280 * 0.65, box                  # the text takes the reading width
+        assert page.get_by_role("navigation", name="Содержание").is_visible()
+        height = page.evaluate("document.documentElement.scrollHeight")
+        name = "document-zhk-" + suffix.rsplit(".", 1)[1]
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+        (ARTIFACTS / f"{name}.height.txt").write_text(f"{height}\n", encoding="utf-8")
+    finally:
+        page.close()
+
+
+def test_real_pages_screenshots_home_results_consult(browser, real_url):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(real_url + "/")
+        page.screenshot(path=str(ARTIFACTS / "real-home.png"), full_page=True)
+        page.goto(real_url + "/search?q=" + "выселение из общежития")
+        assert page.locator(".card").count() > 0
+        page.screenshot(path=str(ARTIFACTS / "real-results.png"))
+        # /consult for an anonymous visitor on a collection without consultation records.
+        page.goto(real_url + "/consult")
+        page.get_by_label("Проблема клиента").fill(DORMITORY)
+        page.get_by_role("button", name="Найти статьи и консультации").click()
+        page.wait_for_url(re.compile(r"/consult\?text="))
+        law = page.locator("section.law")
+        first_act = law.locator("li.law-act").first
+        assert "ЖК РФ" in first_act.locator("h3").inner_text()
+        labels = first_act.locator("ul.law-articles a.where").all_inner_texts()
+        assert "ст. 103" in labels, labels
+        assert page.get_by_role("link", name="войдите").count() == 0
+        page.screenshot(path=str(ARTIFACTS / "real-consult.png"), full_page=True)
+        # The article's link opens the code at that article.
+        first_act.get_by_role("link", name="ст. 103").click()
+        page.wait_for_url(re.compile(r"#st-103$"))
+        assert page.locator("#st-103").evaluate("el => el.matches(':target')")
+    finally:
+        page.close()
+
+
+def test_real_phone_pages(browser, real_url):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = ctx.new_page()
+    try:
+        doc_id = _real_doc(real_url, "102090645_zhilishchnyj_kodeks_rf.html")
+        for name, url in (("results", "/search?q=выселение из общежития"), ("document", f"/doc/{doc_id}"),
+                          ("consult", "/consult?text=" + DORMITORY)):
+            page.goto(real_url + url)
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 1, (url, overflow)
+            page.screenshot(path=str(ARTIFACTS / f"real-phone-{name}.png"))
+        # The contents fold above the text on a phone, and open on a tap.
+        page.goto(f"{real_url}/doc/{doc_id}")
+        toc = page.get_by_role("navigation", name="Содержание")
+        assert not toc.is_visible()
+        assert _top(page, "details.toc-fold") < _top(page, "div.text")
+        page.locator("details.toc-fold > summary").click()
+        assert toc.is_visible()
+    finally:
+        ctx.close()
+
+
+def test_real_document_without_javascript(browser, real_url):
+    ctx = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    try:
+        doc_id = _real_doc(real_url, "102090645_zhilishchnyj_kodeks_rf.html")
+        page.goto(f"{real_url}/doc/{doc_id}")
+        assert page.get_by_role("navigation", name="Содержание").is_visible()    # never folded when wide
+        page.locator("#cites > summary").click()                                # <details>: no script needed
+        assert page.locator("#cites li").first.is_visible()
+        more = page.locator("section.passage").first.locator("details.more-text")
+        more.locator("summary").click()
+        assert "199-ФЗ" in more.inner_text()
+    finally:
+        ctx.close()

@@ -191,14 +191,15 @@ def test_kb_check_reports_the_vectors(built, topics, capsys, monkeypatch):
     assert v["with_vectors"] == v["passages"] > 0 and not v["problems"]
     assert main(["check", "--corpus", str(corpus), "--index", str(idx)]) == 0
     text = capsys.readouterr().out
-    assert f"Векторы смысла ({topics.key}): готовы, фрагментов с векторами {v['passages']} из {v['passages']}" in text
+    assert f"Векторы смысла ({topics.key}): готовы: {v['passages']} из {v['passages']} фрагментов" in text
     # Building: the map of the generation not yet written, the builder's progress.
     folder = vectors.model_dir(idx, topics.key)
     gen = store.current(idx).name
     shutil.move(folder / f"{gen}.map", folder.parent / "kept.map")
     (folder / "progress.json").write_text(json.dumps({"gen": gen, "done": 3, "total": 7}), encoding="utf-8")
     code, out = _check(idx, corpus, capsys)
-    assert code == 0 and out["vectors_state"] == "building" and out["vectors"]["building"] == {"done": 3, "total": 7}
+    assert code == 0 and out["vectors_state"] == "building" \
+        and out["vectors"]["building"] == {"done": 3, "total": 7, "minutes_left": None}
     shutil.move(folder.parent / "kept.map", folder / f"{gen}.map")
     # Off: said so.
     monkeypatch.setattr(embed, "configured_key", lambda: None)

@@ -15,6 +15,7 @@ import pytest
 
 from kb.index import build, update_index
 from kb.web import create_app
+from kb.web.export import FORMULA_START
 
 from conftest import ROOT
 
@@ -74,7 +75,9 @@ def test_export_xlsx_reads_back_with_openpyxl(client):
     assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
     wb = openpyxl.load_workbook(io.BytesIO(r.data), read_only=True)
     rows = [["" if v is None else str(v) for v in row] for row in wb["Результаты"].iter_rows(values_only=True)]
-    assert rows == csv_rows
+    # The same cells, without the apostrophe CSV needs before a formula-like cell.
+    assert rows == [[c[1:] if c[:1] == "'" and c[1:].startswith(FORMULA_START) else c for c in row]
+                    for row in csv_rows]
     about = dict(wb["О выгрузке"].iter_rows(values_only=True))
     assert about["Запрос"] == "выселение" and about["Строк в файле"] == len(rows) - 1
 
@@ -86,6 +89,44 @@ def test_export_never_writes_a_formula(client):
     wb = openpyxl.load_workbook(io.BytesIO(client.get("/export?q=общежития HYPERLINK&format=xlsx").data))
     cells = [c for row in wb["Результаты"].iter_rows() for c in row if "HYPERLINK" in str(c.value)]
     assert cells and all(c.data_type == "s" for c in cells)
+
+
+# Each way a spreadsheet may start a formula (OWASP CSV injection), and text that only looks close.
+RISKY = ["=1+2", "+7 (996) 555", "-5 000 сом", "@SUM(A1)", "\t=1+2", "\r=1+2", "\uff1d1+2", "\uff0b1",
+         "\uff0d1", "\uff20SUM(A1)", "-=cmd|' /C calc'!A0"]
+SAFE = ["Закон № 5", "5-й отчёт", " =не в начале", "'уже с апострофом", "«=» в кавычках"]
+
+
+def _export_of(cells):
+    from kb.search.export import COLUMNS, Export
+
+    rows = [{key: cell for _, key in COLUMNS} for cell in cells]
+    return rows, Export(query=cells[0], total_docs=1, total_hits=len(rows), count=len(rows), truncated=False,
+                        cut=False)
+
+
+def test_csv_cells_that_could_start_a_formula_start_with_an_apostrophe():
+    from kb.web.export import _csv
+
+    rows, ex = _export_of(RISKY + SAFE)
+    got = _csv_rows("".join(_csv(rows, ex)).encode("utf-8"))[1:]
+    assert [r[0] for r in got] == ["'" + v for v in RISKY] + SAFE
+    assert all(len(set(r)) == 1 for r in got)          # every column alike
+
+
+def test_xlsx_writes_formula_like_text_as_text_without_an_apostrophe():
+    from kb.web.export import _xlsx
+
+    rows, ex = _export_of(RISKY + SAFE + ["=HYPERLINK(\"http://x\")"])
+    wb = openpyxl.load_workbook(io.BytesIO(b"".join(_xlsx(rows, ex))))
+    cells = [row[0] for row in wb["Результаты"].iter_rows(min_row=2)]
+    assert [c.value for c in cells] == RISKY + SAFE + ["=HYPERLINK(\"http://x\")"]
+    assert all(c.data_type == "s" for row in wb["Результаты"].iter_rows(min_row=2) for c in row)
+    # Marked as typed text (Excel's own leading apostrophe, shown in no cell): it stays text when edited.
+    assert [c.quotePrefix for c in cells] == [True] * len(RISKY) + [False] * len(SAFE) + [True]
+    # The query (the visitor's text) on the second sheet too.
+    about = {r[0].value: r[1] for r in wb["О выгрузке"].iter_rows()}
+    assert about["Запрос"].value == "=1+2" and about["Запрос"].data_type == "s"
 
 
 def test_export_json(client):

@@ -225,3 +225,213 @@ def test_a_document_with_an_odd_name_can_be_shown_replaced_and_deleted(app):
     (corpus / os.fsdecode(b"\xff-folder")).mkdir()
     assert c.get("/upload").status_code == 200
     assert "bad" in signed_in(app, "root", role="admin").get("/admin/trash").get_data(as_text=True)
+
+
+# --- sidecars written by a serializer (issue 26) -----------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from kb.enrich.sidecar import read_sidecar  # noqa: E402
+from kb.uploads import dump_sidecar, place  # noqa: E402
+
+TXT = "Служебная записка о ремонте.\n".encode()
+# What pasting from Word or a PDF brings, and what YAML gives a meaning to.
+ODD = ["\u2028", "\u2029", "\x85", "\r", "\n", "\r\n", "\t", '"', "'", "#", " #", ": ", "- ", "[", "]", "{", "}",
+       "&", "*", "!", "|", ">", "%", "@", "`", ",", "?", "\\", "\u202e", "\u202b", "\u2066", "\u200f", "\u061c",
+       "\ufeff", "\u00a0", "\u3000", "\x00", "\x1b", "~", "null", "yes", "2024-01-01", "1e3", "0x1F", "---", "..."]
+odd_text = st.lists(st.one_of(st.sampled_from(ODD), st.characters(), st.text(max_size=5)), max_size=12).map("".join)
+
+
+def _stripped(v: str) -> str | None:
+    return v.strip() or None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(title=odd_text, org=odd_text, tags=st.lists(odd_text, max_size=4))
+def test_any_title_tag_or_name_reads_back_as_written_and_stays_staff_only(title, org, tags):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        corpus = Path(d)
+        rel = place(corpus, "", "записка.txt", TXT,
+                    sidecar={"access": "staff", "title": title, "organisation": org, "tags": tags}).path
+        meta = read_sidecar(corpus / rel)
+        assert meta["access"] == "staff"
+        assert meta.get("title") == _stripped(title)
+        assert meta.get("organisation") == _stripped(org)
+        assert meta.get("tags", []) == [t.strip() for t in tags if t.strip()]
+
+
+@pytest.mark.parametrize("title", ["Записка\u2028о крыше", "Записка\x85о крыше", "Записка\rо крыше",
+                                   'Записка "о крыше" # 1: - [', "- [x] \u202eавонитсеп"])
+def test_a_pasted_title_keeps_a_staff_upload_staff_only(app, title):
+    c = signed_in(app)
+    r = upload(c, [("zapiska.txt", "Служебная записка о капремонте крыши.\n".encode())], access="staff",
+               title=title)
+    path = r.json["files"][0]["path"]
+    assert wait_indexed(c, [path])[path]["status"] == "indexed"
+    assert read_sidecar(app.config["KB_CORPUS"] / path) == {"access": "staff", "title": title}
+    hit = c.get("/api/search?q=капремонт").json["hits"][0]
+    assert hit["title"] == " ".join(title.split())             # as the index shows any title
+    anon = app.test_client()
+    assert anon.get("/api/search?q=капремонт").json["total_docs"] == 0
+    for url in (f"/doc/{hit['doc_id']}", f"/file/{hit['doc_id']}", f"/api/documents/{hit['doc_id']}"):
+        assert anon.get(url).status_code == 404, url
+
+
+def test_sidecar_text_is_yaml_a_line_a_field_or_tag():
+    title = "Отчёт\u2028за 2024\x85год " + "очень длинный " * 20
+    text = dump_sidecar({"access": "staff", "title": title, "tags": ["а: б", "#в"]})
+    assert text.splitlines()[:2] == ["access: staff", 'title: "' + title.replace("\u2028", "\\L").replace("\x85", "\\N") + '"']
+    assert "\u2028" not in text and "\x85" not in text            # escaped, never raw line breaks
+    assert text.count("\n") == 5
+
+
+def test_a_replacement_keeps_the_fields_it_does_not_set_and_trashes_the_old_version(tmp_path):
+    corpus, trash = tmp_path / "corpus", tmp_path / "trash"
+    corpus.mkdir()
+    place(corpus, "internal", "akt.txt", "Акт первый.\n".encode(),
+          sidecar={"access": "staff", "title": "Акт о протечке", "date": "2024-03-01"})
+    done = place(corpus, "internal", "akt.txt", "Акт второй.\n".encode(), replace=True,
+                 sidecar={"access": "", "title": "", "type": "", "date": "2024-04-02"}, trash=trash)
+    assert done.replaced and done.path == "internal/akt.txt"
+    meta = read_sidecar(corpus / done.path)
+    assert meta == {"access": "staff", "title": "Акт о протечке", "date": "2024-04-02"}
+    assert (corpus / done.path).read_text(encoding="utf-8") == "Акт второй.\n"
+    old = sorted(p.relative_to(trash).as_posix().split("/", 1)[1] for p in trash.rglob("*") if p.is_file())
+    assert old == ["internal/akt.txt", "internal/akt.txt.meta.yml"]
+    kept = next(trash.rglob("akt.txt"))
+    assert kept.read_text(encoding="utf-8") == "Акт первый.\n"
+    assert read_sidecar(kept)["date"] == "2024-03-01"
+    # A second replacement in the same second keeps both old versions.
+    place(corpus, "internal", "akt.txt", "Акт третий.\n".encode(), replace=True, trash=trash)
+    assert sorted(p.read_text(encoding="utf-8") for p in trash.rglob("akt.txt")) == ["Акт второй.\n", "Акт первый.\n"]
+
+
+def test_a_sidecar_that_cannot_be_read_is_replaced_by_a_staff_only_one(tmp_path):
+    corpus, trash = tmp_path / "corpus", tmp_path / "trash"
+    corpus.mkdir()
+    (corpus / "memo.txt").write_text("Служебная записка.\n", encoding="utf-8")
+    (corpus / "memo.txt.meta.json").write_text('{"access": "staff", "title": "Записка",}', encoding="utf-8")
+    place(corpus, "", "memo.txt", TXT, replace=True, sidecar={"title": "Новая записка"}, trash=trash)
+    assert read_sidecar(corpus / "memo.txt") == {"access": "staff", "title": "Новая записка"}
+    assert not (corpus / "memo.txt.meta.json").exists()                   # it would be read first
+    assert next(trash.rglob("memo.txt.meta.json")).read_text(encoding="utf-8").startswith('{"access"')
+    # An explicit choice is the person's.
+    place(corpus, "", "memo.txt", TXT, replace=True, sidecar={"access": "public"}, trash=trash)
+    assert read_sidecar(corpus / "memo.txt")["access"] == "public"
+
+
+def test_a_dangling_link_for_a_sidecar_gives_way_to_the_written_one(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "memo.txt.meta.json").symlink_to(tmp_path / "nowhere.json")
+    place(corpus, "", "memo.txt", TXT, sidecar={"title": "Записка"}, trash=tmp_path / "trash")
+    assert read_sidecar(corpus / "memo.txt") == {"access": "staff", "title": "Записка"}
+    assert not (corpus / "memo.txt.meta.json").is_symlink()
+
+
+def test_a_new_file_keeps_the_access_of_the_sidecar_it_falls_under(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "report.meta.yml").write_text("access: staff\n", encoding="utf-8")     # report.* of the folder
+    place(corpus, "", "report.txt", TXT, sidecar={"title": "Отчёт для сотрудников"})
+    assert read_sidecar(corpus / "report.txt") == {"access": "staff", "title": "Отчёт для сотрудников"}
+
+
+def test_replace_from_the_document_page_keeps_its_title_and_the_admin_sees_the_old_version(app):
+    c = signed_in(app)
+    r = upload(c, [("akt.txt", "Акт проверки котельной.\n".encode())], access="staff", title="Акт о котельной")
+    path = r.json["files"][0]["path"]
+    wait_indexed(c, [path])
+    hit = c.get("/api/search?q=котельной").json["hits"][0]
+    r = upload(c, [("new.txt", "Акт проверки бойлерной.\n".encode())], replace_doc=hit["doc_id"], confirm="1",
+               access="staff")
+    assert r.status_code == 200, r.json
+    wait_indexed(c, [path])
+    hit = c.get("/api/search?q=бойлерной").json["hits"][0]
+    assert hit["title"] == "Акт о котельной"
+    assert app.test_client().get("/api/search?q=бойлерной").json["total_docs"] == 0
+    trash = signed_in(app, "root", role="admin").get("/admin/trash").get_data(as_text=True)
+    assert "akt.txt" in trash and "akt.txt.meta.yml" in trash
+
+
+# --- errors as errors (issue 26) -----------------------------------------------------------------------
+
+BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e",
+        "\u200f", "\u061c"]
+
+
+@pytest.mark.parametrize("ch", BIDI)
+def test_bidirectional_controls_are_refused_in_file_and_folder_names(tmp_path, ch):
+    with pytest.raises(UploadError, match="направления письма") as e:
+        clean_name(f"отчёт{ch}fdp.txt")
+    assert ch not in str(e.value) and f"U+{ord(ch):04X}" in str(e.value)
+    with pytest.raises(UploadError, match="направления письма"):
+        folder_path(tmp_path, f"reports/20{ch}24")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_right_to_left_override_in_an_upload_is_refused(app):
+    c = signed_in(app)
+    r = upload(c, [("отчёт\u202etxt.exe.txt", "Текст.\n".encode())])
+    assert r.status_code == 400 and "направления письма" in r.json["files"][0]["reason"]
+    r = upload(c, [("a.txt", "Текст.\n".encode())], folder_new="evil\u202e")
+    assert r.status_code == 400 and "направления письма" in r.json["files"][0]["reason"]
+
+
+def test_a_link_out_of_the_corpus_creates_nothing_outside(tmp_path):
+    corpus, outside = tmp_path / "corpus", tmp_path / "outside"
+    corpus.mkdir()
+    outside.mkdir()
+    (corpus / "out").symlink_to(outside)
+    with pytest.raises(UploadError, match="за пределы коллекции"):
+        folder_path(corpus, "out/new/deeper")
+    with pytest.raises(UploadError):
+        place(corpus, "out/x", "a.txt", TXT, sidecar={"title": "т"})
+    assert list(outside.iterdir()) == []
+    (corpus / "inside").symlink_to(corpus / "real", target_is_directory=True)    # a link that stays in
+    (corpus / "real").mkdir()
+    assert folder_path(corpus, "inside/y") == corpus.resolve() / "inside" / "y"
+    assert (corpus / "real" / "y").is_dir()
+
+
+def test_an_upload_through_a_link_out_of_the_corpus_is_refused_and_creates_nothing(app, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (app.config["KB_CORPUS"] / "link").symlink_to(outside)
+    c = signed_in(app)
+    r = upload(c, [("a.txt", "Текст.\n".encode())], folder_new="link/new/deeper")
+    assert r.status_code == 400 and "за пределы коллекции" in r.json["files"][0]["reason"]
+    assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize("folder", ["\U0001f4c1" * 70,                       # 280 bytes in one name
+                                    "я" * 101,
+                                    "/".join(["я" * 100] * 25),               # a path over PATH_MAX
+                                    "a.txt/sub"])                             # a file on the way
+def test_a_folder_the_file_system_refuses_is_a_400(app, folder):
+    c = signed_in(app)
+    r = upload(c, [("b.txt", "Текст.\n".encode())], folder_new=folder)
+    assert r.status_code == 400, r.get_data(as_text=True)
+    reason = r.json["files"][0]["reason"]
+    assert "папк" in reason and "Traceback" not in reason
+    r = c.post("/upload", data={"csrf_token": token_of(c), "folder_new": folder,
+                                "files": [(io.BytesIO("Текст.\n".encode()), "b.txt")]},
+               content_type="multipart/form-data")
+    assert r.status_code == 400 and "папк" in r.get_data(as_text=True)
+
+
+def test_an_anonymous_script_gets_a_json_401(app):
+    c = app.test_client()
+    token = csrf_of(c.get("/login").get_data(as_text=True))
+    for data in ({"csrf_token": token}, {}):
+        r = c.post("/upload", data={**data, "files": [(io.BytesIO(b"x"), "a.txt")]},
+                   content_type="multipart/form-data", headers={"Accept": "application/json"})
+        assert r.status_code == 401 and r.is_json, r.get_data(as_text=True)
+        assert "Войдите" in r.json["error"]["message_ru"]
+    assert c.get("/upload/status?path=a.txt", headers={"Accept": "application/json"}).status_code == 401
+    assert c.get("/upload").status_code == 302                      # a browser: the login page
+    assert c.post("/upload", data={"csrf_token": token}).status_code == 302

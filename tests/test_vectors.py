@@ -64,7 +64,7 @@ def test_build_is_incremental_by_content(tmp_path):
     fake = FakeEmbedder()
     res = vectors.build(idx, fake)
     assert res == {"gen": "g000001", "embedded": 40, "total": 40, "ready": True, "graph": False}
-    assert vectors.status(idx, fake.key) == {"ready": True, "done": 40, "total": 40}
+    assert vectors.status(idx, fake.key) == {"ready": True, "done": 40, "total": 40, "minutes_left": None}
     # A new generation with 2 changed passages and 3 new ones: only those 5 are embedded.
     recs = _records(43)
     recs[3]["body"] = "совсем другой текст"
@@ -161,6 +161,31 @@ def test_many_chunks_are_merged_and_old_maps_dropped(tmp_path, monkeypatch):
     assert len(list(folder.glob("*.map"))) <= 2
     rd = reader(idx)
     assert len(rd.semantic(fake.query("текст"), fake.key, limit=100).hits) == 33
+
+
+def test_a_build_in_progress_says_how_many_minutes_are_left(tmp_path, monkeypatch):
+    from kb.index.health import check
+
+    monkeypatch.setattr(vectors, "FLUSH", 2)
+    monkeypatch.setattr(vectors, "BATCH", 2)
+    monkeypatch.setattr(embed, "configured_key", lambda: FakeEmbedder.key)
+    idx = tmp_path / "index"
+    write_passages(idx, _records(12))
+    seen = []
+
+    def halfway():
+        st = vectors.status(idx, FakeEmbedder.key)
+        seen.append(st)
+        return st["done"] >= 6
+
+    vectors.build(idx, FakeEmbedder(delay=0.05), should_stop=halfway)
+    st = seen[-1]
+    assert not st["ready"] and st["done"] >= 6 and st["total"] == 12
+    # Six passages left at ~0.05 s each: well under a minute, and said so.
+    assert st["minutes_left"] is not None and 0 <= st["minutes_left"] < 1
+    h = check(None, idx)
+    assert h.vectors_state == "building" and h.vectors["stale"] == 0
+    assert "осталось меньше минуты" in "\n".join(h.vector_lines())
 
 
 # --- fusion in kb.search (the real model, a handful of passages) ---------------------------

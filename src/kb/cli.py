@@ -86,11 +86,40 @@ def cmd_extract(args) -> int:
 
 # --- index / search / eval ---------------------------------------------------
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a service stopped, a container shut down): unwound like Ctrl-C, so that the
+    unpublished generation is dropped and the summary is still written."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
 def cmd_index(args) -> int:
+    import signal
+
+    from kb import progress as progress_mod
     from kb.index import update_index
 
-    report = update_index(_corpus(args), _index(args), workers=args.workers,
-                          show_progress=not args.quiet, rebuild=args.rebuild, events=args.events)
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:          # not the main thread (kb.cli.main called by a test's thread)
+        pass
+    try:
+        report = update_index(_corpus(args), _index(args), workers=args.workers,
+                              show_progress=not args.quiet, rebuild=args.rebuild, events=args.events)
+    except KeyboardInterrupt as e:
+        bar = progress_mod.current
+        read = f"прочитано файлов {bar.done} из {bar.total}; " if bar is not None and bar.total else ""
+        how = "SIGTERM" if isinstance(e, Terminated) else "Ctrl-C"
+        msg = (f"kb index остановлен ({how}) во время индексации: {read}опубликованный индекс не изменён; "
+               "прочитанное сохранено в кэше, следующий `kb index` продолжит с него")
+        if args.json:
+            _print_json({"interrupted": how, "read": bar.done if bar else 0, "total": bar.total if bar else 0,
+                         "message": msg})
+        else:
+            print(msg, flush=True)
+        return 143 if isinstance(e, Terminated) else 130
     vec = None
     if not args.no_vectors:
         vec = _build_vectors(_index(args), quiet=args.quiet)
@@ -105,7 +134,7 @@ def cmd_index(args) -> int:
         if vec is not None:
             print(_vectors_line(vec))
     if vec is not None and vec.get("interrupted"):
-        return 130
+        return 143 if vec.get("signal") == "SIGTERM" else 130
     return 1 if report.failed and args.strict else 0
 
 
@@ -125,9 +154,10 @@ def _build_vectors(index_dir: Path, quiet: bool = False) -> dict | None:
     def progress(done: int, total: int) -> None:
         if not bar:
             if not quiet and done < total:
-                print("Поиск по словам уже работает; строятся векторы смысла "
-                      f"({total - done} фрагментов, ~0,3 с на фрагмент на одном ядре; "
-                      "прервать можно в любой момент, продолжится при следующем `kb index`)", file=sys.stderr)
+                # Counted as `kb check` and the results page count them: done of all passages.
+                print(f"Поиск по словам уже работает; строятся векторы смысла: готово {done} из {total} "
+                      "фрагментов (~0,3 с на фрагмент на одном ядре; прервать можно в любой момент, "
+                      "продолжится при следующем `kb index`)", file=sys.stderr)
             bar.append((Silent if quiet else Progress)(total, "векторы", every=64))
             bar[0].done = done
             return
@@ -140,9 +170,10 @@ def _build_vectors(index_dir: Path, quiet: bool = False) -> dict | None:
                             say=None if quiet else (lambda line: print(line, file=sys.stderr, flush=True)))
     except vectors.Busy as e:
         return {"ready": False, "busy": True, "message": str(e)}
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         st = vectors.status(index_dir, model.key)
-        return {"ready": False, "interrupted": True, "done": st["done"], "total": st["total"]}
+        return {"ready": False, "interrupted": True, "done": st["done"], "total": st["total"],
+                "signal": "SIGTERM" if isinstance(e, Terminated) else "SIGINT"}
     finally:
         if bar:
             bar[0].close()

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 import time
 
 
+def beat_seconds() -> float:
+    """How often a log (not a terminal) hears from long work at the least (KB_PROGRESS_SECONDS)."""
+    try:
+        return max(0.05, float(os.environ.get("KB_PROGRESS_SECONDS", "") or 60))
+    except ValueError:
+        return 60.0
+
+
+# The bar being drawn now, for the summary of a run stopped by SIGTERM (kb.cli).
+current: Progress | None = None
+
+
 class Progress:
+    """On a terminal, a bar redrawn in place; in a log, a line every `every` steps and, for
+    slow steps (a scan read by OCR, vectors on a busy machine), at least once a minute: a
+    thread writes the count when nothing was written for `beat_seconds()`."""
+
     def __init__(self, total: int, label: str, stream=None, every: int = 50):
+        global current
         self.total = max(total, 0)
         self.label = label
         self.stream = stream if stream is not None else sys.stderr
@@ -16,6 +35,29 @@ class Progress:
         self.done = 0
         self.t0 = time.monotonic()
         self._last_draw = 0.0
+        self._last_line = self.t0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        if self.total:
+            current = self
+        if not self.tty and self.total:
+            threading.Thread(target=self._beat, daemon=True, name="kb-progress").start()
+
+    def _line(self) -> None:
+        with self._lock:
+            self.stream.write(f"{self.label}: {self.done}/{self.total}{self._eta()}"
+                              f" (прошло {_minutes(time.monotonic() - self.t0)})\n")
+            self.stream.flush()
+            self._last_line = time.monotonic()
+
+    def _beat(self) -> None:
+        every = beat_seconds()
+        while not self._stop.wait(min(every, 5.0)):
+            if time.monotonic() - self._last_line >= every:
+                try:
+                    self._line()
+                except (OSError, ValueError):       # the log was closed under us
+                    return
 
     def _eta(self) -> str:
         el = time.monotonic() - self.t0
@@ -36,19 +78,27 @@ class Progress:
             bar = "█" * filled + "·" * (width - filled)
             self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total}{self._eta()} {note[:40]:<40}")
             self.stream.flush()
-        elif self.done % self.every == 0 or self.done == self.total:
-            self.stream.write(f"{self.label}: {self.done}/{self.total}{self._eta()}\n")
-            self.stream.flush()
+        elif self.done % self.every == 0 or self.done == self.total or now - self._last_line >= beat_seconds():
+            self._line()
 
     def close(self) -> None:
+        global current
+        self._stop.set()
+        if current is self:
+            current = None
         if self.tty and self.total:
             self.stream.write("\n")
             self.stream.flush()
 
 
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} мин {int(seconds % 60):02d} с"
+
+
 class Silent(Progress):
     def __init__(self, *a, **k):
         super().__init__(0, "")
+        self._stop.set()
 
     def step(self, note: str = "") -> None:
         pass

@@ -105,11 +105,26 @@ def read_sidecar(doc_path: str | Path) -> dict:
     return _normalise(data, path)
 
 
+class _SidecarDumper(yaml.SafeDumper):
+    """yaml.safe_dump's dumper, except that text holding a line break other than a space or
+    an invisible character is written double-quoted, where each is escaped (\\N, \\L, \\r):
+    PyYAML's own choice for such text, single quotes, keeps NEL (U+0085) raw, and reading it
+    back folds it into a space (tests/test_upload.py's round trip)."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str):
+    plain = all(c.isprintable() and (c == " " or not c.isspace()) for c in value)
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=None if plain else '"')
+
+
+_SidecarDumper.add_representer(str, _represent_str)
+
+
 def dump_sidecar(fields: dict) -> str:
-    """YAML text of a sidecar kb writes (upload, replace): PyYAML's safe dumper quotes and
-    escapes whatever a title holds (line and paragraph separators, CR, quotes, `#`), so
-    `read_sidecar` gives the same fields back."""
-    return yaml.safe_dump(fields, allow_unicode=True, sort_keys=False, default_flow_style=False, width=10**6)
+    """A sidecar's text as kb writes it (upload, replace): YAML that `read_sidecar` reads back
+    to exactly these fields, whatever a title holds (line and paragraph separators, NEL, CR,
+    quotes, `#`). One line per field however long, so a person can still edit it by hand."""
+    return yaml.dump(fields, Dumper=_SidecarDumper, allow_unicode=True, sort_keys=False, width=1 << 20)
 
 
 class _Duplicate(Exception):

@@ -5,6 +5,7 @@ Public face:
     write_passages(index_dir, recs)                   (throwaway indexes: `kb eval`)
     reader(index_dir)                -> Reader        (search, passages of a document, spelling)
     similar_to_doc(rd, doc_id), similar_to_text(rd, text) -> [Similar]   (more like this)
+    story_passages(rd, concepts, filters)  -> RawResults  (the passages a client's story touches)
     vector_status(index_dir, key)    -> {"ready", "done", "total"}   (passage vectors, kb.index.vectors)
     segment_count(index_dir)         -> int           (segments of the published index: bench/updates.py)
     Manifest                                          (what is indexed, with metadata)
@@ -19,14 +20,14 @@ from pathlib import Path
 
 from kb.index import querymodel
 from kb.index._engine import RawHit, RawResults, Reader, exists, forget_readers, reader, segment_count
-from kb.index._more import Similar, similar_to_doc, similar_to_text
+from kb.index._more import Similar, similar_to_doc, similar_to_text, story_passages
 from kb.index.manifest import Entry, Manifest, manifest_stamp
 from kb.index.vectors import status as vector_status
 
 __all__ = [
     "update_index", "write_passages", "edit", "reader", "Reader", "RawHit", "RawResults", "Report",
     "Manifest", "Entry", "ExtractCache", "querymodel", "exists", "forget_readers", "is_stale",
-    "Similar", "similar_to_doc", "similar_to_text", "verify", "manifest_stamp", "vector_status",
+    "Similar", "similar_to_doc", "similar_to_text", "story_passages", "verify", "manifest_stamp", "vector_status",
     "segment_count",
 ]
 

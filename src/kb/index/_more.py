@@ -7,13 +7,16 @@ form an OR query. The document itself is masked out; hits are grouped by documen
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numpy as np
 from whoosh import classify
 from whoosh import query as wq
 
+from kb import analysis
 from kb.index import querymodel as qm
-from kb.index._engine import Reader, filter_query
+from kb.index._engine import RawHit, RawResults, Reader, filter_query
 
 KEY_TERMS = 25          # terms of the query
 MAX_PASSAGES = 40       # passages of a long document whose words are weighed
@@ -92,3 +95,107 @@ def similar_to_doc(rd: Reader, doc_id: str, filters: qm.Filters | None = None, l
 def similar_to_text(rd: Reader, text: str, filters: qm.Filters | None = None, limit: int = 5) -> list[Similar]:
     """Documents most like a free text (a client's problem pasted by a lawyer)."""
     return _run(rd, key_terms_of_text(rd, text), filters, limit)
+
+
+# --- passages for a story: the articles of law a client's problem touches -------------------
+
+FAMILY_MIN = 6          # a term this long also finds the words of its family (its stem less a letter)
+FAMILY_TERMS = 12       # at most this many family terms a word
+FAMILY_WEIGHT = 0.7     # of the word's own weight
+HEADING_BONUS = 1.0     # a word in the passage's heading (an article's title) counts this much more
+HEADING_DEPTH = 200     # passages whose headings are read for it
+
+
+def _family(r, term: str) -> list[str]:
+    """Index terms of the same family as `term`: a story says `выселяют` (term `выселя`), the
+    code `выселение` (`выселен`); the lemmas differ, the stem less its last letter does not."""
+    if len(term) < FAMILY_MIN or not term.isalpha():
+        return []
+    out = []
+    for t in r.expand_prefix("body", term[:-1]):
+        t = t.decode() if isinstance(t, bytes) else t
+        if t != term:
+            out.append(t)
+        if len(out) >= FAMILY_TERMS:
+            break
+    return out
+
+
+def _heading_terms(text: str) -> set[str]:
+    return {t for tok in analysis.tokenize(text) for t in analysis.terms(tok.norm)}
+
+
+def story_passages(rd: Reader, concepts: list[dict[str, float]], filters: qm.Filters | None = None,
+                   limit: int = 100, headings: bool = True) -> RawResults:
+    """The passages that answer most of a story's words, best first.
+
+    `concepts`: one {index term: weight} per word of the story (its own terms, and the
+    lexicon's alternatives at a lower weight). A concept counts once in a passage, however
+    many of its terms are there: by the rarest share of passages holding it (BM25's idf over
+    the passages the filters allow, so that `год` weighs nothing among codes) and by how often
+    it stands there (BM25's saturation). A concept in the heading of the passage (the title of
+    an article) counts HEADING_BONUS more. The sum is scaled by the square root of the share of
+    the story's words the passage holds, of the most any passage holds. Staff passages are masked for the public, as in
+    every search."""
+    with rd.lock:
+        s = rd.searcher()
+        st = rd._bag_stats(s)
+        n = st.n
+        if not n or not concepts:
+            return RawResults(hits=[], doc_counts={}, total=0)
+        flt, mask = filter_query(filters)
+        mask = rd.mask_with_hidden(s, mask)
+        allowed = np.ones(n, dtype=bool)
+        if flt is not None:
+            allowed[:] = False
+            allowed[np.fromiter(s.docs_for_query(flt), dtype=np.int64)] = True
+        if mask is not None:
+            masked = mask if isinstance(mask, set) else set(s.docs_for_query(mask))
+            if masked:
+                allowed[np.fromiter(masked, dtype=np.int64, count=len(masked))] = False
+        pool = int(allowed.sum())
+        if not pool:
+            return RawResults(hits=[], doc_counts={}, total=0)
+        r = s.reader()
+        k1 = st.k1
+        score = np.zeros(n)
+        matched = np.zeros(n)
+        kept: list[tuple[dict[str, float], float]] = []
+        for concept in concepts:
+            terms = dict(concept)
+            for t, w in list(concept.items()):
+                for f in _family(r, t):
+                    terms.setdefault(f, w * FAMILY_WEIGHT)
+            best = np.zeros(n)
+            for t, w in terms.items():
+                ids, tfs = st.postings("body", t)
+                if not len(ids):
+                    continue
+                sat = tfs * (k1 + 1) / (tfs + st.norms["body"][ids])
+                np.maximum.at(best, ids, w * sat)
+            best[~allowed] = 0.0
+            df = int(np.count_nonzero(best))
+            if not df:
+                continue
+            idf = math.log(1 + (pool - df + 0.5) / (df + 0.5))
+            score += idf * best
+            matched += best > 0
+            kept.append((terms, idf))
+        # A passage that answers few of the story's words is worth less however rare they are:
+        # `обращаться` found the waste rules (`обращение с отходами`), `неделя` the working week.
+        score *= np.sqrt(matched / max(1.0, matched.max()))
+        order = np.argsort(-score)
+        top = [int(i) for i in order[:max(limit, HEADING_DEPTH)] if score[i] > 0]
+        if headings and top:
+            for i in top[:HEADING_DEPTH]:
+                head = _heading_terms(rd.stored(i, s).get("heading") or "")
+                if head:
+                    score[i] += HEADING_BONUS * sum(idf * max((w for t, w in terms.items() if t in head), default=0.0)
+                                                    for terms, idf in kept)
+            top.sort(key=lambda i: -score[i])
+        top = top[:limit]
+        hits = [RawHit(i, float(score[i]), st.doc_of[i] or rd.stored(i, s)["doc_id"], rd, s) for i in top]
+        counts: dict[str, int] = {}
+        for h in hits:
+            counts[h.doc_id] = counts.get(h.doc_id, 0) + 1
+        return RawResults(hits=hits, doc_counts=counts, total=int(np.count_nonzero(score)))

@@ -237,6 +237,33 @@ def problems(index_dir: Path | None = None, corpus: str | Path | None = None, ma
     return out
 
 
+def staff_of(man, rules: Rules | None = None) -> frozenset[str]:
+    """Doc ids of a manifest's documents (consultation records each their own) whose access is
+    `staff`; `rules`: the corpus's (read from the manifest's corpus when not given)."""
+    if rules is None:
+        rules = load_rules(rules_path(man.corpus))[1]
+    hidden = set()
+    for path, e in man.files.items():
+        records = e.meta.get("records")
+        if records is None:
+            if access_of(path, e.meta, rules, doc_type=e.doc_type) == STAFF:
+                hidden.add(e.doc_id)
+            continue
+        for r in records:
+            if access_of(path, r.get("meta") or {}, rules, record=True, file_meta=e.meta) == STAFF:
+                hidden.add(r["doc_id"])
+    return frozenset(hidden)
+
+
+def counts(man) -> dict:
+    """The collection in one vocabulary (kb index, kb check, the home page): `files` in the
+    corpus that were indexed, `documents` (a file of consultation records gives one per
+    record), of which `staff` are staff-only, and `passages`."""
+    docs = sum(len(e.meta["records"]) if "records" in e.meta else 1 for e in man.files.values())
+    return {"files": len(man.files), "documents": docs, "staff": len(staff_of(man)),
+            "passages": sum(e.passages for e in man.files.values())}
+
+
 def staff_ids(index_dir: Path) -> frozenset[str]:
     """Doc ids of the published index whose access is `staff` (cached per manifest and rules)."""
     from kb.index.manifest import Manifest, manifest_stamp
@@ -257,17 +284,7 @@ def staff_ids(index_dir: Path) -> frozenset[str]:
         return hit[1]
     if man is None:
         man = Manifest.load(index_dir)
-    hidden = set()
-    for path, e in man.files.items():
-        records = e.meta.get("records")
-        if records is None:
-            if access_of(path, e.meta, rules, doc_type=e.doc_type) == STAFF:
-                hidden.add(e.doc_id)
-            continue
-        for r in records:
-            if access_of(path, r.get("meta") or {}, rules, record=True, file_meta=e.meta) == STAFF:
-                hidden.add(r["doc_id"])
-    got = frozenset(hidden)
+    got = staff_of(man, rules)
     with _lock:
         _hidden_cache[key] = ((stamp, rstamp, man.corpus), got)
     return got

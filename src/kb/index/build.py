@@ -54,6 +54,8 @@ class Report:
     ocr_pages: int = 0
     ocr_files: int = 0
     rebuilt: str | None = None      # why the whole index was rebuilt, if it was
+    # The collection after the run (access.counts): files, documents, staff-only, passages.
+    collection: dict = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
@@ -82,11 +84,13 @@ class Report:
         if self.ocr_pages:
             out.append(f"Распознано (OCR): страниц {self.ocr_pages} в файлах: {self.ocr_files}")
         out.append(
-            f"Итого: добавлено {len(self.added)}, обновлено {len(self.updated)}, "
+            f"Итого файлов: добавлено {len(self.added)}, обновлено {len(self.updated)}, "
             f"переименовано {len(self.renamed)}, удалено {len(self.removed)}, "
             f"без изменений {self.unchanged}, пропущено {len(self.skipped)}, ошибок {self.errors}; "
             f"фрагментов записано {self.passages}; {self.seconds:.1f} с"
         )
+        if self.collection:
+            out.append(collection_line(self.collection))
         return out
 
     def to_json(self) -> dict:
@@ -101,7 +105,14 @@ class Report:
                 "errors": self.errors,
                 "unchanged": self.unchanged, "passages": self.passages,
                 "ocr": {"pages": self.ocr_pages, "files": self.ocr_files},
-                "rebuilt": self.rebuilt, "seconds": round(self.seconds, 2)}
+                "rebuilt": self.rebuilt, "seconds": round(self.seconds, 2), "collection": self.collection}
+
+
+def collection_line(c: dict) -> str:
+    """The collection in the words the home page and `kb check` use too."""
+    staff = f" (из них только для сотрудников: {c['staff']})" if c.get("staff") else ""
+    return (f"В индексе: документов {c['documents']}{staff}, фрагментов {c['passages']}; "
+            f"файлов {c['files']}")
 
 
 def _sha256(path: Path) -> str:
@@ -256,6 +267,7 @@ def update_index(corpus: Path, index_dir: Path, *, workers: int | None = None,
         _apply(corpus, index_dir, man, base, report, workers,
                Events if events else Progress if show_progress else Silent, stream, previous)
         report.access_errors = access.problems(corpus=corpus, man=man)
+        report.collection = access.counts(man)
     engine.forget_readers()
     report.seconds = time.monotonic() - t0
     return report

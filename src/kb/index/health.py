@@ -9,7 +9,7 @@ from kb.errors import IndexDamaged, KbError
 from kb.extract import iter_files
 from kb.index import _engine as engine
 from kb.index import access, store
-from kb.index.build import ExtractCache, _looks_unchanged, sidecar_stamp, verify
+from kb.index.build import ExtractCache, _looks_unchanged, collection_line, sidecar_stamp, verify
 from kb.index.manifest import Manifest
 from kb.names import display
 
@@ -20,6 +20,7 @@ class Health:
     generation: str | None = None
     passages: int | None = None
     documents: int = 0
+    collection: dict = field(default_factory=dict)      # access.counts(): files, documents, staff, passages
     problems: list[str] = field(default_factory=list)
     legacy: bool = False                 # written by a kb before generations: `kb index` rebuilds it
     unpublished: list[str] = field(default_factory=list)   # a running or killed writer's folders
@@ -60,8 +61,10 @@ class Health:
     def lines(self) -> list[str]:
         out = [f"Индекс: {self.index_dir}"]
         if self.generation:
-            out.append(f"Поколение: {self.generation}; фрагментов {'?' if self.passages is None else self.passages}, "
-                       f"документов {self.documents}")
+            out.append(f"Поколение: {self.generation}")
+            out.append(collection_line({**self.collection, "passages": "?" if self.passages is None else self.passages}
+                                       if self.collection else {"documents": self.documents, "files": "?",
+                                                                "passages": self.passages or "?"}))
         elif self.legacy:
             out.append("Индекс записан прежней версией kb: `kb index` перестроит его")
         else:
@@ -96,10 +99,11 @@ class Health:
         state = self.vectors_state
         head = f"Векторы смысла ({v['model']}): "
         if state == "ready":
-            head += f"готовы, фрагментов с векторами {v['with_vectors']} из {v['passages']}"
+            head += f"готовы: {v['with_vectors']} из {v.get('with_text', v['passages'])} фрагментов"
         elif state == "building":
             b = v["building"]
-            head += f"строятся: {b['done']} из {b['total']} (поиск пока по словам; `kb index` продолжит)"
+            head += (f"строятся: готово {b['done']} из {b['total']} фрагментов{minutes_left(b.get('minutes_left'))} "
+                     "(поиск пока по словам; `kb index` продолжит)")
         elif state == "missing":
             head += "не построены для этого поколения (поиск по словам; выполните `kb index`)"
         else:
@@ -120,7 +124,8 @@ class Health:
 
     def to_json(self) -> dict:
         return {"state": self.state, "vectors_state": self.vectors_state, "vectors": self.vectors, "index": self.index_dir, "generation": self.generation,
-                "passages": self.passages, "documents": self.documents, "problems": self.problems,
+                "passages": self.passages, "documents": self.documents, "collection": self.collection,
+                "problems": self.problems,
                 "legacy": self.legacy, "unpublished": self.unpublished,
                 "cache": {"entries": self.cache_entries, "damaged": self.cache_damaged},
                 "corpus": {"new": [display(p) for p in self.new], "changed": [display(p) for p in self.changed],
@@ -173,7 +178,8 @@ def check(corpus: Path | None, index_dir: Path) -> Health:
         man = Manifest.load(index_dir)
     except IndexDamaged:
         return h
-    h.documents = sum(len(e.meta.get("records", [])) or 1 for e in man.files.values())
+    h.collection = access.counts(man)
+    h.documents = h.collection["documents"]
     h.failed = dict(man.failed)
     h.access_errors = access.problems(corpus=corpus or man.corpus, man=man)
     if corpus is not None and Path(corpus).is_dir():
@@ -188,3 +194,10 @@ def check(corpus: Path | None, index_dir: Path) -> Health:
                 h.changed.append(rel)
         h.removed = [rel for rel in man.files if rel not in files]
     return h
+
+
+def minutes_left(m) -> str:
+    """", осталось ~N мин" from the builder's pace, or "" before it has one."""
+    if m is None:
+        return ""
+    return ", осталось меньше минуты" if m < 1 else f", осталось ~{round(m)} мин"

@@ -32,6 +32,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import time
 import os
 import re
 import shutil
@@ -361,9 +362,10 @@ def status(index_dir: Path, model_key: str) -> dict:
         prog = {}
     if gen is None or prog.get("gen") != gen.name:
         prog = {}           # numbers of an older generation: the builder has not started on this one
-    done, total = prog.get("done", 0), prog.get("total", 0)
+    done, total, left = prog.get("done", 0), prog.get("total", 0), prog.get("minutes_left")
     return {"ready": ready, "done": done if isinstance(done, int) else 0,
-            "total": total if isinstance(total, int) else 0}
+            "total": total if isinstance(total, int) else 0,
+            "minutes_left": left if isinstance(left, (int, float)) and not ready else None}
 
 
 def health(index_dir: Path, model_key: str) -> dict:
@@ -380,7 +382,7 @@ def health(index_dir: Path, model_key: str) -> dict:
     out = {"model": model_key, "ready": st["ready"], "building": None, "passages": None, "with_vectors": 0,
            "stored": 0, "stale": 0, "old_maps": 0, "problems": []}
     if not st["ready"] and st["total"]:
-        out["building"] = {"done": st["done"], "total": st["total"]}
+        out["building"] = {"done": st["done"], "total": st["total"], "minutes_left": st["minutes_left"]}
     if not folder.is_dir():
         return out
     chunks = Chunks(folder)
@@ -404,12 +406,16 @@ def health(index_dir: Path, model_key: str) -> dict:
         if gen is not None and f.stem == gen.name:
             out["passages"] = len(keys)
             live = [k for k in keys if k != empty]
+            out["with_text"] = len(live)        # the passages a vector is made for, as `kb index` counts
             out["with_vectors"] = sum(1 for k in live if k in chunks.row_of)
             lost = len(live) - out["with_vectors"]
             if lost:
                 out["problems"].append(f"векторы: у {lost} фрагментов из {len(live)} нет векторов "
                                        f"(повреждены или удалены файлы в {folder})")
-    out["stale"] = sum(1 for k in chunks.row_of if k not in used)
+    # While a build runs, the rows it has written belong to no map yet (the generation's map is
+    # written at its end): they are its progress, not stale rows (kb check said "stale" of a
+    # brand-new index, more and more of them).
+    out["stale"] = 0 if out["building"] else sum(1 for k in chunks.row_of if k not in used)
     out["graph"] = _graph_state(folder, gen, out) if st["ready"] else None
     return out
 
@@ -504,9 +510,14 @@ def build(index_dir: Path, embedder, progress=None, should_stop=None, say=None) 
                     todo.setdefault(keys[d], t)
             total, done = len(live), len(live) - len(todo)
             prog_file = folder / "progress.json"
+            # The pace of this run, for the minutes left that kb check and the results page show.
+            started, done_at_start = time.time(), done
 
             def report():
-                _write_atomic(prog_file, json.dumps({"gen": gen.name, "done": done, "total": total}).encode())
+                rate = (done - done_at_start) / max(time.time() - started, 1e-6)
+                left = round((total - done) / rate / 60, 2) if rate > 0 and done > done_at_start else None
+                _write_atomic(prog_file, json.dumps({"gen": gen.name, "done": done, "total": total,
+                                                     "minutes_left": left}).encode())
                 if progress:
                     progress(done, total)
 

@@ -12,6 +12,8 @@ is at most 300,000 characters, about 60,000 on average (1,232 characters a passa
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from pathlib import Path
 
 from kb.errors import KbError, QueryError
@@ -20,8 +22,8 @@ from kb.index.access import restricted
 from kb.search.catalog import DocInfo, catalog
 from kb.search.citations import citation_graph
 from kb.search.cite import cite, stable_anchor
-from kb.search.query import parse
-from kb.search.snippets import Matcher, highlight_spans, mark
+from kb.search.query import Highlight, parse
+from kb.search.snippets import Matcher, highlight_all, highlight_spans, mark
 
 PART_PASSAGES = 50
 MAX_LIMIT = 200              # passages in one /api/documents/<id> answer (at most ~1.2M characters)
@@ -30,6 +32,56 @@ DEFAULT_LIMIT = 100
 # else the chapters nearest the part and everything in it (a code has ~130 bytes of outline
 # a passage: a huge document's would be megabytes).
 MAX_TOC = 400
+
+_NO_MATCH = Matcher(Highlight())
+# Passage fields for the page only, not in the API's answer.
+_PAGE_ONLY = ("html", "page_anchors", "article_anchor", "label", "page_label", "lead_html", "more_html", "more_chars")
+# A long text before the first heading of an act (its requisites and the list of amending laws:
+# 3,500-4,200 characters in ЖК РФ, 1,200 px on screen) is folded after its first lines, so the
+# first article is on the first screen; the rest is one click away, and opens by itself when
+# it holds a match of the query.
+PREAMBLE_FOLD = 700           # characters: a longer preamble is folded
+PREAMBLE_LEAD = 300           # characters of it shown, cut at the end of a line
+PREAMBLE_LINES = 4            # and at most this many lines with text
+# A point of a resolution or of rules begins its line with its number: `40. Потребитель ...`.
+_POINT = re.compile(r"\s*(\d{1,3}(?:\.\d{1,3}){0,2})\.\s+\S")
+
+
+def passage_label(ordinal: int, *, article: str | None = None, page: int | None = None,
+                  page_end: int | None = None, text: str = "", act: bool = False) -> str:
+    """What a passage is, as a lawyer would name the place: `Ст. 84`, `п. 40` (a passage of an
+    act that begins with a numbered point), `с. 12`, else `фрагмент 21` (its number in the
+    document, from 1). Never `§`: in a statute that reads as a section of the act."""
+    if article:
+        return f"Ст. {article}"
+    if act and (m := _POINT.match(text)):
+        return f"п. {m.group(1)}"
+    if page:
+        return pages_label(page, page_end)
+    return f"фрагмент {ordinal + 1}"
+
+
+def pages_label(page: int, page_end: int | None = None) -> str:
+    return f"с. {page}–{page_end}" if page_end and page_end != page else f"с. {page}"
+
+
+def _fold_at(text: str) -> int | None:
+    """Where a long preamble is cut: after its first PREAMBLE_LINES lines with text, within
+    PREAMBLE_LEAD characters when they are long; None when it is short enough to show whole."""
+    if len(text) <= PREAMBLE_FOLD:
+        return None
+    cut, lines = 0, 0
+    for m in re.finditer(r"\n", text):
+        if m.start() > PREAMBLE_LEAD and cut:
+            break
+        if text[cut:m.start()].strip():
+            lines += 1
+        cut = m.start()
+        if lines >= PREAMBLE_LINES:
+            break
+    if not cut or cut > PREAMBLE_FOLD:
+        cut = text.rfind(" ", 0, PREAMBLE_LEAD)
+    return cut if cut > 0 else None
 
 
 def check_index(index_dir: Path) -> None:
@@ -61,6 +113,9 @@ class DocView:
         self.passages = []
         anchored: set[int] = set()
         articles: set[str] = set()
+        outline = info.meta.get("outline", [])
+        first_heading = min((e.get("ordinal", 0) for e in outline), default=None)
+        act = info.doc_type == "нормативный акт"
         for p in passages:
             page, page_end = p.get("page"), p.get("page_end")
             # `#page-N` anchors: a page is found in the passage where it begins.
@@ -69,7 +124,10 @@ class DocView:
             anchored.update(anchors)
             article = p.get("article") or None
             c = cite(info, article=article, page=page, heading=p.get("heading", ""))
-            spans = highlight_spans(p.get("body", ""), matcher) if matcher else []
+            body, ordinal = p.get("body", ""), p.get("ordinal", 0)
+            label = passage_label(ordinal, article=article, page=page, page_end=page_end, text=body, act=act)
+            fold = _fold_at(body) if first_heading is not None and ordinal < first_heading else None
+            spans = highlight_spans(body, matcher) if matcher else []
             self.passages.append(
                 {"ordinal": p.get("ordinal", 0), "page": page, "page_end": page_end,
                  "article": article, "heading": p.get("heading", ""),
@@ -79,14 +137,31 @@ class DocView:
                  "highlights": [[a, b] for a, b in spans],
                  "citation": c.full, "citation_short": c.short, "anchor": stable_anchor(info, article, page),
                  # `#st-84` is on the first passage of that article (a long one is cut in several).
-                 "article_anchor": article if article and article not in articles else None})
+                 "article_anchor": article if article and article not in articles else None,
+                 "label": label, "page_label": pages_label(page, page_end) if page and label[0] != "с" else "",
+                 # A folded preamble: `lead_html` shown, `more_html` under "показать полностью".
+                 "lead_html": highlight_all(body[:fold], matcher or _NO_MATCH) if fold else None,
+                 "more_html": highlight_all(body[fold:].lstrip("\n"), matcher or _NO_MATCH) if fold else None,
+                 "more_chars": len(body) - fold if fold else 0})
             if article:
                 articles.add(article)
-        self.outline = info.meta.get("outline", [])
+        self.outline = outline
+        self._articles: tuple[list[int], list[str]] | None = None
         self.pages: list[tuple[int, int]] = []   # (page, part where it begins) of a paginated document
         self.cites: list = []          # acts this document cites (kb.search.citations.CitedAct)
         self.cited_by: list = []       # documents citing this act (CitingDoc)
         self.copies: list[DocInfo] = []   # the same text in other files (kb.enrich.copies)
+
+    def label_of(self, ordinal: int) -> str:
+        """The label of passage `ordinal` of this document when it may not be on this part (the
+        places a cited act is mentioned): its article from the outline, else `фрагмент N`."""
+        if self._articles is None:
+            marks = sorted((e.get("ordinal", 0), e["article"]) for e in self.outline if e.get("article"))
+            self._articles = ([o for o, _ in marks], [a for _, a in marks])
+        starts, numbers = self._articles
+        i = bisect_right(starts, ordinal) - 1
+        # An article runs to the next one; a passage before the first article has none.
+        return f"ст. {numbers[i]}" if i >= 0 else f"фрагмент {ordinal + 1}"
 
     @property
     def part(self) -> int:
@@ -135,7 +210,7 @@ class DocView:
         d["offset"] = self.offset
         d["limit"] = self.limit
         d["next_offset"] = self.next_offset
-        d["passages"] = [{k: v for k, v in p.items() if k not in ("html", "page_anchors", "article_anchor")}
+        d["passages"] = [{k: v for k, v in p.items() if k not in _PAGE_ONLY}
                          for p in self.passages]
         d["cites"] = [c.to_json() for c in self.cites]
         d["cited_by"] = [c.to_json() for c in self.cited_by]

@@ -7,9 +7,10 @@ from flask import Blueprint, abort, current_app, request
 from kb.search import Filters, catalog, document, documents, empty_result, search
 from kb.search.reading import DEFAULT_LIMIT, MAX_LIMIT
 from kb.search.results import notice_json
+from kb.search.consult import consult
 from kb.search.similar import similar
 from kb.web import params
-from kb.web.views import consult_matches, notice, valid_doc_id
+from kb.web.views import notice, valid_doc_id
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -85,9 +86,13 @@ def api_consult():
         raise params.ParamError("пустой текст: укажите параметр text", "empty text: give the text parameter")
     limit = params.integer(request.args, "limit", 5, 1, 20)
     if msg := notice():
-        return {"consultations": [], "acts": [], "notice": notice_json(msg)}
-    found, acts = consult_matches(text, limit)
-    return {"notice": None, "consultations": [{**f["doc"].to_json(), "consultation": f["consultation"],
-                               "cites": [c.to_json() for c in f["cites"]]} for f in found],
+        return {"consultations": [], "acts": [], "articles": [], "staff_records_hidden": False,
+                "notice": notice_json(msg)}
+    c = consult(current_app.config["KB_INDEX"], text, limit)
+    return {"notice": None,
+            "articles": [a.to_json() for a in c.articles],
+            "staff_records_hidden": c.staff_hidden,
+            "consultations": [{**f["doc"].to_json(), "consultation": f["consultation"],
+                               "cites": [x.to_json() for x in f["cites"]]} for f in c.found],
             "acts": [{**a["act"].to_json(), "count": a["count"],
-                      "articles": [art.to_json() for art in a["articles"].values()]} for a in acts]}
+                      "articles": [art.to_json() for art in a["articles"].values()]} for a in c.acts]}

@@ -6,13 +6,14 @@ import logging
 from pathlib import Path
 
 from flask import Flask, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from kb.web import admin, api, auth, export, files, guard, mine, upload, views
 from kb.audit import record
 from kb.index import access
 from kb.search.export import MAX_ROWS as EXPORT_ROWS
-from kb.web.errors import from_exception
+from kb.web.errors import from_exception, wants_json
 
 # Templates live in the repository's top-level templates/ (issue 4); static files beside this module.
 TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
@@ -42,8 +43,10 @@ def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] |
                       MAX_CONTENT_LENGTH=64 * 1024, JSON_AS_ASCII=False, KB_JOBS_HERE=jobs_here)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    # Before CSRF reads the form: the upload route's larger body limit.
+    # Before CSRF reads the form: the upload route's larger body limit, then every body over
+    # its route's limit refused whole (413), whatever the route or method.
     app.before_request(upload.allow_large_body)
+    app.before_request(_refuse_large_body)
     # Then the user, and so what the request may see.
     auth.install(app, Path(index_dir), secure_cookies=bool(proxy))
     app.register_blueprint(views.bp)
@@ -68,7 +71,7 @@ def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] |
         # Retry-After of a 429, Allow of a 405.
         headers = {k: v for k, v in e.get_headers() if k in ("Retry-After", "Allow")} \
             if isinstance(e, HTTPException) else {}
-        if request.path.startswith("/api/"):
+        if wants_json():
             return err.to_json(), err.status, headers
         # The query stays in the box so a 400 can be fixed in place.
         q = " ".join(request.args.get("q", "").split())[:500]
@@ -79,6 +82,19 @@ def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] |
         resp.headers.setdefault("Content-Security-Policy", _CSP)
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
+        return resp
+
+    @app.after_request
+    def not_stored(resp):
+        # Pages and answers may hold staff documents or depend on who asks: no browser or proxy
+        # keeps them (a shared computer's cache, "back" after logout). Only static files, and the
+        # feed and API description asked anonymously, may be kept, and checked again (ETag) each time.
+        if request.endpoint == "static":
+            return resp
+        if request.endpoint in _PUBLIC_KEPT and not current_user.is_authenticated:
+            resp.headers["Cache-Control"] = "no-cache"
+        else:
+            resp.headers["Cache-Control"] = "private, no-store"
         return resp
 
     @app.after_request
@@ -104,3 +120,12 @@ def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] |
 
 
 _DOC_VIEWS = {"views.doc", "files.original", "api.api_document"}
+_PUBLIC_KEPT = {"export.feed", "api.api_openapi"}
+
+
+def _refuse_large_body():
+    """413 for a body declared larger than the route's limit, before anything reads it: werkzeug
+    refuses it only when the form is read, and a route that reads none would answer otherwise."""
+    limit = request.max_content_length
+    if limit is not None and (request.content_length or 0) > limit:
+        raise RequestEntityTooLarge()

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import Flask, abort, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
@@ -45,7 +45,7 @@ from kb.audit import record
 from kb.errors import KbError
 from kb.index import access
 from kb.web import limitstore
-from kb.web.errors import WebError
+from kb.web.errors import WebError, wants_json
 
 SECRET_FILE = "secret_key"
 SESSION_VERSION = "kb_sv"          # the session's key for the account's session version
@@ -69,8 +69,15 @@ class WebUser(UserMixin):
 
 def refusal(role: str):
     """None when the signed-in person has `role` ("staff" or "admin"); else the answer to give:
-    the login page for an anonymous visitor, 403 for a signed-in one without the role."""
+    the login page for an anonymous visitor (a JSON 401 when it wants JSON), 403 for a
+    signed-in one without the role."""
     if not current_user.is_authenticated:
+        # A script (Accept: application/json, or an /api/ route) gets a 401 it can read, not
+        # a redirect to a login form it cannot fill in.
+        if wants_json():
+            err = WebError(401, "Войдите или передайте токен API (заголовок Authorization: Bearer)",
+                           "sign in or send an API token (Authorization: Bearer)")
+            return jsonify(err.to_json()), 401, {"WWW-Authenticate": 'Bearer realm="kb"'}
         return current_app.login_manager.unauthorized()
     if not getattr(current_user, f"is_{role}"):
         abort(403)
@@ -278,7 +285,11 @@ def install(app: Flask, index_dir: Path, *, secure_cookies: bool = False) -> Non
     def csrf_refused(e: CSRFError):
         msg = ("Форма отклонена: нет или устарел её защитный код (CSRF). Обновите страницу и отправьте "
                "форму снова.")
-        if request.path.startswith("/api/"):
+        if not current_user.is_authenticated and request.endpoint not in ("auth.login", "auth.logout"):
+            # Every other form is for signed-in people: the reason to give is "sign in" (a
+            # script's: a JSON 401), not a stale form.
+            return refusal("staff")
+        if wants_json():
             return {"error": {"status": 400, "message_ru": msg, "message_en": "CSRF token missing or invalid"}}, 400
         if request.endpoint == "auth.login":
             return render_template("login.html", form=LoginForm(), error=msg), 400
@@ -286,5 +297,7 @@ def install(app: Flask, index_dir: Path, *, secure_cookies: bool = False) -> Non
 
     @app.context_processor
     def who():
-        return {"current_user": current_user, "logout_form": LogoutForm() if current_user.is_authenticated else None}
+        # Never from the request's form: on an error page (a 413) reading the body again fails once more.
+        return {"current_user": current_user,
+                "logout_form": LogoutForm(formdata=None) if current_user.is_authenticated else None}
 

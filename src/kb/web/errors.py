@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from werkzeug.exceptions import HTTPException, NotFound
+from flask import request
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
 from kb.errors import KbError, QueryError
 from kb.index import access
@@ -25,6 +26,13 @@ _HTTP_RU = {
     500: ("Внутренняя ошибка сервера", "Internal server error"),
     503: ("Поиск временно недоступен", "Search unavailable"),
 }
+
+
+def wants_json() -> bool:
+    """The answer is JSON: an /api/ route, or a client that asks for JSON before HTML (the
+    upload page's script, a script with Accept: application/json)."""
+    return request.path.startswith("/api/") or \
+        request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
 
 
 class NotFoundHere(NotFound):
@@ -58,6 +66,19 @@ class WebError:
         return {"error": {"status": self.status, "message_ru": self.message_ru, "message_en": self.message_en}}
 
 
+def too_large() -> WebError:
+    """The 413, with the limit of the route that refused it (kb.web.upload's for uploads)."""
+    limit = request.max_content_length or 0
+    if limit >= 1024 * 1024:
+        mb = limit // (1024 * 1024)
+        return WebError(413, f"Слишком большой запрос: за одну отправку не больше {mb} МБ; "
+                             "отправьте файлы по нескольку или по одному",
+                        f"request too large: at most {mb} MB in one request")
+    kb = max(1, limit // 1024)
+    return WebError(413, f"Слишком большой запрос: не больше {kb} КБ для этой страницы",
+                    f"request too large: at most {kb} KB here")
+
+
 def from_exception(e: Exception) -> WebError:
     if isinstance(e, ParamError):
         return WebError(400, e.message_ru, e.message_en)
@@ -68,6 +89,8 @@ def from_exception(e: Exception) -> WebError:
         return WebError(503, *(hide_paths(m) for m in split_message(str(e))))
     if isinstance(e, NotFoundHere):
         return WebError(404, e.message_ru, e.message_en)
+    if isinstance(e, RequestEntityTooLarge):
+        return too_large()
     if isinstance(e, HTTPException):
         code = e.code or 500
         ru, en = _HTTP_RU.get(code, (e.name, e.name))

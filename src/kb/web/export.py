@@ -68,17 +68,24 @@ def export_results():
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# What a spreadsheet may take for the start of a formula (OWASP, CSV injection): = + - @,
+# a tab or a carriage return before one, and the full-width forms some spreadsheets read as them.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
-def _cell(v):
-    """A value for a spreadsheet: text that a spreadsheet would run as a formula (`=`, `+`, `@`,
-    `-=`) starts with an apostrophe; control characters (not allowed in XLSX) are dropped."""
+def _text(v):
+    """A value without the control characters XLSX does not allow; None as an empty cell."""
     if v is None:
         return ""
-    if isinstance(v, str):
-        v = _CONTROL.sub("", v)
-        if v[:1] in ("=", "+", "@") or v[:2] in ("-=", "-+"):
-            v = "'" + v
+    return _CONTROL.sub("", v) if isinstance(v, str) else v
+
+
+def _csv_cell(v):
+    """A CSV value: text a spreadsheet would run as a formula starts with an apostrophe, which
+    the spreadsheet shows (a CSV cell has no other way to say "text"); `-5` in a title too."""
+    v = _text(v)
+    if isinstance(v, str) and v.startswith(FORMULA_START):
+        v = "'" + v
     return v
 
 
@@ -90,7 +97,7 @@ def _csv(rows, ex):
     w.writerow([head for head, _ in COLUMNS])
     n = 0
     for r in rows:
-        w.writerow([_cell(r[key]) for _, key in COLUMNS])
+        w.writerow([_csv_cell(r[key]) for _, key in COLUMNS])
         n += 1
         if n % CHUNK_ROWS == 0:
             yield buf.getvalue()
@@ -100,13 +107,19 @@ def _csv(rows, ex):
 
 
 def _text_cell(ws, v):
-    """openpyxl takes a string starting with `=` for a formula: cells are typed by hand."""
+    """An XLSX cell: text is a string cell as it is, never a formula, with no apostrophe in
+    it. openpyxl takes text starting with `=` for a formula, so the type is set by hand; text
+    that looks like one is marked as typed with a leading apostrophe (quotePrefix), which the
+    spreadsheet shows in no cell and which keeps it text when someone edits the cell."""
     from openpyxl.cell import WriteOnlyCell
 
+    v = _text(v)
     if not isinstance(v, str):
         return v
     cell = WriteOnlyCell(ws, value=v)
     cell.data_type = "s"
+    if v.startswith(FORMULA_START):
+        cell.quotePrefix = True
     return cell
 
 
@@ -140,13 +153,13 @@ def _xlsx(rows, ex):
         header.append(cell)
     ws.append(header)
     for r in rows:
-        ws.append([_text_cell(ws, _cell(r[key])) for _, key in COLUMNS])
+        ws.append([_text_cell(ws, r[key]) for _, key in COLUMNS])
     info = wb.create_sheet("О выгрузке")
     for row in (("Запрос", ex.query), ("Документов", ex.total_docs), ("Фрагментов найдено", ex.total_hits),
                 ("Строк в файле", ex.count), ("Предел строк", ex.limit),
                 ("Обрезано", "да" if ex.truncated or ex.cut else "нет"),
                 ("Выгружено", time.strftime("%Y-%m-%d %H:%M"))):
-        info.append(row)
+        info.append([_text_cell(info, v) for v in row])     # the query is the visitor's text
     with tempfile.TemporaryFile() as f:
         wb.save(f)
         f.seek(0)

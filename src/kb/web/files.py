@@ -59,6 +59,8 @@ def original(doc_id: str):
     # Werkzeug's send_file builds Content-Disposition from download_name and fails (a 500) on
     # a newline or on bytes that are not UTF-8: it gets the ASCII name, the header is ours.
     # Its ETag encodes the path as UTF-8, which fails on a name with bytes that are not UTF-8.
+    # Its Cache-Control (max_age=0: no-cache) is replaced by app.py's private, no-store: a staff
+    # file must not stay in a shared computer's browser cache.
     st = path.stat()
     etag = f"{st.st_mtime}-{st.st_size}-{zlib.adler32(os.fsencode(path)) & 0xFFFFFFFF}"
     resp = send_file(path, mimetype=mime.split(";")[0], as_attachment=ext not in _INLINE, download_name=ascii_name,

@@ -95,8 +95,14 @@ SCHEMAS = {
     "SimilarDocument": obj({"doc_id": STR, "title": STR, "path": STR, "doc_type": STR, "year": nullable(INT),
                             "score": NUM, "passage": INT, "article": nullable(STR), "excerpt": STR}),
     "SimilarList": obj({"doc_id": STR, "similar": arr(ref("SimilarDocument"))}),
+    "LawArticle": obj({"doc_id": STR, "passage": INT, "article": nullable(STR), "label": STR, "heading": STR,
+                       "citation_short": STR, "anchor": STR, "excerpt": STR, "score": NUM}),
+    "LawAct": obj({"doc_id": STR, "title": STR, "citation_short": STR, "score": NUM, "copies": arr(STR),
+                   "articles": arr(ref("LawArticle"))}),
     "ConsultResult": obj({
         "notice": NOTICE,
+        "articles": arr(ref("LawAct")),
+        "staff_records_hidden": BOOL,
         "consultations": arr({"allOf": [ref("SimilarDocument")], "type": "object", "properties": {
             "consultation": {"type": "object", "description": "the record: id, date, category, region, lawyer, acts"},
             "cites": arr(ref("CitedAct"))}}),
@@ -164,7 +170,8 @@ PATHS = {
                                                           "default": 5})],
         "responses": {**ok("SimilarList"), **NOT_FOUND, **ERRORS}}},
     "/api/consult": {"get": {
-        "summary": "Похожие консультации для описания проблемы и нормы, на которые они ссылались",
+        "summary": "Статьи законов для описания проблемы (по актам собрания), похожие консультации и нормы, "
+                   "на которые они ссылались",
         "parameters": [param("text", "описание проблемы, до 5000 символов", required=True),
                        param("limit", "сколько консультаций", {"type": "integer", "minimum": 1, "maximum": 20,
                                                                "default": 5})],

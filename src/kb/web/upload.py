@@ -18,7 +18,7 @@ from kb.names import readable
 from kb.search import catalog
 from kb.uploads import ACCEPTED, MAX_UPLOAD_MB, Exists, UploadError, empty_trash, place, to_trash, trash_files
 from kb.web.auth import refusal
-from kb.web.errors import WebError
+from kb.web.errors import WebError, wants_json
 from kb.web.jobs import Indexing
 from kb.web.views import valid_doc_id
 
@@ -52,10 +52,6 @@ def _folders() -> list[str]:
         if len(out) >= 200:
             break
     return out
-
-
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json"
 
 
 def allow_large_body():
@@ -107,23 +103,23 @@ def receive():
             name = name or replace_path
         try:
             data = f.read(MAX_UPLOAD_MB * 1024 * 1024 + 1)
-            existed = (corpus / target_folder / name).exists()
-            # Shown, reported and tracked by its readable name (kb index reports it so).
-            rel = readable(place(corpus, target_folder, name, data, replace=replace, sidecar=side))
+            done = place(corpus, target_folder, name, data, replace=replace, sidecar=side, trash=trash_dir())
         except Exists as e:
             results.append({"name": f.filename, "status": "exists", "reason": str(e)})
             continue
         except UploadError as e:
             results.append({"name": f.filename, "status": "failed", "reason": str(e)})
             continue
+        # Shown, reported and tracked by its readable name (kb index reports it so).
+        rel = readable(done.path)
         placed.append(rel)
         results.append({"name": f.filename, "path": rel, "status": "queued"})
-        record(current_app.config["KB_INDEX"], "replace" if existed else "upload", actor=current_user.name,
+        record(current_app.config["KB_INDEX"], "replace" if done.replaced else "upload", actor=current_user.name,
                address=request.remote_addr, target=rel, detail=side["access"] or None)
     if placed:
         _jobs().request(placed)
     status = 200 if placed else 400
-    if _wants_json():
+    if wants_json():
         return jsonify({"files": results}), status
     return render_template("upload.html", folders=_folders(), accepted=ACCEPTED, max_mb=MAX_UPLOAD_MB,
                            doc_types=DOC_TYPES, results=results), status

@@ -8,10 +8,10 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 
 from kb.search import (PART_PASSAGES, Filters, catalog, meaning_status, document, document_facets, documents, empty_result,
                        index_notice, matches_in, part_of, search)
-from kb.index.access import restricted
-from kb.search.citations import citation_graph
+from kb.index.access import restricted, staff_ids
+from kb.search.consult import consult as consult_story
 from kb.search.reading import locate
-from kb.search.similar import similar, similar_to_text, text_language
+from kb.search.similar import similar, text_language
 from kb.search.results import split_message
 from kb.web import params
 from kb.web.errors import NotFoundHere
@@ -100,8 +100,11 @@ def home():
         return render_template("home.html", docs=[], types=[], years=[], passages=0, notice=msg)
     docs = documents(_index())
     facets = document_facets(_index())
+    # Counted as `kb index` and `kb check` count (access.counts): the public is told how many
+    # documents only staff see, staff how many of theirs are such.
     return render_template("home.html", docs=docs, types=facets["type"], years=facets["year"],
-                           passages=sum(d.passages for d in docs))
+                           passages=sum(d.passages for d in docs), staff_only=len(staff_ids(_index())),
+                           hidden=restricted())
 
 
 @bp.get("/search")
@@ -189,34 +192,13 @@ def _part_url(doc_id: str, part: int, anchor: str, q: str | None, here: tuple | 
 CONSULTATION = "консультация"
 
 
-def consult_matches(text: str, limit: int = 5) -> tuple[list, list]:
-    """Past consultations most like a client's problem, with the acts each cited, and all those
-    acts together (most often cited first)."""
-    index = _index()
-    graph = citation_graph(index)
-    found = []
-    acts: dict[str, dict] = {}
-    for d in similar_to_text(index, text, limit=limit, doc_type=CONSULTATION):
-        info = graph.catalog.get(d.doc_id)
-        cited = graph.cites(d.doc_id)
-        found.append({"doc": d, "consultation": (info.meta.get("consultation") if info else None) or {},
-                      "cites": cited})
-        for c in cited:
-            a = acts.setdefault(c.key, {"act": c, "articles": {}, "count": 0})
-            a["count"] += 1
-            for art in c.articles:
-                a["articles"].setdefault(art.number, art)
-    total = sorted(acts.values(), key=lambda a: (-a["count"], a["act"].label.lower()))
-    return found, total
-
-
 @bp.get("/consult")
 def consult():
     text = params.long_text(request.args, "text")
     msg = notice()
-    found, acts = consult_matches(text) if text and not msg else ([], [])
-    lang = text_language(_index(), text) if found else None
-    return render_template("consult.html", text=text, found=found, acts=acts, notice=msg, lang=lang)
+    found = consult_story(_index(), text) if text and not msg else None
+    lang = text_language(_index(), text) if found and (found.found or found.articles) else None
+    return render_template("consult.html", text=text, c=found, notice=msg, lang=lang)
 
 
 @bp.get("/docs")

@@ -64,8 +64,8 @@ document.addEventListener("keydown", function (e) {
   });
 })();
 
-// Filters are folded on a phone only; a browser without ::details-content keeps them open on wide screens.
+// Filters and a document's contents are folded on a phone only; a browser without ::details-content keeps them open on wide screens.
 (function () {
-  var fold = document.querySelector("details.filters-fold");
-  if (fold && window.matchMedia && window.matchMedia("(min-width: 761px)").matches) fold.open = true;
+  if (!window.matchMedia || !window.matchMedia("(min-width: 761px)").matches) return;
+  document.querySelectorAll("details.filters-fold, details.toc-fold").forEach(function (fold) { fold.open = true; });
 })();
