@@ -43,6 +43,8 @@ def check(value, schema: dict, spec: dict, where: str = "$") -> None:
     if t:
         ok = isinstance(value, _TYPES[t]) and not (t in ("integer", "number") and isinstance(value, bool))
         assert ok, f"{where}: {value!r} is not {t}"
+    if "minimum" in schema:
+        assert value >= schema["minimum"], f"{where}: {value!r} < {schema['minimum']}"
     if "enum" in schema:
         assert value in schema["enum"], f"{where}: {value!r} not in {schema['enum']}"
     if t == "object":
@@ -58,6 +60,8 @@ def check(value, schema: dict, spec: dict, where: str = "$") -> None:
             elif isinstance(extra, dict):
                 check(v, extra, spec, f"{where}.{k}")
     if t == "array":
+        assert len(value) >= schema.get("minItems", 0), f"{where}: fewer than {schema['minItems']} items"
+        assert len(value) <= schema.get("maxItems", len(value)), f"{where}: more than {schema['maxItems']} items"
         for i, item in enumerate(value[:50]):
             check(item, schema["items"], spec, f"{where}[{i}]")
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from ._normal import fold_kyrgyz, normalize
 from ._stopwords import STOP_WEIGHT, STOPWORDS, query_weight
-from ._kyrgyz import is_kyrgyz
+from ._kyrgyz import ENDINGS as KYRGYZ_ENDINGS
+from ._kyrgyz import is_kyrgyz, kyrgyz_word
 from ._kyrgyz import stem as kyrgyz_stem
 from ._terms import POLICY, index_terms, surface_term, terms
 from ._tokens import Token, is_compound, tokenize
@@ -31,7 +32,9 @@ __all__ = [
     "terms",
     "index_terms",
     "is_kyrgyz",
+    "kyrgyz_word",
     "kyrgyz_stem",
+    "KYRGYZ_ENDINGS",
     "surface_term",
     "is_compound",
     "query_weight",

@@ -34,6 +34,9 @@ _PLURAL = "лар лер лор дар дер дор тар тер тор".split
 
 _VOWELS = set("аеиоуыэюяё")
 MIN_STEM = 3
+# Every ending a noun may take, folded: plural, then possessive, then case (`лардын`, `сынын`).
+ENDINGS = tuple(sorted({p + s + c for p in [""] + _PLURAL for s in [""] + _POSSESSIVE for c in [""] + _CASE} - {""},
+                       key=len, reverse=True))
 
 
 def _strip(word: str, endings: list[str]) -> str:
@@ -99,3 +102,42 @@ def is_kyrgyz(text: str) -> bool:
     if n < 20:
         return (marked >= 2 or n <= 2) and marked >= 0.2 * n and marked > 0
     return letters >= 0.15 * n or marked >= 0.12 * n
+
+
+# --- which words are Kyrgyz ---------------------------------------------------------------
+
+# Kyrgyz words of civic and legal texts, folded (ө ү ң typed о у н), beyond COMMON: a query
+# typed without ө ү ң has nothing else to tell them from Russian typos (`турак` was
+# "corrected" to `туран`, a place name). Words also Russian (`бар`, `уй`) do not count.
+VOCABULARY = COMMON | frozenset("""
+    турак жай уй було булолук кодекси окмот кенеш айыл аймак шаар жер суу
+    токтом буйрук укук жаран милдет эмгек салык сот кылмыш жаза арыз келишим менчик мулк
+    ижара ижарачы батир ээси башкаруу башкаруучу мамлекет мамлекеттик министрлик кызмат
+    коммуналдык тартип маалымат чечим аял бала балдар ата эне нике ажырашуу мурас уруксат
+    каттоо жашоо жашаган чыгаруу бузуу коргоо зомбулук жардам акы толом карыз соттук
+    кыргыз кыргызстан жайыт ондоо
+""".split())
+# Letters of Russian loanwords only: a word with one of them is not a native Kyrgyz word.
+_FOREIGN = frozenset("вфцщъьё")
+_STEMS = frozenset(stem(w) for w in VOCABULARY if len(w) > 4)
+
+
+def kyrgyz_word(word: str) -> bool:
+    """True when one written word (not normalised) is Kyrgyz by itself: it has ө ү ң, or it
+    is a word of VOCABULARY in any of its case, possessive and plural forms (`окмоту`,
+    `кенештин`, `кодекси`), or a longer word with a genitive ending Russian has not (`-дын`,
+    `-нин`: `жарандардын`). Each part of a hyphenated word counts (`уй-було`).
+
+    It knows no Russian: a Russian word ending like a Kyrgyz genitive (`господин`) passes
+    here, and the caller, which has the Russian dictionary, decides (kb.search.spelling)."""
+    w = word.lower()
+    if not _KY_LETTERS.isdisjoint(w):
+        return True
+    for part in w.replace("ё", "е").split("-"):
+        if not part.isalpha() or not _FOREIGN.isdisjoint(part):
+            continue
+        if (len(part) > 3 and part in VOCABULARY) or (len(part) > 4 and stem(part) in _STEMS):
+            return True
+        if len(part) > 5 and part.endswith(_GENITIVE):
+            return True
+    return False

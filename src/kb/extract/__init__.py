@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kb import config
 from kb.errors import ExtractError, FileTooLarge, KbError, TooComplex, UnsupportedFormat
+from kb.extract.boilerplate import strip_boilerplate
 from kb.extract.dates import find_dates
 from kb.extract.document import Document, RawText
 from kb.extract.files import SUPPORTED_SUFFIXES, Scan, iter_files, not_regular, read_regular, scan_corpus
@@ -96,6 +97,8 @@ def _extract(path: Path, limit: int) -> Document:
         raise
     except Exception as e:  # noqa: BLE001 - any parser failure is a bad file, not a crash
         raise ExtractError(path, f"повреждённый или нечитаемый файл {fmt.upper()}: {type(e).__name__}: {e}"[:300]) from None
+    # Every format: КонсультантПлюс saves its links and notes into DOCX, PDF and HTML alike.
+    raw.pages = [strip_boilerplate(p) for p in raw.pages]
     title, source = raw.title.strip(), "properties"
     if not title:
         title, source = _first_line(raw.pages), "text"

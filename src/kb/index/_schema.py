@@ -7,7 +7,7 @@ from whoosh import fields
 from kb.analysis import ANALYZER_VERSION
 from kb.index._analyzers import LemmaAnalyzer, SurfaceAnalyzer
 
-SCHEMA_VERSION = "9"  # bump when fields, segmentation or enrichment change
+SCHEMA_VERSION = "10"  # bump when fields, segmentation, enrichment or extraction output change (10: legal-database boilerplate removed)
 
 
 def version() -> str:

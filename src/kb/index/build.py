@@ -30,7 +30,7 @@ from kb.progress import Events, Progress, Silent
 from kb.segment import segment
 
 # Bump when extraction output changes, so cached extractions are not reused.
-EXTRACT_CACHE = "extract-v3"   # v3: scanned pages read by OCR, `ocr` per page
+EXTRACT_CACHE = "extract-v4"   # v4: legal-database links and notes removed (v3: OCR)
 # Above this many bytes of changed files, the index is written by all cores.
 BULK_BYTES = 2_000_000
 

@@ -18,24 +18,24 @@ from datetime import datetime
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kb import analysis, config
+from kb import config
 from kb.analysis import embed
 from kb.errors import QueryError
 from kb.index import querymodel as qm
 from kb.index import RawResults, exists, reader
-from kb.morphology import is_known
 from kb.search.articles import article_targets, query_citations
 from kb.search.catalog import Catalog, DocInfo, catalog
 from kb.search.citations import citation_graph
 from kb.search.cite import cite, stable_anchor
 from kb.search.known import KNOWN_SHARE, coverage
-from kb.search.query import MAX_WORDS, Parsed, default_glossary, default_lexicon, parse
+from kb.search.query import MAX_WORDS, Parsed, default_glossary, kyrgyz_parts, parse
 from kb.search.reading import PART_PASSAGES, DocView, check_index, document, part_of
 from kb.search.rerank import _plain, with_vectors
 from kb.search.semantic import status as meaning_status
 from kb.search.semantic import prefetch, with_meaning
 from kb.search.results import DocGroup, FacetValue, Hit, SearchResult
-from kb.search.snippets import Matcher, snippet
+from kb.search.snippets import Matcher, make_snippet
+from kb.search import spelling
 
 __all__ = ["search", "parse", "SearchResult", "Hit", "DocGroup", "DocInfo", "catalog",
            "documents", "document", "Filters", "MAX_PAGE", "MAX_PER_PAGE", "warm_up", "consultation_field",
@@ -86,26 +86,6 @@ _LATIN = re.compile(r"[A-Za-z]")
 _CYRILLIC = re.compile(r"[А-Яа-яЁёӨөҮүҢң]")
 
 
-def _corrections(rd, parsed: Parsed) -> dict[str, str]:
-    """{typed word: the indexed form to read instead} for plain words neither the index, the
-    lexicon nor the Russian dictionary knows (`жилищьный` -> `жилищный`). Latin words are left to the glossary."""
-    lexicon = default_lexicon()
-    fixes = {}
-    for w in dict.fromkeys(parsed.plain_words):
-        norm = analysis.normalize(w)
-        if len(norm) < 4 or not norm.isalpha() or _LATIN.search(norm) or rd.known_form(norm):
-            continue
-        # A dictionary word the index lacks is what the user meant (`выгнать` was read as
-        # `выдать`; the vectors may still find its meaning); an inflection the index lacks
-        # (`жилью` where the text says `жилье`) still matched. The dictionary costs least.
-        if is_known(w) or lexicon.knows(w) or rd.known_word(w):
-            continue
-        fix = rd.suggest(norm)
-        if fix and fix != norm:
-            fixes[w] = fix
-    return fixes
-
-
 def _rewrite(query: str, fixes: dict[str, str]) -> str:
     for w, fix in fixes.items():
         query = re.sub(rf"(?<![\w-]){re.escape(w)}(?![\w-])", fix, query)
@@ -122,10 +102,10 @@ def latin_terms(query: str, parsed: Parsed) -> list[str] | None:
 
 def query_language(query: str, parsed: Parsed) -> str | None:
     """"en" for a query in Latin letters only (English, as far as the glossary and the page
-    go), "ky" for a Kyrgyz one (kb.analysis.is_kyrgyz), None for Russian."""
+    go), "ky" for a Kyrgyz one (kb.search.spelling.kyrgyz_query), None for Russian."""
     if latin_terms(query, parsed) is not None:
         return "en"
-    if analysis.is_kyrgyz(query):
+    if spelling.kyrgyz_query(query):
         return "ky"
     return None
 
@@ -169,7 +149,7 @@ def corrected_ranked(rd, query: str, filters: qm.Filters | None, limit: int, dea
                      exact: bool = False):
     """`ranked` for the query with its typos corrected when that finds something (unless
     `exact`), else as typed: (the correction or None, the query run, parsed, raw)."""
-    fixes = _corrections(rd, parse(query))
+    fixes = spelling.corrections(rd, parse(query), query, lambda: _kyrgyz_docs(rd))
     corrected = _rewrite(query, fixes) if fixes else None
     if corrected and not exact:
         parsed, raw = ranked(rd, corrected, filters, limit, deadline)
@@ -177,6 +157,11 @@ def corrected_ranked(rd, query: str, filters: qm.Filters | None, limit: int, dea
             return corrected, corrected, parsed, raw
     parsed, raw = ranked(rd, query, filters, limit, deadline)
     return corrected, query, parsed, raw
+
+
+def _kyrgyz_docs(rd) -> list[str]:
+    """The documents with Kyrgyz passages (kb.index.build.languages) the audience may see."""
+    return [d.doc_id for d in catalog(rd.index_dir).all() if "ky" in (d.meta.get("lang") or ())]
 
 
 def cut_notice(seconds: float) -> str:
@@ -219,7 +204,7 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     doc_ids = list(order)
     # Documents matched only by passages beyond the candidates still count and come last.
     doc_ids += [d for d in raw.doc_counts if d not in order]
-    doc_ids = _known_first(rd, cat, parsed, doc_ids, order, run_filters, raw)
+    doc_ids = _known_first(rd, cat, parsed, doc_ids, order, run_filters, raw, _card_words(shown, parsed))
     if sort == "date":
         doc_ids.sort(key=lambda d: -((cat.get(d).year or 0) if cat.get(d) else 0))
     # Copies of one document: the first to rank stands for the others.
@@ -311,12 +296,27 @@ def _copy(info: DocInfo) -> dict:
     return {"doc_id": info.doc_id, "path": info.path, "format": info.format, "title": info.title}
 
 
-def _known_first(rd, cat: Catalog, parsed: Parsed, doc_ids: list[str], order: dict, filters, raw) -> list[str]:
-    """Documents whose card (kb.search.known) covers most of the query come first, the best
-    covered first; one not matched by any passage comes with its first passage."""
-    if not parsed.plain_words:
+def _card_words(query: str, parsed: Parsed) -> list[str]:
+    """The words a document's card is looked up by: for a Kyrgyz query the Russian terms the
+    glossary has for it, as the cards are Russian (`Турак жай кодекси` names the document
+    carded `Жилищный кодекс`); else the query's plain words."""
+    if parsed.plain_words and spelling.kyrgyz_query(query):
+        glossary = default_glossary()
+        russian = glossary.russian_for(parsed.plain_words)
+        russian += [t for t in glossary.russian_for(kyrgyz_parts(parsed.plain_words)) if t not in russian]
+        if russian:
+            return [w for term in russian for w in term.split()]
+    return parsed.plain_words
+
+
+def _known_first(rd, cat: Catalog, parsed: Parsed, doc_ids: list[str], order: dict, filters, raw,
+                 words: list[str] | None = None) -> list[str]:
+    """Documents whose card (kb.search.known) covers most of the query (or of `words`) come
+    first, the best covered first; one not matched by any passage comes with its first passage."""
+    words = parsed.plain_words if words is None else words
+    if not words:
         return doc_ids
-    cov = coverage(cat, parsed.plain_words, KNOWN_SHARE)
+    cov = coverage(cat, words, KNOWN_SHARE)
     if not cov:
         return doc_ids
     allowed = _allowed(cat, filters)
@@ -438,12 +438,14 @@ def _hit(h, info: DocInfo | None, matcher: Matcher) -> Hit:
     year = f.get("year")
     article = f.get("article") or None
     c = cite(info, article=article, page=f.get("page"), heading=f.get("heading", "")) if info else None
+    snip = make_snippet(f.get("body", ""), matcher)
     return Hit(doc_id=f["doc_id"], path=f.get("path", ""), title=info.title if info else f.get("title", ""),
                doc_type=f.get("doc_type", ""), year=int(year) if year else None,
                ordinal=f.get("ordinal", 0), page=f.get("page"), article=article,
-               heading=f.get("heading", ""), score=h.score, snippet=snippet(f.get("body", ""), matcher),
+               heading=f.get("heading", ""), score=h.score, snippet=snip.html(),
                citation=c.full if c else "", citation_short=c.short if c else "",
-               anchor=stable_anchor(info, article, f.get("page")))
+               anchor=stable_anchor(info, article, f.get("page")), snippet_text=snip.text,
+               highlights=snip.highlights)
 
 
 def _years_unfiltered(rd, parsed: Parsed, filters: qm.Filters | None, deadline: qm.Deadline, matched):

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from kb.analysis import kyrgyz_word
 from kb.enrich.glossary import load_glossary
 from kb.enrich.lexicon import load_lexicon
 from kb.errors import QueryError
@@ -191,7 +192,12 @@ class _Parser:
         if self.lexicon is None or not soft:
             return soft
         extra = []
-        for m in self.lexicon.matches([w.text for w in soft]):
+        tokens = [w.text for w in soft]
+        found = self.lexicon.matches(tokens)
+        parts = kyrgyz_parts(tokens)
+        if parts != tokens:
+            found += self.lexicon.matches(parts)
+        for m in found:
             for alt in m.alternatives:
                 words = tuple(alt)
                 # A description of three words or more may have one word inserted (регистрация
@@ -304,6 +310,12 @@ class _Parser:
                 self.hl.lemma_words.append(text)
                 self.plain.append(text)
         return qm.Not(node) if lx.neg else node
+
+
+def kyrgyz_parts(words: list[str]) -> list[str]:
+    """The words with each hyphenated Kyrgyz compound split into its parts: Kyrgyz writes
+    them with a hyphen or without (`турак-жай`, the glossary's `турак жай`)."""
+    return [p for w in words for p in (w.split("-") if "-" in w and kyrgyz_word(w) else [w])]
 
 
 @lru_cache(maxsize=1)

@@ -23,7 +23,7 @@ from kb.search.catalog import DocInfo, catalog
 from kb.search.citations import citation_graph
 from kb.search.cite import cite, stable_anchor
 from kb.search.query import Highlight, parse
-from kb.search.snippets import Matcher, highlight_all
+from kb.search.snippets import Matcher, highlight_all, highlight_spans, mark
 
 PART_PASSAGES = 50
 MAX_LIMIT = 200              # passages in one /api/documents/<id> answer (at most ~1.2M characters)
@@ -127,11 +127,14 @@ class DocView:
             body, ordinal = p.get("body", ""), p.get("ordinal", 0)
             label = passage_label(ordinal, article=article, page=page, page_end=page_end, text=body, act=act)
             fold = _fold_at(body) if first_heading is not None and ordinal < first_heading else None
+            spans = highlight_spans(body, matcher) if matcher else []
             self.passages.append(
                 {"ordinal": p.get("ordinal", 0), "page": page, "page_end": page_end,
                  "article": article, "heading": p.get("heading", ""),
-                 "html": highlight_all(p.get("body", ""), matcher or _NO_MATCH),
+                 "html": mark(p.get("body", ""), spans),
                  "text": p.get("body", ""), "page_anchors": anchors,
+                 # The matches of `query` as [start, end) offsets into "text" (the API's plain form).
+                 "highlights": [[a, b] for a, b in spans],
                  "citation": c.full, "citation_short": c.short, "anchor": stable_anchor(info, article, page),
                  # `#st-84` is on the first passage of that article (a long one is cut in several).
                  "article_anchor": article if article and article not in articles else None,

@@ -42,6 +42,10 @@ class Hit:
     citation: str = ""        # kb.search.cite: `ст. 84 Жилищного кодекса Российской Федерации от ...`
     citation_short: str = ""  # `ст. 84 ЖК РФ`
     anchor: str = ""          # `st-84`, `page-12` (kept across re-indexing), or "" (see cite.stable_anchor)
+    # The snippet as plain text and its matches as [start, end) character offsets into it:
+    # clients that render their own markup need neither to parse HTML nor to decode `&gt;`.
+    snippet_text: str = ""
+    highlights: list[tuple[int, int]] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """The `kb search --json` contract (design.md), plus ids for linking."""
@@ -51,6 +55,8 @@ class Hit:
             "doc_type": self.doc_type,
             "score": round(self.score, 4),
             "snippet": self.snippet,
+            "snippet_text": self.snippet_text,
+            "highlights": [[s, e] for s, e in self.highlights],
             "doc_id": self.doc_id,
             "passage": self.ordinal,
             "part": part_of(self.ordinal),      # /doc/<doc_id>?part=<part>#p-<passage>

@@ -1,8 +1,11 @@
-"""Snippets: the part of a passage densest in matches, HTML-escaped, matches in <mark>."""
+"""Snippets: the part of a passage densest in matches, as plain text with the character
+offsets of its matches (`Snippet`), and as HTML, escaped, matches in <mark> (pages and
+clients that took the HTML before offsets existed)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from functools import lru_cache
 from html import escape
 
@@ -77,15 +80,22 @@ def _word_spans(word: str, matcher: Matcher) -> tuple[tuple[int, int], ...]:
 
 
 def _marked_spans(text: str, matcher: Matcher) -> list[tuple[int, int]]:
+    """Matches in `text`, in order, none overlapping another."""
     # Words repeat: each distinct written word is analysed once per query.
     cache = matcher.word_cache
     spans = []
     if matcher.candidates is None:
         return spans
+    done = 0
     for c in matcher.candidates.finditer(text):
+        # The second part of `жилищно-коммунальные` is a candidate too, but the whole written
+        # word was analysed already: marking it again repeated `коммунальные` in the snippet.
+        if c.start() < done:
+            continue
         m = _WORD.match(text, c.start())
         if m is None:
             continue
+        done = m.end()
         word = m.group()
         rel = cache.get(word)
         if rel is None:
@@ -116,10 +126,30 @@ def highlight_all(text: str, matcher: Matcher) -> str:
     return mark(text, _marked_spans(text, matcher) if matcher else [])
 
 
-def snippet(text: str, matcher: Matcher, width: int = 320) -> str:
+@dataclass
+class Snippet:
+    """A snippet as plain text (no markup, no entities) and its matches as [start, end)
+    offsets into it, in order and not overlapping; offsets count characters (code points)."""
+
+    text: str
+    highlights: list[tuple[int, int]] = field(default_factory=list)
+
+    def html(self) -> str:
+        """The same snippet escaped for HTML, each match in <mark>."""
+        return mark(self.text, self.highlights)
+
+
+def highlight_spans(text: str, matcher: Matcher) -> list[tuple[int, int]]:
+    """[start, end) offsets of every match in the whole text (document pages, the API)."""
+    return _marked_spans(text, matcher) if matcher else []
+
+
+def make_snippet(text: str, matcher: Matcher, width: int = 320) -> Snippet:
+    """About `width` characters of `text` around its densest run of matches, cut at spaces,
+    `… ` / ` …` where text was left out, line breaks as spaces."""
     spans = _marked_spans(text, matcher) if matcher else []
     if len(text) <= width:
-        return mark(text, spans).replace("\n", " ")
+        return Snippet(text.replace("\n", " "), spans)
     best_i, best_n, j = 0, 0, 0
     for i, (s, _) in enumerate(spans):
         while j < len(spans) and spans[j][1] - s <= width:
@@ -143,5 +173,13 @@ def snippet(text: str, matcher: Matcher, width: int = 320) -> str:
     if end < len(text):
         sp = text.rfind(" ", end - 30, end)
         end = sp if sp != -1 else end
-    body = mark(text, spans, start, end).replace("\n", " ")
-    return ("… " if start > 0 else "") + body + (" …" if end < len(text) else "")
+    head = "… " if start > 0 else ""
+    shift = len(head) - start
+    # A match cut by the window is kept for its part inside, as the HTML marked it.
+    inside = [(max(s, start) + shift, min(e, end) + shift) for s, e in spans if e > start and s < end]
+    return Snippet(head + text[start:end].replace("\n", " ") + (" …" if end < len(text) else ""), inside)
+
+
+def snippet(text: str, matcher: Matcher, width: int = 320) -> str:
+    """`make_snippet` as HTML."""
+    return make_snippet(text, matcher, width).html()

@@ -36,6 +36,11 @@ def param(name: str, desc: str, schema: dict = STR, required: bool = False, many
 
 
 NOTICE = nullable(obj({"message_ru": STR, "message_en": STR}))
+# Offsets count characters (Unicode code points, as Python's str): the same as JavaScript's
+# UTF-16 indices for every Cyrillic and Latin letter, not for characters beyond U+FFFF.
+HIGHLIGHTS = {**arr({"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2}),
+              "description": "совпадения с запросом: пары [начало, конец) — номера символов (code points) в "
+                             "тексте, по порядку, без пересечений"}
 ARTICLE_REF = obj({"number": STR, "ordinal": nullable(INT)})
 
 SCHEMAS = {
@@ -43,11 +48,16 @@ SCHEMAS = {
     "Notice": NOTICE,
     "FacetValue": obj({"value": STR, "count": INT, "selected": BOOL, "label": STR}),
     "Hit": obj({
-        "path": STR, "title": STR, "doc_type": STR, "score": NUM, "snippet": STR, "doc_id": STR,
+        "path": STR, "title": STR, "doc_type": STR, "score": NUM,
+        "snippet": {"type": "string", "description": "фрагмент в HTML: текст экранирован, совпадения в <mark>"},
+        "snippet_text": {"type": "string", "description": "тот же фрагмент простым текстом, без разметки и "
+                         "HTML-сущностей; «… » / « …» там, где текст пропущен"},
+        "highlights": HIGHLIGHTS,
+        "doc_id": STR,
         "passage": INT, "part": INT, "year": nullable(INT), "heading": STR, "citation": STR, "citation_short": STR,
         "anchor": nullable(STR), "page": INT, "article": STR,
-    }, required=["path", "title", "doc_type", "score", "snippet", "doc_id", "passage", "part", "year", "heading",
-                 "citation", "citation_short", "anchor"]),
+    }, required=["path", "title", "doc_type", "score", "snippet", "snippet_text", "highlights", "doc_id", "passage",
+                 "part", "year", "heading", "citation", "citation_short", "anchor"]),
     "DocumentGroup": obj({"doc_id": STR, "path": STR, "title": STR, "doc_type": STR, "year": nullable(INT),
                           "score": NUM, "total_hits": INT, "hits": arr(ref("Hit")),
                           "also": arr(obj({"doc_id": STR, "path": STR, "format": STR, "title": STR}))}),
@@ -67,7 +77,8 @@ SCHEMAS = {
     "DocumentList": obj({"total": INT, "offset": INT, "limit": INT, "next_offset": nullable(INT),
                          "documents": arr(ref("DocumentInfo")), "notice": NOTICE}),
     "Passage": obj({"ordinal": INT, "page": nullable(INT), "page_end": nullable(INT), "article": nullable(STR),
-                    "heading": STR, "text": STR, "citation": STR, "citation_short": STR, "anchor": STR}),
+                    "heading": STR, "text": STR, "highlights": HIGHLIGHTS, "citation": STR, "citation_short": STR,
+                    "anchor": STR}),
     "OutlineEntry": obj({"level": INT, "label": STR, "ordinal": INT, "article": nullable(STR)}),
     "CitedAct": obj({"key": STR, "label": STR, "doc_id": nullable(STR), "articles": arr(ARTICLE_REF),
                      "passages": arr(INT)}),
