@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from kb.search.catalog import DocInfo
-from kb.search.cite import cite, stable_anchor
+from kb.search.cite import cite, passage_place, stable_anchor
 
 from conftest import ROOT
 
@@ -53,7 +53,7 @@ def test_act_without_articles_and_its_pages():
     c = cite(info(requisites=req))
     assert c.full == ("Постановление Правительства Российской Федерации от 06.05.2011 № 354 "
                       "«О предоставлении коммунальных услуг собственникам»")
-    assert c.short == "Постановление Правительства РФ от 06.05.2011 № 354"
+    assert c.short == "ПП РФ от 06.05.2011 № 354"       # as lawyers abbreviate a government resolution
     req = {"kind": "приказ", "jurisdiction": "РФ", "number": "938/ПР", "date": "2015-12-25",
            "body": "Министерство Строительства И Жилищно-Коммунального Хозяйства Российской Федерации"}
     c = cite(info("Приказ Минстроя России от 25.12.2015 N 938/пр", requisites=req, ), page=3)
@@ -64,6 +64,107 @@ def test_act_without_articles_and_its_pages():
     # A name cut by the requisites (300 characters) is left out rather than shown cut.
     req = dict(ZHK, kind="закон", name="о " + "очень " * 60)
     assert "«" not in cite(info(requisites=req), article="1").full
+
+
+PP354 = {"kind": "постановление", "jurisdiction": "РФ", "number": "354", "date": "2011-05-06",
+         "body": "Правительство", "name": "о предоставлении коммунальных услуг собственникам"}
+# The outline of ПП РФ № 354 as segmentation gives it: the resolution, then the rules it approves
+# (`Утверждены` and their title in capitals), then the rules' appendices.
+OUTLINE_354 = [{"level": 2, "label": "ПОСТАНОВЛЕНИЕ от 6 мая 2011 г. N 354", "ordinal": 1},
+               {"level": 2, "label": "Утверждены", "ordinal": 7},
+               {"level": 2, "label": "от 6 мая 2011 г. N 354", "ordinal": 8},
+               {"level": 2, "label": "ПРАВИЛА ПРЕДОСТАВЛЕНИЯ КОММУНАЛЬНЫХ УСЛУГ СОБСТВЕННИКАМ И ПОЛЬЗОВАТЕЛЯМ "
+                                     "ПОМЕЩЕНИЙ В МНОГОКВАРТИРНЫХ ДОМАХ И ЖИЛЫХ ДОМОВ", "ordinal": 8},
+               {"level": 1, "label": "VI. Порядок расчета и внесения платы за коммунальные услуги", "ordinal": 85},
+               {"level": 2, "label": "Приложение N 2", "ordinal": 287},
+               {"level": 2, "label": "РАСЧЕТ РАЗМЕРА ПЛАТЫ ЗА КОММУНАЛЬНЫЕ УСЛУГИ", "ordinal": 288}]
+MINSTROY = "Министерство Строительства И Жилищно-Коммунального Хозяйства Российской Федерации"
+
+
+@pytest.mark.parametrize("req, title, outline, kw, full, short", [
+    # A point of the rules a government resolution approved.
+    (PP354, "", OUTLINE_354, {"point": "40", "ordinal": 120},
+     "п. 40 Правил предоставления коммунальных услуг собственникам и пользователям помещений в многоквартирных "
+     "домах и жилых домов, утв. постановлением Правительства Российской Федерации от 06.05.2011 № 354",
+     "п. 40 Правил № 354"),
+    # A point of the resolution itself, before `Утверждены`.
+    (PP354, "", OUTLINE_354, {"point": "2", "ordinal": 2},
+     "п. 2 Постановления Правительства Российской Федерации от 06.05.2011 № 354 "
+     "«О предоставлении коммунальных услуг собственникам»", "п. 2 ПП РФ от 06.05.2011 № 354"),
+    # A point and a table of an appendix to the rules.
+    (PP354, "", OUTLINE_354, {"point": "3", "ordinal": 290},
+     "п. 3 прил. № 2 к Правилам предоставления коммунальных услуг собственникам и пользователям помещений в "
+     "многоквартирных домах и жилых домов, утв. постановлением Правительства Российской Федерации от 06.05.2011 № 354",
+     "п. 3 прил. № 2 к Правилам № 354"),
+    (PP354, "", OUTLINE_354, {"table": "9", "ordinal": 300}, None, "табл. 9 прил. № 2 к Правилам № 354"),
+    # An order approving a procedure.
+    ({"kind": "приказ", "jurisdiction": "РФ", "number": "938/ПР", "date": "2015-12-25", "body": MINSTROY},
+     "Приказ Минстроя России от 25.12.2015 N 938/пр",
+     [{"label": "Утвержден", "ordinal": 2}, {"label": "ПОРЯДОК И СРОКИ ВНЕСЕНИЯ ИЗМЕНЕНИЙ В РЕЕСТР ЛИЦЕНЗИЙ", "ordinal": 3}],
+     {"point": "5", "ordinal": 4},
+     "п. 5 Порядка и сроков внесения изменений в реестр лицензий, утв. приказом Министерства строительства и "
+     "жилищно-коммунального хозяйства Российской Федерации от 25.12.2015 № 938/пр", "п. 5 Порядка и сроков № 938/пр"),
+    # A letter: its point, the letter named with its date and number.
+    ({"kind": "письмо", "jurisdiction": "РФ", "number": "9667-ОД/04", "date": "2016-04-04", "body": MINSTROY},
+     "Письмо Минстроя России от 04.04.2016 N 9667-ОД/04", [], {"point": "2", "ordinal": 1},
+     "п. 2 Письма Министерства строительства и жилищно-коммунального хозяйства Российской Федерации "
+     "от 04.04.2016 № 9667-ОД/04", "п. 2 Письма Минстроя России от 04.04.2016 № 9667-ОД/04"),
+    # A Kyrgyz government resolution: ППКР.
+    ({"kind": "постановление", "jurisdiction": "КР", "number": "201", "date": "2019-04-30", "body": "Правительство"},
+     "", [], {"point": "7", "ordinal": 3}, "п. 7 Постановления Правительства Кыргызской Республики от 30.04.2019 № 201",
+     "п. 7 ППКР от 30.04.2019 № 201"),
+])
+def test_point_and_table_of_an_act_without_articles(req, title, outline, kw, full, short):
+    c = cite(info(title, requisites=req, outline=outline), **kw)
+    assert c.short == short
+    if full:
+        assert c.full == full
+
+
+def test_the_act_itself_short_forms():
+    letter = {"kind": "письмо", "jurisdiction": "РФ", "number": "9667-ОД/04", "date": "2016-04-04", "body": MINSTROY}
+    assert cite(info("Письмо Минстроя России от 04.04.2016 N 9667-ОД/04", requisites=letter)).short == \
+        "Письмо Минстроя России от 04.04.2016 № 9667-ОД/04"
+    law = {"kind": "закон", "jurisdiction": "РФ", "number": "152-ФЗ", "date": "2006-07-27", "name": "о персональных данных"}
+    assert cite(info(requisites=law)).short == "Федеральный закон от 27.07.2006 № 152-ФЗ"
+
+
+@pytest.mark.parametrize("body, heading, at, place", [
+    ("39. Если ...\n40. Потребитель в многоквартирном доме вносит плату\n41. Потребитель ...", "", 20, {"point": "40"}),
+    ("39. Если ...\n40. Потребитель", "", 0, {"point": "39"}),
+    ("148(53). Первый\n148(54). Второй", "", 20, {"point": "148(54)"}),
+    # Begins inside a point (its number is in an earlier passage): none named rather than a wrong one.
+    ("а) подпункт\nб) ещё\n7. Следующий", "", 5, {}),
+    ("а) подпункт\n7. Следующий", "", 0, {}),
+    # A match in the section heading that opens the passage: the section's first point.
+    ("III. Расчет размера платы\n10. Размер платы", "III. Расчет размера платы", 5, {"point": "10"}),
+    ("Зависимость | Значение", "Таблица 9", 0, {"table": "9"}),
+    ("ФОРМА", "Таблица 5.1", 0, {"table": "5.1"}),
+    # Numbers inside a sentence are not points.
+    ("Срок 30. дней и 2. года", "", 10, {}),
+])
+def test_passage_place(body, heading, at, place):
+    assert passage_place(body, heading, at) == place
+
+
+def test_real_acts_cited_by_point_and_article(real_index):
+    from kb.search import search
+
+    hits = search(real_index, "общежития коридорного гостиничного секционного типа", per_page=50).flat_hits()
+    rules = [h for h in hits if "354" in h.path and h.point]
+    assert rules, [(h.path, h.citation_short) for h in hits[:10]]
+    assert all(re.fullmatch(r"п\. [\d()]+ (?:прил\. № [\w()]+ к Правилам|Правил|ПП РФ от 06\.05\.2011) № 354"
+                            r"|п\. [\d()]+ ПП РФ от 06\.05\.2011 № 354", h.citation_short) for h in rules), \
+        [h.citation_short for h in rules]
+    h = rules[0]
+    assert f"п. {h.point} " in h.citation and "от 06.05.2011 № 354" in h.citation
+    hit = search(real_index, "ст. 103 ЖК РФ").flat_hits()[0]
+    assert hit.citation_short == "ст. 103 ЖК РФ" and "от 29.12.2004 № 188-ФЗ" in hit.citation
+    tables = [h for h in search(real_index, "норматив электроснабжения общежития", per_page=50).flat_hits()
+              if h.table and "306" in h.path]
+    assert tables and all(re.fullmatch(r"табл\. [\d.]+ прил\. № \d к Правилам № 306", h.citation_short)
+                          for h in tables), [h.citation_short for h in tables]
+    assert all(" | " not in h.snippet for h in tables)
 
 
 def test_report_page_section_and_organisation():
@@ -114,9 +215,13 @@ def _doc_id(client, path_part):
 
 def test_results_show_citation_with_copy_button_and_stable_link(client):
     html = client.get("/search?q=выселение&type=отчёт").get_data(as_text=True)
-    m = re.search(r'<span class="cite-text">([^<]+)</span>\s*<button type="button" class="copy" data-copy="([^"]+)" hidden>'
+    # The short form shown, the full one under "полностью" (a <details>, no JS needed), copied whole.
+    m = re.search(r'<details class="cite-full"><summary><span class="cite-short">([^<]+)</span> '
+                  r'<span class="cite-more">полностью</span></summary><span class="cite-text">([^<]+)</span></details>'
+                  r'\s*<button type="button" class="copy" data-copy="([^"]+)" hidden>'
                   r'Копировать</button> <a class="permalink" href="(/doc/\w+\?page=\d+)"', html)
-    assert m and m.group(1) == m.group(2) and re.search(r"— С\. \d+\.$", m.group(1)), m
+    assert m and m.group(2) == m.group(3) and re.search(r"— С\. \d+\.$", m.group(2)), m
+    assert re.search(r", с\. \d+$", m.group(1)) and len(m.group(1)) < len(m.group(2))
     hits = client.get("/api/search?q=выселение&type=отчёт").json["hits"]
     assert all(h["citation"] and h["citation_short"] and h["anchor"].startswith("page-") for h in hits)
 

@@ -21,9 +21,10 @@ from kb.index import exists, reader
 from kb.index.access import restricted
 from kb.search.catalog import DocInfo, catalog
 from kb.search.citations import citation_graph
-from kb.search.cite import cite, stable_anchor
+from kb.search.cite import cite, passage_place, stable_anchor
 from kb.search.query import Highlight, parse
 from kb.search.snippets import Matcher, highlight_all
+from kb.search.tables import text_html
 
 PART_PASSAGES = 50
 MAX_LIMIT = 200              # passages in one /api/documents/<id> answer (at most ~1.2M characters)
@@ -123,16 +124,18 @@ class DocView:
             anchors = [n for n in pages if n not in anchored]
             anchored.update(anchors)
             article = p.get("article") or None
-            c = cite(info, article=article, page=page, heading=p.get("heading", ""))
-            body, ordinal = p.get("body", ""), p.get("ordinal", 0)
+            body, heading, ordinal = p.get("body", ""), p.get("heading", ""), p.get("ordinal", 0)
+            place = passage_place(body, heading) if not article and info.doc_type == "нормативный акт" else {}
+            c = cite(info, article=article, page=page, heading=heading, ordinal=ordinal, **place)
             label = passage_label(ordinal, article=article, page=page, page_end=page_end, text=body, act=act)
             fold = _fold_at(body) if first_heading is not None and ordinal < first_heading else None
             self.passages.append(
                 {"ordinal": p.get("ordinal", 0), "page": page, "page_end": page_end,
                  "article": article, "heading": p.get("heading", ""),
-                 "html": highlight_all(p.get("body", ""), matcher or _NO_MATCH),
+                 "html": text_html(body, lambda t: highlight_all(t, matcher or _NO_MATCH)),
                  "text": p.get("body", ""), "page_anchors": anchors,
                  "citation": c.full, "citation_short": c.short, "anchor": stable_anchor(info, article, page),
+                 "point": place.get("point"), "table": place.get("table"),
                  # `#st-84` is on the first passage of that article (a long one is cut in several).
                  "article_anchor": article if article and article not in articles else None,
                  "label": label, "page_label": pages_label(page, page_end) if page and label[0] != "с" else "",

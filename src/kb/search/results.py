@@ -42,6 +42,8 @@ class Hit:
     citation: str = ""        # kb.search.cite: `ст. 84 Жилищного кодекса Российской Федерации от ...`
     citation_short: str = ""  # `ст. 84 ЖК РФ`
     anchor: str = ""          # `st-84`, `page-12` (kept across re-indexing), or "" (see cite.stable_anchor)
+    point: str | None = None  # the point of an act without articles holding the first match (`40`, `148(54)`)
+    table: str | None = None  # the table's number when the passage is one (`9`)
 
     def to_json(self) -> dict:
         """The `kb search --json` contract (design.md), plus ids for linking."""
@@ -64,6 +66,10 @@ class Hit:
             d["page"] = self.page
         if self.article is not None:
             d["article"] = self.article
+        if self.point is not None:
+            d["point"] = self.point
+        if self.table is not None:
+            d["table"] = self.table
         return d
 
 
