@@ -27,7 +27,7 @@ from kb.morphology import is_known
 from kb.search.articles import article_targets, query_citations
 from kb.search.catalog import Catalog, DocInfo, catalog
 from kb.search.citations import citation_graph
-from kb.search.cite import cite, passage_place, stable_anchor
+from kb.search.cite import cite, first_match, place_of, stable_anchor
 from kb.search.known import KNOWN_SHARE, coverage
 from kb.search.query import MAX_WORDS, Parsed, default_glossary, default_lexicon, parse
 from kb.search.reading import PART_PASSAGES, DocView, check_index, document, part_of
@@ -35,7 +35,7 @@ from kb.search.rerank import _plain, with_vectors
 from kb.search.semantic import status as meaning_status
 from kb.search.semantic import prefetch, with_meaning
 from kb.search.results import DocGroup, FacetValue, Hit, SearchResult
-from kb.search.snippets import Matcher, _marked_spans, snippet
+from kb.search.snippets import Matcher, snippet
 from kb.search.tables import readable
 
 __all__ = ["search", "parse", "SearchResult", "Hit", "DocGroup", "DocInfo", "catalog",
@@ -434,20 +434,12 @@ def _article_first(rd, index_dir: Path, cat: Catalog, query: str, filters: qm.Fi
                       by_meaning=raw.by_meaning)
 
 
-def first_match(text: str, matcher: Matcher) -> int:
-    """Where the first matched word of a passage is (0 without one): the point cited is the one holding it."""
-    spans = _marked_spans(text, matcher) if matcher else []
-    return spans[0][0] if spans else 0
-
-
 def _hit(h, info: DocInfo | None, matcher: Matcher) -> Hit:
     f = h.fields
     year = f.get("year")
     article = f.get("article") or None
     body, heading = f.get("body", ""), f.get("heading", "")
-    # Points and tables are named only in acts without articles (a code's article says it all).
-    place = passage_place(body, heading, first_match(body, matcher)) \
-        if not article and info is not None and info.doc_type == "нормативный акт" else {}
+    place = place_of(info, body, heading, article, first_match(body, matcher))
     c = cite(info, article=article, page=f.get("page"), heading=heading, ordinal=f.get("ordinal", 0),
              **place) if info else None
     return Hit(doc_id=f["doc_id"], path=f.get("path", ""), title=info.title if info else f.get("title", ""),

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from kb.enrich.citations import ABBREVIATIONS
+from kb.search.snippets import _marked_spans
 
 # Jurisdiction -> (genitive name, short form). The genitive is also what follows a code's name.
 _JUR = {"РФ": ("Российской Федерации", "РФ"), "КР": ("Кыргызской Республики", "КР"),
@@ -241,6 +242,19 @@ def passage_place(body: str, heading: str = "", at: int = 0) -> dict:
         if first and (not before or before == " ".join((heading or "").split())):
             found = first.group(1)
     return {"point": found} if found else {}
+
+
+def first_match(text: str, matcher) -> int:
+    """Where the first matched word of a passage is (0 without one): the point cited holds it."""
+    spans = _marked_spans(text, matcher) if matcher else []
+    return spans[0][0] if spans else 0
+
+
+def place_of(info, body: str, heading: str, article: str | None, at: int = 0) -> dict:
+    """passage_place() for a passage of an act without articles, else {} (an article says it all)."""
+    if article or info is None or info.doc_type != "нормативный акт":
+        return {}
+    return passage_place(body, heading, at)
 
 
 # The document an act approves (`Утверждены ... ПРАВИЛА ...`): its first word(s) in the genitive

@@ -21,7 +21,7 @@ from kb.index import exists, reader
 from kb.index.access import restricted
 from kb.search.catalog import DocInfo, catalog
 from kb.search.citations import citation_graph
-from kb.search.cite import cite, passage_place, stable_anchor
+from kb.search.cite import cite, place_of, stable_anchor
 from kb.search.query import Highlight, parse
 from kb.search.snippets import Matcher, highlight_all
 from kb.search.tables import text_html
@@ -125,7 +125,7 @@ class DocView:
             anchored.update(anchors)
             article = p.get("article") or None
             body, heading, ordinal = p.get("body", ""), p.get("heading", ""), p.get("ordinal", 0)
-            place = passage_place(body, heading) if not article and info.doc_type == "нормативный акт" else {}
+            place = place_of(info, body, heading, article)
             c = cite(info, article=article, page=page, heading=heading, ordinal=ordinal, **place)
             label = passage_label(ordinal, article=article, page=page, page_end=page_end, text=body, act=act)
             fold = _fold_at(body) if first_heading is not None and ordinal < first_heading else None

@@ -45,7 +45,7 @@ SCHEMAS = {
     "Hit": obj({
         "path": STR, "title": STR, "doc_type": STR, "score": NUM, "snippet": STR, "doc_id": STR,
         "passage": INT, "part": INT, "year": nullable(INT), "heading": STR, "citation": STR, "citation_short": STR,
-        "anchor": nullable(STR), "page": INT, "article": STR,
+        "anchor": nullable(STR), "page": INT, "article": STR, "point": STR, "table": STR,
     }, required=["path", "title", "doc_type", "score", "snippet", "doc_id", "passage", "part", "year", "heading",
                  "citation", "citation_short", "anchor"]),
     "DocumentGroup": obj({"doc_id": STR, "path": STR, "title": STR, "doc_type": STR, "year": nullable(INT),
@@ -67,7 +67,8 @@ SCHEMAS = {
     "DocumentList": obj({"total": INT, "offset": INT, "limit": INT, "next_offset": nullable(INT),
                          "documents": arr(ref("DocumentInfo")), "notice": NOTICE}),
     "Passage": obj({"ordinal": INT, "page": nullable(INT), "page_end": nullable(INT), "article": nullable(STR),
-                    "heading": STR, "text": STR, "citation": STR, "citation_short": STR, "anchor": STR}),
+                    "heading": STR, "text": STR, "citation": STR, "citation_short": STR, "anchor": STR,
+                    "point": nullable(STR), "table": nullable(STR)}),
     "OutlineEntry": obj({"level": INT, "label": STR, "ordinal": INT, "article": nullable(STR)}),
     "CitedAct": obj({"key": STR, "label": STR, "doc_id": nullable(STR), "articles": arr(ARTICLE_REF),
                      "passages": arr(INT)}),
