@@ -35,6 +35,10 @@ def test_readable_without_a_header_or_with_spanning_cells():
     # A row number under a header without a number column: a header cell spans two columns; no names.
     text = readable("Форма\nКатегория | Единица | Норматив\n1. | Общежития | кВт·ч\n2\n3 | x | y")
     assert "Категория: 1." not in text and "1.; Общежития; кВт·ч." in text
+    # One-cell rows of a merged column belong to the table, after its last full row too.
+    rows = blocks("Форма\nКатегория | Единица | Норматив\n1. | Общежития | кВт·ч\n2\n3\n2. | Дома | кВт·ч\n2\n3\n"
+                  "Примечание: первое предложение длиннее тридцати знаков.")
+    assert rows[1][1][-2:] == [["2"], ["3"]] and rows[2] == ("text", "Примечание: первое предложение длиннее тридцати знаков.")
     assert readable("Без таблиц: a | b только в одной строке?") != ""
     assert readable("Просто текст.\nЕщё строка.") == "Просто текст.\nЕщё строка."
 

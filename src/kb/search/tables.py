@@ -31,6 +31,11 @@ def blocks(text: str) -> list[tuple[str, object]]:
             if SEP in lines[j]:
                 last = j
             j += 1
+        if any(SEP not in line for line in lines[i:last + 1]):
+            # Rows of one short cell inside (a merged column's values) continue after the last
+            # full row too: the last group's `2`, `3`, `4 и более`.
+            while last + 1 < j:
+                last += 1
         if buf:
             out.append(("text", "\n".join(buf)))
             buf = []
