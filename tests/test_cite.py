@@ -292,3 +292,21 @@ def test_api_search_article_of_the_housing_code_is_cited(shared_data, tmp_path):
     assert hit["citation"].startswith("ст. 84 Жилищного кодекса Российской Федерации от 29.12.2004 № 188-ФЗ")
     assert hit["citation_short"] == "ст. 84 ЖК РФ"
     assert hit["anchor"] == "st-84"
+
+
+def test_cli_names_points_and_tables_and_json_keeps_its_fields(real_index, capsys):
+    import json
+
+    from kb.cli import main
+
+    assert main(["search", "--index", str(real_index), "общежития коридорного типа"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^   \(табл\. \d+\) ", out, re.M) and re.search(r"^   \(п\. [\d()]+\) ", out, re.M), out[:2000]
+    assert " | " not in out
+    assert main(["search", "--index", str(real_index), "общежития коридорного типа", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    for h in hits:
+        assert {"path", "title", "doc_type", "score", "snippet", "doc_id", "passage", "part", "year", "heading",
+                "citation", "citation_short", "anchor"} <= set(h)
+    assert any(h.get("point") and h["citation_short"].startswith(f"п. {h['point']} ") for h in hits)
+    assert any(h.get("table") and h["citation_short"].startswith(f"табл. {h['table']} ") for h in hits)
