@@ -310,3 +310,44 @@ def test_cli_names_points_and_tables_and_json_keeps_its_fields(real_index, capsy
                 "citation", "citation_short", "anchor"} <= set(h)
     assert any(h.get("point") and h["citation_short"].startswith(f"п. {h['point']} ") for h in hits)
     assert any(h.get("table") and h["citation_short"].startswith(f"табл. {h['table']} ") for h in hits)
+
+
+def test_point_and_table_anchors_name_their_numbering():
+    doc = info(requisites=PP354, outline=OUTLINE_354)
+    assert stable_anchor(doc, None, None, "2", 2) == "pt-0-2"         # the resolution itself
+    assert stable_anchor(doc, None, None, "40", 120) == "pt-1-40"     # the rules it approved
+    assert stable_anchor(doc, None, None, None, 300, "9") == "tb-2-9"  # appendix 2 of the rules
+    assert stable_anchor(doc, "84", None, "40", 120) == "st-84"
+    assert stable_anchor(doc, None, None) == ""
+    from kb.search.cite import point_passage
+
+    passages = [{"ordinal": 2, "body": "1. Утвердить\n2. Установить"},
+                {"ordinal": 119, "body": "39. Если\n40. Потребитель"}, {"ordinal": 120, "body": "40. Потребитель"},
+                {"ordinal": 300, "heading": "Таблица 9", "body": "a | b"}]
+    assert point_passage(doc, passages, "0-2") == 2
+    assert point_passage(doc, passages, "1-40") == 119
+    assert point_passage(doc, passages, "0-40") is None
+    assert point_passage(doc, passages, "2-9", table=True) == 300
+    assert point_passage(doc, passages, "2-9") is None and point_passage(doc, passages, "x") is None
+
+
+def test_real_point_and_table_links_open_their_passage(real_index, shared_data):
+    from kb.web import create_app
+
+    app = create_app(shared_data, real_index)
+    app.testing = True
+    c = app.test_client()
+    hits = c.get("/api/search?q=общежития коридорного гостиничного секционного типа&per_page=30").json["hits"]
+    linked = [h for h in hits if (h["anchor"] or "").startswith(("pt-", "tb-"))]
+    assert {h["anchor"][:2] for h in linked} == {"pt", "tb"}, [h["anchor"] for h in hits]
+    for h in linked:
+        kind, _, value = h["anchor"].partition("-")
+        r = c.get(f"/doc/{h['doc_id']}?{kind}={value}")
+        # To where the point or table begins: this passage, or an earlier one a long table was cut from.
+        m = re.search(r"#p-(\d+)$", r.headers.get("Location", ""))
+        assert r.status_code == 302 and m and 0 <= h["passage"] - int(m.group(1)) <= 3, (h["anchor"], r.headers)
+    html = c.get("/search?q=общежития коридорного гостиничного секционного типа").get_data(as_text=True)
+    assert re.search(r'<a class="permalink" href="/doc/\w+\?pt=1-[\d()%]+"', html)
+    doc_id = linked[0]["doc_id"]
+    r = c.get(f"/doc/{doc_id}?pt=1-9999")
+    assert r.status_code == 404 and "нет пункта 9999" in r.get_data(as_text=True)

@@ -447,7 +447,8 @@ def _hit(h, info: DocInfo | None, matcher: Matcher) -> Hit:
                ordinal=f.get("ordinal", 0), page=f.get("page"), article=article,
                heading=heading, score=h.score, snippet=snippet(readable(body), matcher),
                citation=c.full if c else "", citation_short=c.short if c else "",
-               anchor=stable_anchor(info, article, f.get("page")),
+               anchor=stable_anchor(info, article, f.get("page"), place.get("point"), f.get("ordinal", 0),
+                                    place.get("table")),
                point=place.get("point"), table=place.get("table"))
 
 

@@ -180,14 +180,52 @@ def _names_of(info, req: dict):
     return _names[key]
 
 
-def stable_anchor(info, article: str | None, page: int | None) -> str:
-    """The anchor of a passage that survives re-indexing: `st-84` for an article, `page-12` for
-    a page of a paginated document, "" otherwise (then only `p-<ordinal>` is left)."""
+def stable_anchor(info, article: str | None, page: int | None, point: str | None = None,
+                  ordinal: int | None = None, table: str | None = None) -> str:
+    """The anchor of a passage that survives re-indexing: `st-84` for an article, `pt-1-40` for
+    point 40 of an act without articles (1: in the first document it approves or appendix it
+    has, 0: in the act itself; see point_scope), `tb-2-9` for its table 9 likewise, `page-12`
+    for a page of a paginated document,
+    "" otherwise (then only `p-<ordinal>` is left)."""
     if article:
         return f"st-{article}"
-    if page and info is not None and info.pages > 1:
+    paged = page and info is not None and info.pages > 1
+    if (point or table) and not paged and info is not None and ordinal is not None:
+        return f"{'pt' if point else 'tb'}-{point_scope(info, ordinal)}-{point or table}"
+    if paged:
         return f"page-{page}"
     return ""
+
+
+def point_scope(info, ordinal: int) -> int:
+    """Which numbering of points a passage is in: 0 the act itself, N the Nth document it
+    approves or appendix (each numbers its points from 1), from the outline as _parts reads it."""
+    return sum(1 for first, _, _ in _parts(info) if first <= ordinal)
+
+
+POINT_ANCHOR = re.compile(r"^(\d{1,4})-(\d{1,3}(?:\(\d{1,3}\))?(?:\.\d{1,3})?)$")
+
+
+def point_passage(info, passages, anchor: str, table: bool = False) -> int | None:
+    """The ordinal of the passage where point `anchor` (`1-40`, as in `pt-1-40`) begins, or with
+    `table` the passage that is table `anchor` (`2-9`), among `passages` (stored fields with
+    ordinal, heading and body); None when there is none."""
+    m = POINT_ANCHOR.match(anchor or "")
+    if not m:
+        return None
+    scope, point = int(m.group(1)), m.group(2)
+    line = re.compile(r"(?m)^[ \t]*" + re.escape(point) + r"\.[ \t]+\S")
+    for p in passages:
+        o = p.get("ordinal", 0)
+        if point_scope(info, o) != scope:
+            continue
+        if table:
+            t = _TABLE.match(p.get("heading") or "")
+            if t and t.group(1) == point:
+                return o
+        elif line.search(p.get("body", "")):
+            return o
+    return None
 
 
 def cite(info, *, article: str | None = None, page: int | None = None, heading: str = "",

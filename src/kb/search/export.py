@@ -96,7 +96,8 @@ def export(index_dir: Path, query: str, *, filters: qm.Filters | None = None, so
                        "article": article, "page": page if info and info.pages > 1 else None, "heading": heading,
                        "citation": c.full if c else "", "citation_short": c.short if c else "",
                        "snippet": plain(snippet(readable(body), matcher)),
-                       "anchor": stable_anchor(info, article, page), "path": info.path if info else f.get("path", "")}
+                       "anchor": stable_anchor(info, article, page, place.get("point"), f.get("ordinal", 0),
+                                                place.get("table")), "path": info.path if info else f.get("path", "")}
 
     return Export(query=shown, total_docs=len(raw.doc_counts), total_hits=raw.total, count=count,
                   truncated=raw.total > min(len(raw.hits), limit), cut=raw.cut, limit=limit, _rows=rows)

@@ -21,7 +21,7 @@ from kb.index import exists, reader
 from kb.index.access import restricted
 from kb.search.catalog import DocInfo, catalog
 from kb.search.citations import citation_graph
-from kb.search.cite import cite, place_of, stable_anchor
+from kb.search.cite import POINT_ANCHOR, cite, place_of, point_passage, stable_anchor
 from kb.search.query import Highlight, parse
 from kb.search.snippets import Matcher, highlight_all
 from kb.search.tables import text_html
@@ -134,7 +134,8 @@ class DocView:
                  "article": article, "heading": p.get("heading", ""),
                  "html": text_html(body, lambda t: highlight_all(t, matcher or _NO_MATCH)),
                  "text": p.get("body", ""), "page_anchors": anchors,
-                 "citation": c.full, "citation_short": c.short, "anchor": stable_anchor(info, article, page),
+                 "citation": c.full, "citation_short": c.short, "anchor": stable_anchor(info, article, page, place.get("point"), p.get("ordinal", 0),
+                                                              place.get("table")),
                  "point": place.get("point"), "table": place.get("table"),
                  # `#st-84` is on the first passage of that article (a long one is cut in several).
                  "article_anchor": article if article and article not in articles else None,
@@ -260,6 +261,16 @@ def locate(index_dir: Path, doc_id: str, *, article: str | None = None, page: in
     rd = reader(Path(index_dir))
     parts = max(1, -(-rd.doc_passage_count(doc_id) // PART_PASSAGES))
     return dict(_page_parts(rd, doc_id, parts, info.pages)).get(page)
+
+
+def locate_point(index_dir: Path, doc_id: str, anchor: str, table: bool = False) -> int | None:
+    """The passage where point `anchor` (`1-40`) of an act without articles begins, or with
+    `table` its table (`2-9`): what `/doc/<id>?pt=1-40` (`?tb=2-9`) opens. None when there is
+    no such point (or document)."""
+    info = catalog(index_dir).get(doc_id) if exists(Path(index_dir)) else None
+    if info is None or not POINT_ANCHOR.match(anchor or ""):
+        return None
+    return point_passage(info, reader(Path(index_dir)).doc_passages(doc_id), anchor, table)
 
 
 def _page_parts(rd, doc_id: str, parts: int, last_page: int) -> list[tuple[int, int]]:
