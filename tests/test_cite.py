@@ -312,6 +312,24 @@ def test_cli_names_points_and_tables_and_json_keeps_its_fields(real_index, capsy
     assert any(h.get("table") and h["citation_short"].startswith(f"табл. {h['table']} ") for h in hits)
 
 
+def test_a_passage_continuing_a_point_is_that_points():
+    from kb.search.cite import place_of
+
+    doc = info(requisites=PP354, outline=OUTLINE_354)
+    stored = {1: {"ordinal": 1, "body": "ПОСТАНОВЛЕНИЕ"}, 2: {"ordinal": 2, "body": "1. Утвердить\n2. Установить, что:\nа) ..."},
+              7: {"ordinal": 7, "body": "7. Последний пункт постановления"},
+              9: {"ordinal": 9, "body": "1. Настоящие Правила\n2. Понятия:"}}
+    earlier = lambda a, b: [stored[o] for o in range(a, b) if o in stored]      # noqa: E731
+    assert place_of(doc, "б) не применяются\nв) вступают", "", None, 5, 3, earlier) == {"point": "2"}
+    # A match after the passage's own first point is that point's.
+    assert place_of(doc, "б) ...\n3. Установить", "", None, 12, 3, earlier) == {"point": "3"}
+    # Never across into another numbering (the rules begin at 8): the act's point 2 is not the rules'.
+    assert place_of(doc, "продолжение", "", None, 0, 10, earlier) == {"point": "2"}
+    assert place_of(doc, "продолжение", "", None, 0, 8, earlier) == {}
+    assert place_of(doc, "продолжение", "", None, 0, 3) == {}                  # nothing to read back
+    assert place_of(doc, "продолжение", "", "84", 0, 3, earlier) == {}        # an article says it all
+
+
 def test_point_and_table_anchors_name_their_numbering():
     doc = info(requisites=PP354, outline=OUTLINE_354)
     assert stable_anchor(doc, None, None, "2", 2) == "pt-0-2"         # the resolution itself

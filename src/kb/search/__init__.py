@@ -234,7 +234,7 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     groups = []
     for d in doc_ids[start:start + per_page]:
         info = cat.get(d)
-        hits = [_hit(h, info, matcher) for h in order.get(d, [])[:per_doc]]
+        hits = [_hit(h, info, matcher, rd) for h in order.get(d, [])[:per_doc]]
         if not hits:
             continue
         groups.append(DocGroup(doc_id=d, path=hits[0].path, title=hits[0].title, doc_type=hits[0].doc_type,
@@ -434,12 +434,13 @@ def _article_first(rd, index_dir: Path, cat: Catalog, query: str, filters: qm.Fi
                       by_meaning=raw.by_meaning)
 
 
-def _hit(h, info: DocInfo | None, matcher: Matcher) -> Hit:
+def _hit(h, info: DocInfo | None, matcher: Matcher, rd=None) -> Hit:
     f = h.fields
     year = f.get("year")
     article = f.get("article") or None
     body, heading = f.get("body", ""), f.get("heading", "")
-    place = place_of(info, body, heading, article, first_match(body, matcher))
+    earlier = (lambda a, b: rd.doc_passages(f["doc_id"], a, b)) if rd is not None else None
+    place = place_of(info, body, heading, article, first_match(body, matcher), f.get("ordinal", 0), earlier)
     c = cite(info, article=article, page=f.get("page"), heading=heading, ordinal=f.get("ordinal", 0),
              **place) if info else None
     return Hit(doc_id=f["doc_id"], path=f.get("path", ""), title=info.title if info else f.get("title", ""),
@@ -580,7 +581,7 @@ def newest(index_dir: Path, query: str, *, filters: qm.Filters | None = None,
     found = [cat.get(d) for d in (raw.doc_counts or best) if cat.get(d)]
     found.sort(key=lambda d: (d.added, d.doc_id), reverse=True)
     matcher = Matcher(parsed.highlight)
-    return [(d, _hit(best[d.doc_id], d, matcher) if d.doc_id in best else None) for d in found[:limit]]
+    return [(d, _hit(best[d.doc_id], d, matcher, rd) if d.doc_id in best else None) for d in found[:limit]]
 
 
 MATCHES_RANKED = 300      # passages of one document ranked for its "matches" list

@@ -288,11 +288,30 @@ def first_match(text: str, matcher) -> int:
     return spans[0][0] if spans else 0
 
 
-def place_of(info, body: str, heading: str, article: str | None, at: int = 0) -> dict:
-    """passage_place() for a passage of an act without articles, else {} (an article says it all)."""
+LOOK_BACK = 3       # passages read back for the point a passage continues (a long point's pieces)
+
+
+def place_of(info, body: str, heading: str, article: str | None, at: int = 0,
+             ordinal: int | None = None, earlier=None) -> dict:
+    """passage_place() for a passage of an act without articles, else {} (an article says it all).
+    A passage that continues a point (`а) ...`, `б) ...` after `2. Установить:`) is that point's
+    when `earlier(start, stop)` gives the stored passages before it (in the same numbering)."""
     if article or info is None or info.doc_type != "нормативный акт":
         return {}
-    return passage_place(body, heading, at)
+    place = passage_place(body, heading, at)
+    if place or earlier is None or not ordinal or _TABLE.match(heading or ""):
+        return place
+    first = _POINT.search(body or "")
+    if first and first.start() <= at:
+        return place
+    scope = point_scope(info, ordinal)
+    for p in reversed(earlier(max(0, ordinal - LOOK_BACK), ordinal)):
+        if point_scope(info, p.get("ordinal", 0)) != scope:
+            break
+        points = _POINT.findall(p.get("body", ""))
+        if points:
+            return {"point": points[-1]}
+    return {}
 
 
 # The document an act approves (`Утверждены ... ПРАВИЛА ...`): its first word(s) in the genitive

@@ -117,6 +117,12 @@ class DocView:
         outline = info.meta.get("outline", [])
         first_heading = min((e.get("ordinal", 0) for e in outline), default=None)
         act = info.doc_type == "нормативный акт"
+        by_ordinal = {q.get("ordinal", 0): q for q in passages}
+
+        def earlier(a: int, b: int) -> list[dict]:
+            # The passages of this part before one: a point continued from the previous part stays unnamed.
+            return [by_ordinal[o] for o in range(a, b) if o in by_ordinal]
+
         for p in passages:
             page, page_end = p.get("page"), p.get("page_end")
             # `#page-N` anchors: a page is found in the passage where it begins.
@@ -125,7 +131,7 @@ class DocView:
             anchored.update(anchors)
             article = p.get("article") or None
             body, heading, ordinal = p.get("body", ""), p.get("heading", ""), p.get("ordinal", 0)
-            place = place_of(info, body, heading, article)
+            place = place_of(info, body, heading, article, 0, ordinal, earlier)
             c = cite(info, article=article, page=page, heading=heading, ordinal=ordinal, **place)
             label = passage_label(ordinal, article=article, page=page, page_end=page_end, text=body, act=act)
             fold = _fold_at(body) if first_heading is not None and ordinal < first_heading else None
