@@ -229,7 +229,7 @@ def test_results_show_citation_with_copy_button_and_stable_link(client):
 def test_document_page_article_anchors_and_citations(client):
     doc_id = _doc_id(client, "model-law")
     html = client.get(f"/doc/{doc_id}").get_data(as_text=True)
-    assert 'id="st-3"' in html and 'href="#st-3" title="Ссылка на этот фрагмент"' in html
+    assert 'id="st-3"' in html and 'href="#st-3" title="Ссылка на это место"' in html
     assert re.search(r'<span class="cite-text">[^<]*Ст\. 3\.</span>', html)
     assert f'href="/doc/{doc_id}?st=3"' in html
 

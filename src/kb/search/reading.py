@@ -134,14 +134,17 @@ class DocView:
             place = place_of(info, body, heading, article, 0, ordinal, earlier)
             c = cite(info, article=article, page=page, heading=heading, ordinal=ordinal, **place)
             label = passage_label(ordinal, article=article, page=page, page_end=page_end, text=body, act=act)
+            if place and not page:
+                # The point a passage continues, or the table it is, as its citation names them.
+                label = f"табл. {place['table']}" if place.get("table") else f"п. {place['point']}"
             fold = _fold_at(body) if first_heading is not None and ordinal < first_heading else None
             self.passages.append(
                 {"ordinal": p.get("ordinal", 0), "page": page, "page_end": page_end,
                  "article": article, "heading": p.get("heading", ""),
                  "html": text_html(body, lambda t: highlight_all(t, matcher or _NO_MATCH)),
                  "text": p.get("body", ""), "page_anchors": anchors,
-                 "citation": c.full, "citation_short": c.short, "anchor": stable_anchor(info, article, page, place.get("point"), p.get("ordinal", 0),
-                                                              place.get("table")),
+                 "citation": c.full, "citation_short": c.short,
+                 "anchor": stable_anchor(info, article, page, place.get("point"), ordinal, place.get("table")),
                  "point": place.get("point"), "table": place.get("table"),
                  # `#st-84` is on the first passage of that article (a long one is cut in several).
                  "article_anchor": article if article and article not in articles else None,
