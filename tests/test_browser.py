@@ -245,7 +245,11 @@ def test_citation_is_shown_and_copied(browser, base_url):
     page = ctx.new_page()
     try:
         page.goto(base_url + "/search?q=" + "выселения&type=отчёт")
-        cite = page.locator("p.cite").first
+        cite = page.locator(".cite").first
+        # The short form is shown; the full one opens under "полностью".
+        assert re.search(r", с\. \d+$", cite.locator(".cite-short").inner_text())
+        assert not cite.locator(".cite-text").is_visible()
+        cite.get_by_text("полностью").click()
         text = cite.locator(".cite-text").inner_text()
         assert re.search(r"\. — 20\d\d\. — С\. \d+\.$", text), text
         button = cite.locator("button.copy")
@@ -269,7 +273,8 @@ def test_citation_without_javascript_is_selectable_text(browser, base_url):
     page = ctx.new_page()
     try:
         page.goto(base_url + "/search?q=" + "жилье&type=нормативный акт")
-        cite = page.locator("p.cite").first
+        cite = page.locator(".cite").first
+        cite.get_by_text("полностью").click()          # <details>: opens without JavaScript
         assert cite.locator(".cite-text").inner_text().startswith("Модельный закон")
         assert cite.get_by_role("button", name="Копировать").count() == 0     # hidden: nothing to press
         assert cite.locator(".cite-text").evaluate("el => getComputedStyle(el).userSelect") in ("all", "auto", "text")
@@ -501,3 +506,61 @@ def test_real_document_without_javascript(browser, real_url):
         assert "199-ФЗ" in more.inner_text()
     finally:
         ctx.close()
+
+
+# --- short citations on the real documents (issue 29, item 2) ----------------------------------
+
+# `выселение из общежития` on ../shared/data at 390x844, measured on main at 4cc1795 before short
+# citations: 7,684 px with JavaScript (7,516 without), the full act title as every passage's citation.
+PHONE_RESULTS_BEFORE = 7684
+
+
+@pytest.mark.parametrize("js", [True, False])
+def test_phone_results_of_real_acts_are_half_as_tall(browser, real_url, js):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                              java_script_enabled=js, locale="ru-RU")
+    page = ctx.new_page()
+    try:
+        page.goto(real_url + "/search?q=" + "выселение из общежития")
+        if js:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "results-phone-real.png"), full_page=True)
+        height = page.evaluate("document.documentElement.scrollHeight")
+        assert height < PHONE_RESULTS_BEFORE / 2, height
+        assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 1
+        labels = [t.strip() for t in page.locator("a.where").all_text_contents()]
+        # Passages say what they are; a table is not "Фрагмент 96 / Таблица 9".
+        assert any(re.fullmatch(r"Таблица \d+", t) for t in labels), labels
+        assert any(re.fullmatch(r"Пункт [\d()]+", t) for t in labels), labels
+        shorts = [t.strip() for t in page.locator(".cite-short").all_text_contents()]
+        assert "ст. 103 ЖК РФ" in shorts, shorts
+        assert any(re.fullmatch(r"п\. [\d()]+ Правил № 354", t) for t in shorts), shorts
+        assert any(re.fullmatch(r"табл\. \d+ прил\. № \d к Правилам № 306", t) for t in shorts), shorts
+        # The full form only on demand; every passage has its link.
+        assert not page.locator(".cite-text").first.is_visible()
+        assert page.locator(".cite").count() == page.locator(".cite a.permalink").count() > 5
+        # Table rows are readable, not `a | b | c`.
+        assert all(" | " not in t for t in page.locator(".snippet").all_text_contents())
+        # A document's further passages fold on a phone and open without JavaScript.
+        more = page.locator("details.more-hits").first
+        assert not more.locator(".snippet").first.is_visible()
+        more.locator("> summary").click()
+        assert more.locator(".snippet").first.is_visible()
+    finally:
+        ctx.close()
+
+
+def test_wide_results_show_every_passage_and_document_tables(page, real_url):
+    page.goto(real_url + "/search?q=" + "выселение из общежития")
+    assert not page.locator("details.more-hits > summary").first.is_visible()
+    assert page.locator("details.more-hits .snippet").first.is_visible()
+    full = page.locator(".cite").first
+    full.get_by_text("полностью").click()
+    assert "Жилищного кодекса Российской Федерации от 29.12.2004 № 188-ФЗ" in full.locator(".cite-text").inner_text()
+    # The table's passage opens on the document page as a <table> with its header.
+    page.locator("a.where", has_text=re.compile(r"^Таблица 9$")).first.click()
+    page.wait_for_url(re.compile(r"/doc/\w+.*#p-\d+$"))
+    table = page.locator(page.evaluate("location.hash") + " table.doc-table")
+    assert table.count() >= 1
+    assert "Категория жилых помещений" in table.first.locator("th").first.inner_text()
+    assert table.first.locator("tr").count() > 3

@@ -241,7 +241,9 @@ def cmd_search(args) -> int:
               + (f"  (также: {', '.join(c['path'] for c in g.also)})" if g.also else ""))
         for h in g.hits:
             where = ", ".join(x for x in (f"стр. {h.page}" if h.page else "",
-                                          f"ст. {h.article}" if h.article else "") if x)
+                                          f"ст. {h.article}" if h.article else "",
+                                          f"п. {h.point}" if h.point else "",
+                                          f"табл. {h.table}" if h.table else "") if x)
             text = html.unescape(re.sub(r"</?mark>", "**", h.snippet))
             print(f"   {('(' + where + ') ') if where else ''}{text}")
     return 0

@@ -26,7 +26,7 @@ from kb.index import RawResults, exists, reader
 from kb.search.articles import article_targets, query_citations
 from kb.search.catalog import Catalog, DocInfo, catalog
 from kb.search.citations import citation_graph
-from kb.search.cite import cite, stable_anchor
+from kb.search.cite import cite, first_match, place_of, stable_anchor
 from kb.search.known import KNOWN_SHARE, coverage
 from kb.search.query import MAX_WORDS, Parsed, default_glossary, kyrgyz_parts, parse
 from kb.search.reading import PART_PASSAGES, DocView, check_index, document, part_of
@@ -36,6 +36,7 @@ from kb.search.semantic import prefetch, with_meaning
 from kb.search.results import DocGroup, FacetValue, Hit, SearchResult
 from kb.search.snippets import Matcher, make_snippet
 from kb.search import spelling
+from kb.search.tables import readable
 
 __all__ = ["search", "parse", "SearchResult", "Hit", "DocGroup", "DocInfo", "catalog",
            "documents", "document", "Filters", "MAX_PAGE", "MAX_PER_PAGE", "warm_up", "consultation_field",
@@ -218,7 +219,7 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     groups = []
     for d in doc_ids[start:start + per_page]:
         info = cat.get(d)
-        hits = [_hit(h, info, matcher) for h in order.get(d, [])[:per_doc]]
+        hits = [_hit(h, info, matcher, rd) for h in order.get(d, [])[:per_doc]]
         if not hits:
             continue
         groups.append(DocGroup(doc_id=d, path=hits[0].path, title=hits[0].title, doc_type=hits[0].doc_type,
@@ -433,18 +434,24 @@ def _article_first(rd, index_dir: Path, cat: Catalog, query: str, filters: qm.Fi
                       by_meaning=raw.by_meaning)
 
 
-def _hit(h, info: DocInfo | None, matcher: Matcher) -> Hit:
+def _hit(h, info: DocInfo | None, matcher: Matcher, rd=None) -> Hit:
     f = h.fields
     year = f.get("year")
     article = f.get("article") or None
-    c = cite(info, article=article, page=f.get("page"), heading=f.get("heading", "")) if info else None
-    snip = make_snippet(f.get("body", ""), matcher)
+    body, heading = f.get("body", ""), f.get("heading", "")
+    earlier = (lambda a, b: rd.doc_passages(f["doc_id"], a, b)) if rd is not None else None
+    place = place_of(info, body, heading, article, first_match(body, matcher), f.get("ordinal", 0), earlier)
+    c = cite(info, article=article, page=f.get("page"), heading=heading, ordinal=f.get("ordinal", 0),
+             **place) if info else None
+    snip = make_snippet(readable(body), matcher)
     return Hit(doc_id=f["doc_id"], path=f.get("path", ""), title=info.title if info else f.get("title", ""),
                doc_type=f.get("doc_type", ""), year=int(year) if year else None,
                ordinal=f.get("ordinal", 0), page=f.get("page"), article=article,
-               heading=f.get("heading", ""), score=h.score, snippet=snip.html(),
+               heading=heading, score=h.score, snippet=snip.html(),
                citation=c.full if c else "", citation_short=c.short if c else "",
-               anchor=stable_anchor(info, article, f.get("page")), snippet_text=snip.text,
+               anchor=stable_anchor(info, article, f.get("page"), place.get("point"), f.get("ordinal", 0),
+                                    place.get("table")),
+               point=place.get("point"), table=place.get("table"), snippet_text=snip.text,
                highlights=snip.highlights)
 
 
@@ -576,7 +583,7 @@ def newest(index_dir: Path, query: str, *, filters: qm.Filters | None = None,
     found = [cat.get(d) for d in (raw.doc_counts or best) if cat.get(d)]
     found.sort(key=lambda d: (d.added, d.doc_id), reverse=True)
     matcher = Matcher(parsed.highlight)
-    return [(d, _hit(best[d.doc_id], d, matcher) if d.doc_id in best else None) for d in found[:limit]]
+    return [(d, _hit(best[d.doc_id], d, matcher, rd) if d.doc_id in best else None) for d in found[:limit]]
 
 
 MATCHES_RANKED = 300      # passages of one document ranked for its "matches" list

@@ -4,6 +4,8 @@
                                       "ст. 84 ЖК РФ")
     cite(report, page=12)     -> Cite("Интербилим. Годовой отчёт 2019. — 2019. — С. 12.", "Годовой отчёт 2019, 2019, с. 12")
     cite(consultation record, heading="Ответ") -> Cite("Консультация № k-001 от 14.02.2023, ответ", ...)
+    cite(ПП РФ № 354, point="40", ordinal=120) -> Cite("п. 40 Правил предоставления коммунальных услуг ...,
+        утв. постановлением Правительства Российской Федерации от 06.05.2011 № 354", "п. 40 Правил № 354")
 
 Acts are named from their requisites (kb.enrich.act_requisites: kind, name, number, date,
 body, jurisdiction), never from the title line, which is often a heading or a note; a
@@ -16,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from kb.enrich.citations import ABBREVIATIONS
+from kb.search.snippets import highlight_spans
 
 # Jurisdiction -> (genitive name, short form). The genitive is also what follows a code's name.
 _JUR = {"РФ": ("Российской Федерации", "РФ"), "КР": ("Кыргызской Республики", "КР"),
@@ -177,19 +180,60 @@ def _names_of(info, req: dict):
     return _names[key]
 
 
-def stable_anchor(info, article: str | None, page: int | None) -> str:
-    """The anchor of a passage that survives re-indexing: `st-84` for an article, `page-12` for
-    a page of a paginated document, "" otherwise (then only `p-<ordinal>` is left)."""
+def stable_anchor(info, article: str | None, page: int | None, point: str | None = None,
+                  ordinal: int | None = None, table: str | None = None) -> str:
+    """The anchor of a passage that survives re-indexing: `st-84` for an article, `pt-1-40` for
+    point 40 of an act without articles (1: in the first document it approves or appendix it
+    has, 0: in the act itself; see point_scope), `tb-2-9` for its table 9 likewise, `page-12`
+    for a page of a paginated document,
+    "" otherwise (then only `p-<ordinal>` is left)."""
     if article:
         return f"st-{article}"
-    if page and info is not None and info.pages > 1:
+    paged = page and info is not None and info.pages > 1
+    if (point or table) and not paged and info is not None and ordinal is not None:
+        return f"{'pt' if point else 'tb'}-{point_scope(info, ordinal)}-{point or table}"
+    if paged:
         return f"page-{page}"
     return ""
 
 
-def cite(info, *, article: str | None = None, page: int | None = None, heading: str = "") -> Cite:
+def point_scope(info, ordinal: int) -> int:
+    """Which numbering of points a passage is in: 0 the act itself, N the Nth document it
+    approves or appendix (each numbers its points from 1), from the outline as _parts reads it."""
+    return sum(1 for first, _, _ in _parts(info) if first <= ordinal)
+
+
+POINT_ANCHOR = re.compile(r"^(\d{1,4})-(\d{1,3}(?:\(\d{1,3}\))?(?:\.\d{1,3})?)$")
+
+
+def point_passage(info, passages, anchor: str, table: bool = False) -> int | None:
+    """The ordinal of the passage where point `anchor` (`1-40`, as in `pt-1-40`) begins, or with
+    `table` the passage that is table `anchor` (`2-9`), among `passages` (stored fields with
+    ordinal, heading and body); None when there is none."""
+    m = POINT_ANCHOR.match(anchor or "")
+    if not m:
+        return None
+    scope, point = int(m.group(1)), m.group(2)
+    line = re.compile(r"(?m)^[ \t]*" + re.escape(point) + r"\.[ \t]+\S")
+    for p in passages:
+        o = p.get("ordinal", 0)
+        if point_scope(info, o) != scope:
+            continue
+        if table:
+            t = _TABLE.match(p.get("heading") or "")
+            if t and t.group(1) == point:
+                return o
+        elif line.search(p.get("body", "")):
+            return o
+    return None
+
+
+def cite(info, *, article: str | None = None, page: int | None = None, heading: str = "",
+         point: str | None = None, table: str | None = None, ordinal: int | None = None) -> Cite:
     """The citation of a passage (an article, a page, a section) of the document `info`
-    (a kb.search.DocInfo)."""
+    (a kb.search.DocInfo). `point` and `table` (see passage_place) and the passage's `ordinal`
+    cite a point or table of an act without articles: of the rules the act approved
+    (`п. 40 Правил № 354`), of an appendix, or of the act itself."""
     heading = " ".join((heading or "").split())
     consult = info.meta.get("consultation")
     if consult:
@@ -201,10 +245,180 @@ def cite(info, *, article: str | None = None, page: int | None = None, heading: 
         nom, gen, short, short_nom = names
         if article:
             return Cite(f"ст. {article} {gen}", f"ст. {article} {short}")
+        if (point or table) and not paged:
+            return _point(info, req, names, point, table, ordinal)
+        short_nom = _short_act(req, short_nom)
         if paged:
             return Cite(f"{nom}, с. {paged}", f"{short_nom}, с. {paged}")
         return Cite(nom, short_nom)
     return _work(info, article, paged, heading)
+
+
+# A point opens a line: `40. Потребитель ...`, `148(54). ...`, `6.1. ...`.
+_POINT = re.compile(r"(?m)^[ \t]*(\d{1,3}(?:\(\d{1,3}\))?(?:\.\d{1,3})?)\.[ \t]+(?=\S)")
+_TABLE = re.compile(r"^Таблица\s+(?:N\s*|№\s*)?(\d+(?:\.\d+)?)\b")
+
+
+def passage_place(body: str, heading: str = "", at: int = 0) -> dict:
+    """What a passage of an act without articles is, for its label and citation: {"table": "9"}
+    for a table (its heading says so), {"point": "40"} for the point holding offset `at` (the
+    first match), else {}. A passage that begins inside a point names none until its next point
+    (the point's number is in an earlier passage)."""
+    m = _TABLE.match(heading or "")
+    if m:
+        return {"table": m.group(1)}
+    found = None
+    for p in _POINT.finditer(body or ""):
+        if p.start() > at:
+            break
+        found = p.group(1)
+    if found is None:
+        # A match before the first point: in the section's heading that opens the passage, it is
+        # the section's first point; in text continued from an earlier passage, none is known.
+        first = _POINT.search(body or "")
+        before = " ".join(body[:first.start()].split()) if first else ""
+        if first and (not before or before == " ".join((heading or "").split())):
+            found = first.group(1)
+    return {"point": found} if found else {}
+
+
+def first_match(text: str, matcher) -> int:
+    """Where the first matched word of a passage is (0 without one): the point cited holds it."""
+    spans = highlight_spans(text, matcher) if matcher else []
+    return spans[0][0] if spans else 0
+
+
+LOOK_BACK = 3       # passages read back for the point a passage continues (a long point's pieces)
+
+
+def place_of(info, body: str, heading: str, article: str | None, at: int = 0,
+             ordinal: int | None = None, earlier=None) -> dict:
+    """passage_place() for a passage of an act without articles, else {} (an article says it all).
+    A passage that continues a point (`а) ...`, `б) ...` after `2. Установить:`) is that point's
+    when `earlier(start, stop)` gives the stored passages before it (in the same numbering)."""
+    if article or info is None or info.doc_type != "нормативный акт":
+        return {}
+    place = passage_place(body, heading, at)
+    if place or earlier is None or not ordinal or _TABLE.match(heading or ""):
+        return place
+    first = _POINT.search(body or "")
+    if first and first.start() <= at:
+        return place
+    scope = point_scope(info, ordinal)
+    for p in reversed(earlier(max(0, ordinal - LOOK_BACK), ordinal)):
+        if point_scope(info, p.get("ordinal", 0)) != scope:
+            break
+        points = _POINT.findall(p.get("body", ""))
+        if points:
+            return {"point": points[-1]}
+    return {}
+
+
+# The document an act approves (`Утверждены ... ПРАВИЛА ...`): its first word(s) in the genitive
+# (`п. 40 Правил`) and the dative (`прил. № 2 к Правилам`).
+_APPROVED = {"правила": ("Правил", "Правилам"), "порядок": ("Порядка", "Порядку"),
+             "положение": ("Положения", "Положению"), "требования": ("Требований", "Требованиям"),
+             "перечень": ("Перечня", "Перечню"), "минимальный перечень": ("Минимального перечня", "Минимальному перечню"),
+             "изменения": ("Изменений", "Изменениям"), "методика": ("Методики", "Методике"),
+             "методические указания": ("Методических указаний", "Методическим указаниям"),
+             "типовой договор": ("Типового договора", "Типовому договору"), "стандарт": ("Стандарта", "Стандарту"),
+             "состав": ("Состава", "Составу"), "форма": ("Формы", "Форме"),
+             "порядок и сроки": ("Порядка и сроков", "Порядку и срокам")}
+_APPROVED_HEAD = re.compile(r"^(" + "|".join(sorted((k.upper() for k in _APPROVED), key=len, reverse=True))
+                            + r")(?=[\s,]|$)")
+_INSTRUMENTAL = {"постановление": "постановлением", "приказ": "приказом", "распоряжение": "распоряжением",
+                 "указ": "указом", "решение": "решением"}
+_DATIVE = {"постановление": "постановлению", "приказ": "приказу", "распоряжение": "распоряжению",
+           "указ": "указу", "решение": "решению", "письмо": "письму", "закон": "закону", "положение": "положению"}
+_APPENDIX = re.compile(r"^Приложение(?:\s+(?:N|№)\s*([\w().]+))?", re.I)
+_OUTLINE_CUT = 195      # outline labels are cut at 200 characters: a cut name is left out
+
+
+def _parts(info) -> list[tuple[int, str, str]]:
+    """(first passage, "approved" | "appendix", name) of each document the act approves and
+    each appendix, from the outline: an approved one's title in capitals follows `Утвержден(ы)`."""
+    outline = info.meta.get("outline") or []
+    key = ("parts", info.doc_id, info.sha256, len(outline), str(outline[:1]), str(outline[-1:]))
+    if key in _names:
+        return _names[key]
+    if len(_names) > 4096:
+        _names.clear()
+    out: list[tuple[int, str, str]] = []
+    for i, e in enumerate(outline):
+        label = " ".join((e.get("label") or "").split())
+        m = _APPENDIX.match(label)
+        if m:
+            out.append((e.get("ordinal", 0), "appendix", m.group(1) or ""))
+            continue
+        if _APPROVED_HEAD.match(label) and any(
+                (x.get("label") or "").lower().startswith("утвержден") for x in outline[max(0, i - 3):i]):
+            out.append((e.get("ordinal", 0), "approved", label))
+    _names[key] = out
+    return out
+
+
+def _approved_names(label: str, number: str) -> tuple[str, str, str, str]:
+    """(full genitive, short genitive `Правил № 354`, full dative, short dative) names of an
+    approved document from its title in capitals."""
+    head = _APPROVED_HEAD.match(label).group(1)
+    gen, dat = _APPROVED[head.lower()]
+    rest = label[len(head):].strip().lower()
+    rest = _CAPITALS.sub(lambda x: " ".join(_cap(w) for w in x.group(1).split()), rest)
+    tail = "" if not rest or len(label) >= _OUTLINE_CUT else ("" if rest.startswith(",") else " ") + rest
+    num = f" № {number}" if number else ""
+    return gen + tail, gen + num, dat + tail, dat + num
+
+
+def _point(info, req: dict, names, point: str | None, table: str | None, ordinal: int | None) -> Cite:
+    nom, gen, short_gen, short_nom = names
+    what = f"п. {point}" if point else f"табл. {table}"
+    approved = appendix = None
+    for first, kind, name in _parts(info) if ordinal is not None else []:
+        if first > ordinal:
+            break
+        if kind == "approved":
+            approved, appendix = name, None
+        else:
+            appendix = name
+    kind = req.get("kind")
+    act_short = _short_act(req, short_nom)
+    app = (f"прил. № {appendix}" if appendix else "прил.") if appendix is not None else ""
+    if approved:
+        full_gen, short_gen_a, full_dat, short_dat = _approved_names(approved, _number(req.get("number")))
+        # `утв. постановлением Правительства ... от ... № ...`, without the act's own title.
+        by = re.sub(r"\s«.*»$", "", f"{_INSTRUMENTAL.get(kind, '')} {gen.split(' ', 1)[-1]}").strip()
+        if app:
+            return Cite(f"{what} {app} к {full_dat}, утв. {by}", f"{what} {app} к {short_dat}")
+        return Cite(f"{what} {full_gen}, утв. {by}", f"{what} {short_gen_a}")
+    if app:
+        rest = gen.split(" ", 1)[-1]
+        dat_short = act_short if act_short.startswith("ПП") else \
+            f"{_DATIVE.get(kind, '')} {act_short.split(' ', 1)[-1]}".strip()
+        return Cite(f"{what} {app} к {_DATIVE.get(kind, '')} {rest}".replace("  ", " "), f"{what} {app} к {dat_short}")
+    return Cite(f"{what} {gen}", f"{what} {_genitive_act(req, act_short)}")
+
+
+def _genitive_act(req: dict, act_short: str) -> str:
+    """`Письма Минстроя России от ... № ...` from `Письмо ...`; abbreviations stay (`ПП РФ`)."""
+    first, _, rest = act_short.partition(" ")
+    kind = req.get("kind")
+    if kind in _KIND and first == _KIND[kind][0]:
+        return f"{_KIND[kind][1]} {rest}".strip()
+    if first == "Федеральный":
+        return f"Федерального {rest.replace('закон', 'закона', 1)}"
+    return act_short
+
+
+def _short_act(req: dict, short_nom: str) -> str:
+    """The act as lawyers abbreviate it: `ПП РФ от 06.05.2011 № 354` for a government resolution."""
+    if req.get("kind") == "постановление" and short_nom.startswith("Постановление Правительства "):
+        jur = req.get("jurisdiction")
+        rest = short_nom[len("Постановление Правительства "):]
+        if jur == "РФ" and rest.startswith("РФ"):
+            return "ПП " + rest
+        if jur == "КР" and rest.startswith("КР"):
+            return "ППКР" + rest[2:]
+    return short_nom
 
 
 def _work(info, article: str | None, page: int | None, heading: str) -> Cite:

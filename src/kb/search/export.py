@@ -20,9 +20,10 @@ from kb import config
 from kb.index import querymodel as qm
 from kb.index import reader
 from kb.search.catalog import catalog
-from kb.search.cite import cite, stable_anchor
+from kb.search.cite import cite, first_match, place_of, stable_anchor
 from kb.search.reading import check_index
 from kb.search.snippets import Matcher, snippet
+from kb.search.tables import readable
 
 MAX_ROWS = 10_000
 # Columns of the CSV and XLSX files (Russian headings) and the JSON keys they hold.
@@ -86,13 +87,17 @@ def export(index_dir: Path, query: str, *, filters: qm.Filters | None = None, so
             while hits:
                 f = hits.pop(0).read()
                 article, page, heading = f.get("article") or None, f.get("page"), f.get("heading", "")
-                c = cite(info, article=article, page=page, heading=heading) if info else None
+                body = f.get("body", "")
+                place = place_of(info, body, heading, article, first_match(body, matcher))
+                c = cite(info, article=article, page=page, heading=heading, ordinal=f.get("ordinal", 0),
+                         **place) if info else None
                 yield {"doc_id": d, "passage": f.get("ordinal", 0), "title": info.title if info else f.get("title", ""),
                        "doc_type": f.get("doc_type", ""), "year": info.year if info else None,
                        "article": article, "page": page if info and info.pages > 1 else None, "heading": heading,
                        "citation": c.full if c else "", "citation_short": c.short if c else "",
-                       "snippet": plain(snippet(f.get("body", ""), matcher)),
-                       "anchor": stable_anchor(info, article, page), "path": info.path if info else f.get("path", "")}
+                       "snippet": plain(snippet(readable(body), matcher)),
+                       "anchor": stable_anchor(info, article, page, place.get("point"), f.get("ordinal", 0),
+                                                place.get("table")), "path": info.path if info else f.get("path", "")}
 
     return Export(query=shown, total_docs=len(raw.doc_counts), total_hits=raw.total, count=count,
                   truncated=raw.total > min(len(raw.hits), limit), cut=raw.cut, limit=limit, _rows=rows)

@@ -21,9 +21,10 @@ from kb.index import exists, reader
 from kb.index.access import restricted
 from kb.search.catalog import DocInfo, catalog
 from kb.search.citations import citation_graph
-from kb.search.cite import cite, stable_anchor
+from kb.search.cite import POINT_ANCHOR, cite, place_of, point_passage, stable_anchor
 from kb.search.query import Highlight, parse
-from kb.search.snippets import Matcher, highlight_all, highlight_spans, mark
+from kb.search.snippets import Matcher, highlight_all, highlight_spans
+from kb.search.tables import text_html
 
 PART_PASSAGES = 50
 MAX_LIMIT = 200              # passages in one /api/documents/<id> answer (at most ~1.2M characters)
@@ -116,6 +117,12 @@ class DocView:
         outline = info.meta.get("outline", [])
         first_heading = min((e.get("ordinal", 0) for e in outline), default=None)
         act = info.doc_type == "нормативный акт"
+        by_ordinal = {q.get("ordinal", 0): q for q in passages}
+
+        def earlier(a: int, b: int) -> list[dict]:
+            # The passages of this part before one: a point continued from the previous part stays unnamed.
+            return [by_ordinal[o] for o in range(a, b) if o in by_ordinal]
+
         for p in passages:
             page, page_end = p.get("page"), p.get("page_end")
             # `#page-N` anchors: a page is found in the passage where it begins.
@@ -123,19 +130,25 @@ class DocView:
             anchors = [n for n in pages if n not in anchored]
             anchored.update(anchors)
             article = p.get("article") or None
-            c = cite(info, article=article, page=page, heading=p.get("heading", ""))
-            body, ordinal = p.get("body", ""), p.get("ordinal", 0)
+            body, heading, ordinal = p.get("body", ""), p.get("heading", ""), p.get("ordinal", 0)
+            place = place_of(info, body, heading, article, 0, ordinal, earlier)
+            c = cite(info, article=article, page=page, heading=heading, ordinal=ordinal, **place)
             label = passage_label(ordinal, article=article, page=page, page_end=page_end, text=body, act=act)
+            if place and not page:
+                # The point a passage continues, or the table it is, as its citation names them.
+                label = f"табл. {place['table']}" if place.get("table") else f"п. {place['point']}"
             fold = _fold_at(body) if first_heading is not None and ordinal < first_heading else None
             spans = highlight_spans(body, matcher) if matcher else []
             self.passages.append(
                 {"ordinal": p.get("ordinal", 0), "page": page, "page_end": page_end,
                  "article": article, "heading": p.get("heading", ""),
-                 "html": mark(p.get("body", ""), spans),
+                 "html": text_html(body, lambda t: highlight_all(t, matcher or _NO_MATCH)),
                  "text": p.get("body", ""), "page_anchors": anchors,
                  # The matches of `query` as [start, end) offsets into "text" (the API's plain form).
                  "highlights": [[a, b] for a, b in spans],
-                 "citation": c.full, "citation_short": c.short, "anchor": stable_anchor(info, article, page),
+                 "citation": c.full, "citation_short": c.short,
+                 "anchor": stable_anchor(info, article, page, place.get("point"), ordinal, place.get("table")),
+                 "point": place.get("point"), "table": place.get("table"),
                  # `#st-84` is on the first passage of that article (a long one is cut in several).
                  "article_anchor": article if article and article not in articles else None,
                  "label": label, "page_label": pages_label(page, page_end) if page and label[0] != "с" else "",
@@ -260,6 +273,16 @@ def locate(index_dir: Path, doc_id: str, *, article: str | None = None, page: in
     rd = reader(Path(index_dir))
     parts = max(1, -(-rd.doc_passage_count(doc_id) // PART_PASSAGES))
     return dict(_page_parts(rd, doc_id, parts, info.pages)).get(page)
+
+
+def locate_point(index_dir: Path, doc_id: str, anchor: str, table: bool = False) -> int | None:
+    """The passage where point `anchor` (`1-40`) of an act without articles begins, or with
+    `table` its table (`2-9`): what `/doc/<id>?pt=1-40` (`?tb=2-9`) opens. None when there is
+    no such point (or document)."""
+    info = catalog(index_dir).get(doc_id) if exists(Path(index_dir)) else None
+    if info is None or not POINT_ANCHOR.match(anchor or ""):
+        return None
+    return point_passage(info, reader(Path(index_dir)).doc_passages(doc_id), anchor, table)
 
 
 def _page_parts(rd, doc_id: str, parts: int, last_page: int) -> list[tuple[int, int]]:

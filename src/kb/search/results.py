@@ -46,6 +46,8 @@ class Hit:
     # clients that render their own markup need neither to parse HTML nor to decode `&gt;`.
     snippet_text: str = ""
     highlights: list[tuple[int, int]] = field(default_factory=list)
+    point: str | None = None  # the point of an act without articles holding the first match (`40`, `148(54)`)
+    table: str | None = None  # the table's number when the passage is one (`9`)
 
     def to_json(self) -> dict:
         """The `kb search --json` contract (design.md), plus ids for linking."""
@@ -70,6 +72,10 @@ class Hit:
             d["page"] = self.page
         if self.article is not None:
             d["article"] = self.article
+        if self.point is not None:
+            d["point"] = self.point
+        if self.table is not None:
+            d["table"] = self.table
         return d
 
 

@@ -10,7 +10,7 @@ from kb.search import (PART_PASSAGES, Filters, catalog, meaning_status, document
                        index_notice, matches_in, part_of, search)
 from kb.index.access import restricted, staff_ids
 from kb.search.consult import consult as consult_story
-from kb.search.reading import locate
+from kb.search.reading import locate, locate_point
 from kb.search.similar import similar, text_language
 from kb.search.results import split_message
 from kb.web import params
@@ -135,6 +135,17 @@ def doc(doc_id: str):
     if not valid_doc_id(doc_id):
         abort(404)
     article, page = params.article(request.args), params.integer(request.args, "page", 0, 1, 10**6)
+    point, table = request.args.get("pt", "")[:40], request.args.get("tb", "")[:40]
+    if (point or table) and not article and not page:
+        # A point or table of an act without articles (`?pt=1-40`, `?tb=2-9`): to the passage holding it now.
+        found = locate_point(_index(), doc_id, point or table, table=not point)
+        if found is None:
+            if catalog(_index()).get(doc_id) is None:
+                abort(404)
+            what = ("пункта", "point") if point else ("таблицы", "table")
+            raise NotFoundHere(f"В документе нет {what[0]} {(point or table).split('-', 1)[-1]}",
+                               f"the document has no such {what[1]}")
+        return redirect(passage_url(doc_id, found, q or None))
     if article or page:
         # A stable link (`?st=84`, `?page=12`): to the part that holds it now, at its anchor.
         found = locate(_index(), doc_id, article=article or None, page=page or None)
@@ -168,13 +179,15 @@ def passage_url(doc_id: str, ordinal: int, q: str | None = None, here: tuple | N
 
 
 def stable_url(doc_id: str, anchor: str | None, ordinal: int = 0, external: bool = False) -> str:
-    """A link to a passage that survives re-indexing: `/doc/<id>?st=84`, `?page=12` (the server
-    finds the part); without a stable anchor, the passage's part and `#p-N`."""
+    """A link to a passage that survives re-indexing: `/doc/<id>?st=84`, `?page=12`, `?pt=1-40`,
+    `?tb=2-9` (the server finds the part); without a stable anchor, the passage's part and `#p-N`."""
     kind, _, value = (anchor or "").partition("-")
     if kind == "st":
         return url_for("views.doc", doc_id=doc_id, st=value, _external=external)
     if kind == "page":
         return url_for("views.doc", doc_id=doc_id, page=value, _external=external)
+    if kind in ("pt", "tb"):
+        return url_for("views.doc", doc_id=doc_id, **{kind: value}, _external=external)
     part = part_of(ordinal or 0)
     return url_for("views.doc", doc_id=doc_id, part=part if part > 1 else None, _external=external) + f"#p-{ordinal or 0}"
 

@@ -64,8 +64,8 @@ document.addEventListener("keydown", function (e) {
   });
 })();
 
-// Filters and a document's contents are folded on a phone only; a browser without ::details-content keeps them open on wide screens.
+// Filters, a document's contents and, in results, a document's further passages are folded on a phone only; a browser without ::details-content keeps them open on wide screens.
 (function () {
   if (!window.matchMedia || !window.matchMedia("(min-width: 761px)").matches) return;
-  document.querySelectorAll("details.filters-fold, details.toc-fold").forEach(function (fold) { fold.open = true; });
+  document.querySelectorAll("details.filters-fold, details.toc-fold, details.more-hits").forEach(function (fold) { fold.open = true; });
 })();
