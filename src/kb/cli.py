@@ -233,9 +233,6 @@ def cmd_search(args) -> int:
         print(f"Возможно, вы имели в виду: {res.suggestion}")
     docs = f"более {res.total_docs:,}".replace(",", " ") if res.docs_more else res.total_docs
     print(f"Найдено документов: {docs}, фрагментов: {res.total_hits} ({res.took_ms:.0f} мс)")
-    import html
-    import re
-
     for n, g in enumerate(res.groups, start=(res.page - 1) * res.per_page + 1):
         print(f"\n{n}. {g.title}  [{g.doc_type}{', ' + str(g.year) if g.year else ''}]  {g.path}"
               + (f"  (также: {', '.join(c['path'] for c in g.also)})" if g.also else ""))
@@ -244,9 +241,17 @@ def cmd_search(args) -> int:
                                           f"ст. {h.article}" if h.article else "",
                                           f"п. {h.point}" if h.point else "",
                                           f"табл. {h.table}" if h.table else "") if x)
-            text = html.unescape(re.sub(r"</?mark>", "**", h.snippet))
-            print(f"   {('(' + where + ') ') if where else ''}{text}")
+            print(f"   {('(' + where + ') ') if where else ''}{_starred(h.snippet_text, h.highlights)}")
     return 0
+
+
+def _starred(text: str, spans) -> str:
+    """The plain snippet with its matches between ** (a terminal has no <mark>)."""
+    out, at = [], 0
+    for s, e in spans:
+        out += [text[at:s], "**", text[s:e], "**"]
+        at = e
+    return "".join(out) + text[at:]
 
 
 def _list_added(docs, since: str, args) -> int:
