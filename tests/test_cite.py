@@ -369,3 +369,21 @@ def test_real_point_and_table_links_open_their_passage(real_index, shared_data):
     doc_id = linked[0]["doc_id"]
     r = c.get(f"/doc/{doc_id}?pt=1-9999")
     assert r.status_code == 404 and "нет пункта 9999" in r.get_data(as_text=True)
+
+
+def test_document_page_cites_points_and_tables_in_short_form(real_index, shared_data):
+    from kb.web import create_app
+
+    app = create_app(shared_data, real_index)
+    app.testing = True
+    c = app.test_client()
+    hits = c.get("/api/search?q=общежития коридорного гостиничного секционного типа&per_page=30").json["hits"]
+    point = next(h for h in hits if (h["anchor"] or "").startswith("pt-"))
+    r = c.get(f"/doc/{point['doc_id']}?pt={point['anchor'][3:]}")
+    page = c.get(r.headers["Location"]).get_data(as_text=True)
+    # The passage carries the citation of its (first) point: short, the full form folded, a link.
+    at = page.index(f'id="p-{point["passage"]}"')
+    section = page[at:page.index("</section>", at)]
+    assert "Цитата:" in section and "полностью" in section, section[:800]
+    assert re.search(r'<span class="cite-short">п\. [\d()]+ Правил № 354</span>', section), section[:800]
+    assert re.search(r'class="permalink" href="/doc/\w+\?pt=1-[\d()%]+"', section), section[:800]
