@@ -30,7 +30,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import struct
 import tempfile
 import threading
