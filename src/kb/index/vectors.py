@@ -47,7 +47,7 @@ VECTORS = "vectors"
 LOCK = "vectors.lock"
 KEY_BYTES = 16
 FLUSH = 32              # passages per chunk while building: at most this much work lost to a kill
-BATCH = 8               # passages per call of the embedder
+BATCH = 8               # passages per call of the embedder, unless it says (`batch`)
 COMPACT_OVER = 8        # chunks above which a finished build merges them into one
 log = logging.getLogger("kb.index")
 _CHUNK = re.compile(r"^c(\d{6,})\.npy$")
@@ -525,10 +525,11 @@ def build(index_dir: Path, embedder, progress=None, should_stop=None, say=None) 
             items = list(todo.items())
             buf_k, buf_v = [], []
             moved = False
-            for i in range(0, len(items), BATCH):
+            step = int(getattr(embedder, "batch", 0) or BATCH)
+            for i in range(0, len(items), step):
                 if should_stop and should_stop():
                     break
-                part = items[i:i + BATCH]
+                part = items[i:i + step]
                 vecs = embedder.passages([t for _, t in part])
                 buf_k += [k for k, _ in part]
                 buf_v.append(vecs)
