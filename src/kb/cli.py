@@ -156,8 +156,8 @@ def _build_vectors(index_dir: Path, quiet: bool = False) -> dict | None:
             if not quiet and done < total:
                 # Counted as `kb check` and the results page count them: done of all passages.
                 print(f"Поиск по словам уже работает; строятся векторы смысла: готово {done} из {total} "
-                      "фрагментов (~0,3 с на фрагмент на одном ядре; прервать можно в любой момент, "
-                      "продолжится при следующем `kb index`)", file=sys.stderr)
+                      "фрагментов (сколько осталось, покажет строка прогресса; прервать можно в любой "
+                      "момент, продолжится при следующем `kb index`)", file=sys.stderr)
             bar.append((Silent if quiet else Progress)(total, "векторы", every=64))
             bar[0].done = done
             return
