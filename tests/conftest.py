@@ -12,6 +12,10 @@ import pytest
 # Embedding a passage costs 0.2-0.35 s on one core: the suite runs `kb index` on many corpora,
 # so the semantic layer is off unless a test turns it on (tests/test_vectors.py, test_embed.py).
 os.environ.setdefault("KB_EMBEDDER", "off")
+# The vectors shared between indexes (kb.index.vcache) live in the user's cache folder: a test
+# counting what a build embedded must not find an earlier test's vectors there. The tests of
+# that cache turn it on with a folder of their own.
+os.environ.setdefault("KB_VECTOR_CACHE", "off")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("KB_SHARED_DATA", ROOT.parent / "shared" / "data"))

@@ -178,7 +178,7 @@ def _build_vectors(index_dir: Path, quiet: bool = False) -> dict | None:
         if bar:
             bar[0].close()
     return {"ready": res["ready"], "embedded": res["embedded"], "total": res["total"],
-            "graph": bool(res.get("graph"))}
+            "graph": bool(res.get("graph")), "reused": res.get("reused", 0)}
 
 
 def _vectors_line(vec: dict) -> str:
@@ -189,6 +189,7 @@ def _vectors_line(vec: dict) -> str:
                 "`kb index` продолжит")
     if vec.get("ready"):
         return (f"векторы смысла: готовы ({vec['total']} фрагментов, новых {vec['embedded']}"
+                + (f", из общего кэша {vec['reused']}" if vec.get("reused") else "")
                 + ("; приближённый индекс построен" if vec.get("graph") else "") + ")")
     return "векторы смысла: не построены"
 

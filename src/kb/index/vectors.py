@@ -41,7 +41,7 @@ import threading
 from pathlib import Path
 
 from kb.errors import KbError
-from kb.index import ann, store
+from kb.index import ann, store, vcache
 
 VECTORS = "vectors"
 LOCK = "vectors.lock"
@@ -486,7 +486,8 @@ def build(index_dir: Path, embedder, progress=None, should_stop=None, say=None) 
     import numpy as np
 
     index_dir = Path(index_dir)
-    embedded = 0
+    embedded = reused = 0
+    shared = None
     with BuilderLock(index_dir):
         folder = model_dir(index_dir, embedder.key)
         folder.mkdir(parents=True, exist_ok=True)
@@ -508,6 +509,18 @@ def build(index_dir: Path, embedder, progress=None, should_stop=None, say=None) 
             for d, t in live:
                 if keys[d] not in chunks.row_of:
                     todo.setdefault(keys[d], t)
+            # Vectors another index of this user embedded already (a rebuild, a copy): taken, not embedded.
+            if shared is None:
+                shared = vcache.SharedVectors(embedder.key, int(getattr(embedder, "dim", 0) or 0))
+            known = shared.get(list(todo))
+            if known:
+                got = list(known)
+                for i in range(0, len(got), FLUSH * 32):
+                    part = got[i:i + FLUSH * 32]
+                    chunks.add(part, np.stack([known[k] for k in part]))
+                    for k in part:
+                        todo.pop(k, None)
+                reused += len(got)
             total, done = len(live), len(live) - len(todo)
             prog_file = folder / "progress.json"
             # The pace of this run, for the minutes left that kb check and the results page show.
@@ -536,14 +549,18 @@ def build(index_dir: Path, embedder, progress=None, should_stop=None, say=None) 
                 embedded += len(part)
                 done += len(part)
                 if len(buf_k) >= FLUSH:
-                    chunks.add(buf_k, np.concatenate(buf_v))
+                    flushed = np.concatenate(buf_v)
+                    chunks.add(buf_k, flushed)
+                    shared.put(buf_k, flushed)
                     buf_k, buf_v = [], []
                     report()
                     if store.pointer_stamp(index_dir) != stamp:
                         moved = True        # a newer generation: embed what it needs instead
                         break
             if buf_k:
-                chunks.add(buf_k, np.concatenate(buf_v))
+                flushed = np.concatenate(buf_v)
+                chunks.add(buf_k, flushed)
+                shared.put(buf_k, flushed)
                 report()
             if moved:
                 continue
@@ -563,7 +580,8 @@ def build(index_dir: Path, embedder, progress=None, should_stop=None, say=None) 
                 _write_atomic(folder / f"{gen.name}.map", data)
             graph = _graph(folder, gen.name, size, keys, chunks, say)
             _tidy(index_dir, folder, chunks, force=bool(chunks.bad or chunks.garbled))
-            return {"gen": gen.name, "embedded": embedded, "total": total, "ready": True, "graph": graph}
+            return {"gen": gen.name, "embedded": embedded, "total": total, "ready": True, "graph": graph,
+                    **({"reused": reused} if reused else {})}
 
 
 def _graph(folder: Path, gen_name: str, size: int, keys: dict[int, bytes], chunks: Chunks, say=None) -> bool:
