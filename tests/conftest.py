@@ -99,6 +99,20 @@ def real_index(shared_data, tmp_path_factory) -> Path:
     return index
 
 
+def indexed_corpus(root: Path, docs: dict[str, str]) -> tuple[Path, Path]:
+    """`root/corpus` holding `docs` (name -> text) and `root/index` built from it by
+    `update_index` with its default workers, as `kb index` builds it; (corpus, index)."""
+    from kb.index import update_index
+
+    corpus = root / "corpus"
+    for name, text in docs.items():
+        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
+        (corpus / name).write_text(text, encoding="utf-8")
+    report = update_index(corpus, root / "index", show_progress=False)
+    assert report.failed == [], report.failed
+    return corpus, root / "index"
+
+
 def csrf_of(html: str) -> str:
     """The hidden csrf_token of the first form of a page."""
     import re

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from kb.cli import main
-from kb.index import update_index
 from kb.search import search
 from kb.search.query import parse
 from kb.search.snippets import Matcher, make_snippet, snippet
+
+from conftest import indexed_corpus
 
 SPECIAL = ("Статья 155. Плата за жилое помещение и коммунальные услуги\n"
            "Размер платы <за месяц> & пени: если долг > 3 месяцев, то наниматель вносит плату "
@@ -80,14 +81,8 @@ DOCS = {
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("snip")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for name, text in DOCS.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    report = update_index(corpus, root / "index", show_progress=False, workers=1)
-    assert report.failed == []
-    return corpus, root / "index"
+    corpus, index = indexed_corpus(tmp_path_factory.mktemp("snip"), DOCS)
+    return corpus, index
 
 
 def test_kb_search_json_gives_text_and_offsets(small, capsys):

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from kb.index import reader, update_index
+from kb.index import reader
 from kb.search import search
 from kb.search.spelling import kyrgyz_query, kyrgyz_word
+
+from conftest import indexed_corpus
 
 KYRGYZ = ["Турак", "турак-жай", "кодекси", "үй-бүлө", "уй-булө", "уй-було", "өкмөт", "окмот", "окмоту",
           "кенештин", "жарандардын", "мыйзамдын", "квартирасы", "кодекстин", "батир"]
@@ -53,14 +55,8 @@ DOCS = {
 
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("spell")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for name, text in DOCS.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    report = update_index(corpus, root / "index", show_progress=False, workers=1)
-    assert report.failed == []
-    return root / "index"
+    corpus, index = indexed_corpus(tmp_path_factory.mktemp("spell"), DOCS)
+    return index
 
 
 def paths(res) -> list[str]:

@@ -127,11 +127,15 @@ class Rules:
 CONSULTATION = "консультация"
 
 
+def doubt_of(meta: dict) -> str:
+    """Why the indexer could not read what decides this document's audience ("" when it
+    could): its sidecar's `access_error`, or, in an index written before that key, the sidecar
+    error it kept among `warnings`."""
+    return meta.get("access_error") or "; ".join(meta.get("warnings") or [])
+
+
 def doubted(meta: dict) -> bool:
-    """True when the indexer could not read what decides this document's audience: its
-    sidecar (`access_error`), or, in an index written before that key, the sidecar error it
-    kept among `warnings`."""
-    return bool(meta.get("access_error") or meta.get("warnings"))
+    return bool(doubt_of(meta))
 
 
 def access_of(path: str, meta: dict, rules: Rules, record: bool = False, file_meta: dict | None = None,
@@ -225,7 +229,7 @@ def problems(index_dir: Path | None = None, corpus: str | Path | None = None, ma
     if man is not None:
         corpus = corpus or man.corpus
         for path, e in sorted(man.files.items()):
-            why = e.meta.get("access_error") or "; ".join(e.meta.get("warnings") or [])
+            why = doubt_of(e.meta)
             if why:
                 out.append((path, why))
     rp = rules_problem(corpus)

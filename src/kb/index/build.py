@@ -79,8 +79,7 @@ class Report:
         out += [f"пропущен: {d(p)}: {why}" for p, why in self.skipped]
         out += [f"ошибка: {d(p)}: {d(why)}" for p, why in self.failed]
         out += [f"предупреждение: {d(w)}" for w in self.warnings]
-        out += [f"ошибка доступа: {d(p)}: {d(why)} — документ скрыт от посетителей без входа"
-                for p, why in self.access_errors]
+        out += [access_error_line(p, why) for p, why in self.access_errors]
         if self.ocr_pages:
             out.append(f"Распознано (OCR): страниц {self.ocr_pages} в файлах: {self.ocr_files}")
         out.append(
@@ -106,6 +105,11 @@ class Report:
                 "unchanged": self.unchanged, "passages": self.passages,
                 "ocr": {"pages": self.ocr_pages, "files": self.ocr_files},
                 "rebuilt": self.rebuilt, "seconds": round(self.seconds, 2), "collection": self.collection}
+
+
+def access_error_line(path: str, why: str) -> str:
+    """One doubt about access, as `kb index` and `kb check` both say it."""
+    return f"ошибка доступа: {display(path)}: {display(why)} — документ скрыт от посетителей без входа"
 
 
 def collection_line(c: dict) -> str:

@@ -9,7 +9,8 @@ from kb.errors import IndexDamaged, KbError
 from kb.extract import iter_files
 from kb.index import _engine as engine
 from kb.index import access, store
-from kb.index.build import ExtractCache, _looks_unchanged, collection_line, sidecar_stamp, verify
+from kb.index.build import (ExtractCache, _looks_unchanged, access_error_line, collection_line, sidecar_stamp,
+                            verify)
 from kb.index.manifest import Manifest
 from kb.names import display
 
@@ -81,8 +82,7 @@ class Health:
             for label, names in (("новый", self.new), ("изменён", self.changed), ("удалён", self.removed)):
                 out += [f"  {label}: {display(n)}" for n in names[:20]]
         out += [f"не проиндексирован (ошибка при последнем запуске): {display(p)}: {r}" for p, r in self.failed.items()]
-        out += [f"ошибка доступа: {display(p)}: {r} — документ скрыт от посетителей без входа"
-                for p, r in self.access_errors]
+        out += [access_error_line(p, r) for p, r in self.access_errors]
         out += self.vector_lines()
         verdict = {"ok": "в порядке", "stale": "в порядке, но папка документов изменилась: выполните `kb index`",
                    "missing": "индекса нет",

@@ -38,7 +38,7 @@ from kb.search.cite import cite, stable_anchor
 from kb.search.query import default_lexicon, parse
 from kb.search.reading import passage_label
 from kb.search.semantic import _query_vector, fuse
-from kb.search.similar import MAX_TEXT_CHARS, similar_to_text
+from kb.search.similar import MAX_TEXT_CHARS, model_for, similar_to_text
 from kb.search.snippets import Matcher, snippet
 
 CONSULTATION = "консультация"
@@ -156,21 +156,13 @@ def story_concepts(text: str) -> list[dict[str, float]]:
     return [c for c in concepts if c]
 
 
-def _model(rd):
-    key = embed.configured_key()
-    if key is None or not rd.has_vectors(key):
-        return None
-    model = embed.embedder()
-    return model if model is not None and model.key == key else None
-
-
 def _ranked(rd, text: str, filters: qm.Filters):
     """The passages of acts for the story: by words, fused with meaning when the vectors are built."""
     lexical = story_passages(rd, story_concepts(text), filters, limit=PASSAGES)
     if lexical.hits:
         floor = lexical.hits[0].score * LEXICAL_FLOOR
         lexical.hits = [h for h in lexical.hits if h.score >= floor]
-    model = _model(rd)
+    model = model_for(rd)
     if model is None:
         return lexical
     # e5 reads at most 512 tokens: the start of a long story, as for passages.

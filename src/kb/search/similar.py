@@ -84,7 +84,7 @@ def _docs(index_dir: Path, found) -> list[SimilarDoc]:
     return out
 
 
-def _model(rd):
+def model_for(rd):
     """The embedder when the published index has its vectors for it, else None."""
     key = embed.configured_key()
     if key is None or not rd.has_vectors(key):
@@ -137,7 +137,7 @@ def fuse(lexical: list[Similar], semantic: list[Similar], limit: int, k: float =
 
 def _ranked(rd, lexical, qvec_of, filters: qm.Filters, limit: int) -> list[Similar]:
     """`lexical(limit)` alone, or fused with the documents closest in meaning to `qvec_of(model)`."""
-    model = _model(rd)
+    model = model_for(rd)
     if model is None:
         return lexical(limit)
     qvec = qvec_of(model)
@@ -156,7 +156,7 @@ def text_language(index_dir: Path, text: str) -> str | None:
 
     from kb.analysis import is_kyrgyz
 
-    if _model(reader(Path(index_dir))) is None:
+    if model_for(reader(Path(index_dir))) is None:
         return None
     if re.search(r"[A-Za-z]", text) and not re.search(r"[А-Яа-яЁёӨөҮүҢң]", text):
         return "en"
