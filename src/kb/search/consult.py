@@ -38,7 +38,7 @@ from kb.search.cite import cite, stable_anchor
 from kb.search.query import default_lexicon, parse
 from kb.search.reading import passage_label
 from kb.search.semantic import _query_vector, fuse
-from kb.search.similar import MAX_TEXT_CHARS, model_for, similar_to_text
+from kb.search.similar import model_for, similar_to_text, story_text
 from kb.search.snippets import Matcher, snippet
 
 CONSULTATION = "консультация"
@@ -176,11 +176,7 @@ def _ranked(rd, text: str, filters: qm.Filters):
 def law_for(index_dir: Path, text: str, *, acts: int = ACTS, per_act: int = PER_ACT) -> list[LawAct]:
     """The articles of the acts in the collection that a client's story touches, grouped by
     act (copies of an act as one), the acts with the best articles first."""
-    text = (text or "").strip()
-    if not text:
-        raise QueryError("пустой текст: опишите проблему (empty text)")
-    if len(text) > MAX_TEXT_CHARS:
-        raise QueryError(f"текст длиннее {MAX_TEXT_CHARS} символов (text too long)")
+    text = story_text(text)
     rd = reader(Path(index_dir))
     raw = _ranked(rd, text, qm.Filters(doc_type=[ACT]))
     cat = catalog(index_dir)

@@ -193,13 +193,19 @@ def similar(index_dir: Path, doc_id: str, *, limit: int = 5, doc_type: str | Non
     return docs
 
 
-def similar_to_text(index_dir: Path, text: str, *, limit: int = 5, doc_type: str | None = None) -> list[SimilarDoc]:
-    """The documents most like a free text (a new client's problem)."""
+def story_text(text: str) -> str:
+    """A client's story as pasted, stripped; QueryError when empty or too long."""
     text = (text or "").strip()
     if not text:
         raise QueryError("пустой текст: опишите проблему (empty text)")
     if len(text) > MAX_TEXT_CHARS:
         raise QueryError(f"текст длиннее {MAX_TEXT_CHARS} символов (text too long)")
+    return text
+
+
+def similar_to_text(index_dir: Path, text: str, *, limit: int = 5, doc_type: str | None = None) -> list[SimilarDoc]:
+    """The documents most like a free text (a new client's problem)."""
+    text = story_text(text)
     rd = reader(Path(index_dir))
     filters = qm.Filters(doc_type=[doc_type] if doc_type else [])
     # e5 reads at most 512 tokens: the start of a long story, as for passages.
