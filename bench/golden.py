@@ -14,7 +14,8 @@ result, overall and by kind. A result answers when its document (or one of its c
 answer and, when the answer names articles, one of the passages shown for it is one of those
 articles. An answer may carry a grade (2: the article that answers, 1: also answers; 2 when
 absent): success and MRR count the first result holding the query's best grade, nDCG@10 the
-grades (linear gain, as kb.evaluation.ndcg_at).
+grades (linear gain, as kb.evaluation.ndcg_at). passage@3: the answer among the first three
+passages in the order shown (three per document), i.e. the article itself near the top.
 
 `--mode lexical` is words alone: the semantic side off (KB_EMBEDDER=off at search time, as
 `kb eval --mode lexical`; the word-vector rerank stays, KB_VECTORS=off turns it off too).
@@ -59,6 +60,12 @@ def _answers(group, answers: list[dict]) -> int:
                 if a["path"] in paths and (not a.get("articles") or shown & set(a["articles"]))), default=0)
 
 
+def _passage_grade(group, hit, answers: list[dict]) -> int:
+    paths = {group.path} | {c["path"] for c in getattr(group, "also", [])}
+    return max((grade(a) for a in answers
+                if a["path"] in paths and (not a.get("articles") or hit.article in a["articles"])), default=0)
+
+
 def ndcg(gains: list[int], answers: list[dict], k: int = DEPTH) -> float:
     """nDCG@k of the results' grades; the ideal holds each answering document once at its best grade."""
     best: dict[str, int] = {}
@@ -77,7 +84,11 @@ def run_query(index_dir: Path, q: dict) -> dict:
     gains = [_answers(g, q["answers"]) for g in res.groups]
     top = max(grade(a) for a in q["answers"])
     rank = next((i for i, g in enumerate(gains, 1) if g >= top), None)
-    return {"id": q["id"], "kind": q["kind"], "query": q["query"], "rank": rank, "docs": res.total_docs,
+    # The same, counted in passages as shown (three per document): is the article itself near the top?
+    shown = [(g, h) for g in res.groups for h in g.hits]
+    prank = next((i for i, (g, h) in enumerate(shown, 1) if _passage_grade(g, h, q["answers"]) >= top), None)
+    return {"id": q["id"], "kind": q["kind"], "query": q["query"], "rank": rank, "prank": prank,
+            "docs": res.total_docs,
             "ndcg": ndcg(gains, q["answers"]), "corrected": getattr(res, "corrected", None),
             "top": [(g.path, g.hits[0].article if g.hits else None) for g in res.groups[:3]]}
 
@@ -125,6 +136,7 @@ def evaluate(index_dir: Path, golden: Path = GOLDEN, mode: str | None = None) ->
                 "success@3": sum(1 for r in rs if r["rank"] and r["rank"] <= 3) / n,
                 "mrr": sum(1 / r["rank"] for r in rs if r["rank"]) / n,
                 "ndcg@10": sum(r["ndcg"] for r in rs) / n,
+                "passage@3": sum(1 for r in rs if r["prank"] and r["prank"] <= 3) / n,
                 "zero": sum(1 for r in rs if r["docs"] == 0)}
 
     kinds = defaultdict(list)
@@ -148,16 +160,17 @@ def report(res: dict, show: bool = False) -> None:
     if show:
         for r in res["rows"]:
             mark = "ok " if r["rank"] and r["rank"] <= 3 else "MISS"
-            print(f"{mark} {r['id']} {r['kind']:<9} rank={r['rank']} docs={r['docs']:<3} {r['query']!r}"
+            print(f"{mark} {r['id']} {r['kind']:<9} rank={r['rank']} passage={r['prank']} docs={r['docs']:<3} {r['query']!r}"
                   + (f" -> {r['corrected']!r}" if r["corrected"] else ""))
             if not (r["rank"] and r["rank"] <= 3):
                 for path, art in r["top"]:
                     print(f"        {path}{' ст. ' + art if art else ''}")
         print()
-    print(f"{'kind':<10} {'queries':>7} {'success@1':>10} {'success@3':>10} {'MRR':>7} {'nDCG@10':>8} {'zero':>5}")
+    print(f"{'kind':<10} {'queries':>7} {'success@1':>10} {'success@3':>10} {'MRR':>7} {'nDCG@10':>8} "
+          f"{'passage@3':>10} {'zero':>5}")
     for name, s in [("all", res["all"])] + sorted(res["kinds"].items()):
         print(f"{name:<10} {s['queries']:>7} {s['success@1']:>10.3f} {s['success@3']:>10.3f} {s['mrr']:>7.3f} "
-              f"{s['ndcg@10']:>8.3f} {s['zero']:>5}")
+              f"{s['ndcg@10']:>8.3f} {s['passage@3']:>10.3f} {s['zero']:>5}")
 
 
 def main() -> int:

@@ -78,14 +78,14 @@ def real_sets(index_dir: Path, modes: list[str]) -> None:
     alone has no place on the product path (kb.search.search), so lexical and hybrid only."""
     import golden
 
-    print(f"{'set':<14} {'system':<22} {'queries':>7} {'S@1':>6} {'S@3':>6} {'MRR':>6} {'nDCG@10':>8} {'zero':>5}")
+    print(f"{'set':<14} {'system':<22} {'queries':>7} {'S@1':>6} {'S@3':>6} {'MRR':>6} {'nDCG@10':>8} {'P@3':>6} {'zero':>5}")
     for name in ("golden", "legal"):
         for mode in modes:
             res = golden.evaluate(index_dir, golden.SETS[name], mode)
             a = res["all"]
             label = f"kb {mode}" + ("" if mode == "lexical" or res["fused"] else " (no vectors)")
             print(f"{name:<14} {label:<22} {a['queries']:>7} {a['success@1']:>6.3f} {a['success@3']:>6.3f} "
-                  f"{a['mrr']:>6.3f} {a['ndcg@10']:>8.3f} {a['zero']:>5}", flush=True)
+                  f"{a['mrr']:>6.3f} {a['ndcg@10']:>8.3f} {a['passage@3']:>6.3f} {a['zero']:>5}", flush=True)
 
 
 def main(argv: list[str]) -> int:
