@@ -1,0 +1,297 @@
+"""One indexer, two followers (`kb serve --follow URL`): real `kb serve` processes on free ports.
+
+A new `kb index` generation reaches both followers; an upload through a follower is indexed on
+the indexer and found on the other follower; kill -9 of a follower leaves the others answering;
+a follower keeps answering while the indexer is down; a download that does not match its
+checksum is refused and the old generation stays; no staff document is shown to an anonymous
+visitor on any node; the cluster endpoints refuse a caller without the cluster key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from test_serve import free_port, get
+
+KB = Path(sys.executable).with_name("kb")
+SECRET = secrets.token_hex(24)
+CANARY = "зюмбрикованный"
+DOCS = {
+    "a.txt": "Договор найма жилого помещения заключается в письменной форме.\n",
+    "b.txt": "Наследство принимается в течение шести месяцев со дня открытия наследства.\n",
+    "sub/c.txt": "Общежитие предоставляется на время работы или учёбы.\n",
+    "staff.txt": f"Служебная записка о {CANARY} деле: общежитие и наследство.\n",
+}
+
+
+def kb_cmd(*args: str) -> list[str]:
+    return [str(KB) if KB.exists() else sys.executable, *([] if KB.exists() else ["-m", "kb.cli"]), *args]
+
+
+class Node:
+    def __init__(self, root: Path, name: str, *extra: str, corpus: Path | None = None, env: dict | None = None,
+                 index: Path | None = None):
+        self.name, self.root = name, root
+        self.index = index or root / f"index-{name}"
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = root / f"{name}.log"
+        self.args = ["serve", "--index", str(self.index), "--port", str(self.port), "--rescan", "0",
+                     "--workers", "1", "--corpus", str(corpus or root / "no-corpus"), *extra]
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "KB_CLUSTER_SECRET": SECRET, **(env or {})}
+        self.proc = None
+
+    def start(self, wait: bool = True) -> "Node":
+        self.log = self.log_path.open("a")
+        self.proc = subprocess.Popen(kb_cmd(*self.args), stdout=self.log, stderr=subprocess.STDOUT, env=self.env,
+                                     cwd=self.root)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 120) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert self.proc.poll() is None, f"{self.name} exited: {self.log_path.read_text()}"
+            try:
+                status, _, body = get(self.base + "/health/ready", timeout=2)
+                if status == 200:
+                    return json.loads(body)
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, f"{self.name} not ready: {self.log_path.read_text()}"
+            time.sleep(0.2)
+
+    def search(self, q: str, token: str | None = None) -> list[str]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        status, _, body = get(f"{self.base}/api/search?q={urllib.parse.quote(q)}", headers=headers)
+        assert status == 200, body[:300]
+        return sorted({h["path"] for h in json.loads(body)["hits"]})
+
+    def ready(self, headers: dict | None = None) -> dict:
+        return json.loads(get(self.base + "/health/ready", headers=headers)[2])
+
+    def stop(self, sig=signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.log.close()
+
+
+def wait_for(check, timeout: float = 60, what: str = ""):
+    deadline = time.monotonic() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        assert time.monotonic() < deadline, f"timed out: {what}"
+        time.sleep(0.2)
+
+
+def index_run(corpus: Path, index: Path, *extra: str, env: dict | None = None) -> None:
+    done = subprocess.run(kb_cmd("index", "--quiet", "--corpus", str(corpus), "--index", str(index), *extra),
+                          capture_output=True, text=True, env={**os.environ, **(env or {})})
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    from kb.accounts import Accounts
+
+    root = tmp_path_factory.mktemp("cluster")
+    corpus = root / "corpus"
+    for name, text in DOCS.items():
+        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
+        (corpus / name).write_text(text, encoding="utf-8")
+    (corpus / "staff.txt.meta.yml").write_text("access: staff\n", encoding="utf-8")
+    nodes = {"indexer": Node(root, "indexer", corpus=corpus)}
+    for name in ("b", "c"):
+        nodes[name] = Node(root, name, "--follow", nodes["indexer"].base, "--follow-every", "0.5")
+    tokens = {}
+    # Accounts are each node's own here (no shared database): the same staff account on each.
+    for name, node in nodes.items():
+        acc = Accounts(node.index)
+        acc.add("staffer", "пароль-сотрудника", "staff")
+        tokens[name] = acc.create_token("staffer")
+    index_run(corpus, nodes["indexer"].index)
+    nodes["indexer"].start()
+    for name in ("b", "c"):
+        nodes[name].start()
+    try:
+        yield root, corpus, nodes, tokens
+    finally:
+        for node in nodes.values():
+            node.stop()
+
+
+def test_followers_serve_the_indexers_generation(cluster):
+    root, corpus, nodes, tokens = cluster
+    gen = nodes["indexer"].ready()["generation"]
+    for name in ("b", "c"):
+        r = nodes[name].ready()
+        assert r["ready"] and r["role"] == "follower" and r["generation"] == gen
+        assert r["follow"]["behind"] == 0 and not r["follow"]["error"]
+        # Anonymous: no source address or error text; staff (a token of that node) sees them.
+        assert "indexer" not in r["follow"] and "last_error" not in r["follow"]
+        staff = nodes[name].ready({"Authorization": f"Bearer {tokens[name]}"})
+        assert staff["follow"]["indexer"] == nodes["indexer"].base
+        # The copy is the indexer's, file for file (its seal checks out).
+        local = sorted(p.name for p in (nodes[name].index / gen).iterdir() if not p.name.startswith("."))
+        theirs = sorted(p.name for p in (nodes["indexer"].index / gen).iterdir() if not p.name.endswith("LOCK"))
+        assert local == theirs
+        assert nodes[name].search("наследства") == ["b.txt"]
+    live = json.loads(get(nodes["b"].base + "/health")[2])
+    assert live == {"status": "ok"}
+
+
+def test_anonymous_canary_holds_on_every_node(cluster):
+    root, corpus, nodes, tokens = cluster
+    for name, node in nodes.items():
+        assert node.search("наследство") == ["b.txt"], name          # the staff note is not listed
+        assert node.search(CANARY) == [], name
+        for q in (CANARY, "общежитие"):
+            page = get(f"{node.base}/search?q={urllib.parse.quote(q)}")[2].decode("utf-8")
+            assert "staff.txt" not in page and "Служебная записка" not in page, (name, q)
+        assert "staff.txt" in node.search("наследство", token=tokens[name]), name
+        for path in ("/health", "/health/ready"):
+            text = get(node.base + path)[2].decode()
+            assert str(root) not in text and "staff" not in text.replace('"role"', ""), (name, path, text)
+
+
+def test_cluster_endpoints_need_the_key(cluster):
+    root, corpus, nodes, tokens = cluster
+    for name, node in nodes.items():
+        assert get(node.base + "/cluster/generation")[0] == 403
+        assert get(node.base + "/cluster/generation", headers={"X-KB-Cluster-Key": "x" * 48})[0] == 403
+        # A staff token is not the cluster key: the index files are not handed out for it.
+        assert get(node.base + "/cluster/generation", headers={"Authorization": f"Bearer {tokens[name]}"})[0] == 403
+        status, _, body = get(node.base + "/cluster/generation", headers={"X-KB-Cluster-Key": SECRET})
+        assert status == 200
+        desc = json.loads(body)
+        gen = desc["generation"]
+        assert "manifest.json" in desc["files"] and "seal.json" in desc["files"]
+        assert get(f"{node.base}/cluster/files/{gen}/manifest.json")[0] == 403
+        assert get(f"{node.base}/cluster/files/{gen}/manifest.json", headers={"X-KB-Cluster-Key": SECRET})[0] == 200
+        # Nothing but generation and vector files can be named.
+        for rel in ("accounts.sqlite3", "secret_key", f"{gen}/../accounts.sqlite3", "../etc/passwd",
+                    "vectors/../accounts.sqlite3", "audit.sqlite3"):
+            assert get(f"{node.base}/cluster/files/{rel}", headers={"X-KB-Cluster-Key": SECRET})[0] == 404, rel
+    # A forwarded request without the key is refused, whatever account it names.
+    status, _, _ = get(nodes["indexer"].base + "/upload/status?path=a.txt", headers={"X-KB-On-Behalf": "staffer"})
+    assert status == 403
+
+
+def test_new_generation_reaches_both_followers(cluster):
+    root, corpus, nodes, tokens = cluster
+    (corpus / "d.txt").write_text("Приватизация жилья бесплатна для граждан.\n", encoding="utf-8")
+    index_run(corpus, nodes["indexer"].index)
+    done = time.monotonic()
+    gen = nodes["indexer"].ready()["generation"]
+    for name in ("b", "c"):
+        wait_for(lambda: nodes[name].search("приватизация") == ["d.txt"], 60, f"d.txt on {name}")
+        print(f"{name}: new generation answering {time.monotonic() - done:.2f} s after kb index")
+        assert nodes[name].ready()["generation"] == gen
+    # The previous generation is kept beside the new one, older ones go.
+    gens = sorted(p.name for p in nodes["b"].index.glob("g*"))
+    assert gens[-1] == gen and len(gens) <= 2
+
+
+def test_upload_through_a_follower_is_found_on_the_other(cluster):
+    root, corpus, nodes, tokens = cluster
+    import requests
+
+    headers = {"Authorization": f"Bearer {tokens['b']}", "Accept": "application/json"}
+    r = requests.post(nodes["b"].base + "/upload", headers=headers, timeout=60,
+                      data={"folder": "uploads", "access": "public"},
+                      files=[("files", ("dogovor-darenia.txt", "Договор дарения квартиры между родственниками.\n"
+                                        .encode(), "text/plain"))])
+    assert r.status_code == 200, r.text
+    assert r.json()["files"][0]["status"] == "queued"
+    assert (corpus / "uploads" / "dogovor-darenia.txt").is_file()        # placed in the indexer's corpus
+    path = r.json()["files"][0]["path"]
+
+    def indexed():
+        s = requests.get(nodes["b"].base + "/upload/status", params={"path": path}, headers=headers, timeout=30)
+        assert s.status_code == 200, s.text
+        return s.json()["files"][path]["status"] == "indexed"
+    wait_for(indexed, 120, "upload indexed on the indexer")
+    wait_for(lambda: nodes["c"].search("дарения") == [path], 60, "upload found on c")
+    # An anonymous upload through a follower is refused there (never forwarded).
+    r = requests.post(nodes["b"].base + "/upload", headers={"Accept": "application/json"}, timeout=30,
+                      files=[("files", ("x.txt", b"text", "text/plain"))])
+    assert r.status_code == 401
+
+
+def test_corrupted_download_is_refused_and_old_generation_stays(cluster, tmp_path):
+    """A source whose file does not match the description: the round fails, nothing switches."""
+    from kb import cluster as nodes_mod
+    from kb.index import replica, store
+
+    root, corpus, nodes, tokens = cluster
+    local = tmp_path / "index"
+    src = nodes_mod.Source(nodes["indexer"].base, SECRET)
+    replica.sync(local, src)
+    old = store.current(local).name
+    (corpus / "e.txt").write_text("Ипотека и залог недвижимости.\n", encoding="utf-8")
+    index_run(corpus, nodes["indexer"].index)
+
+    class Garbling(nodes_mod.Source):
+        def fetch(self, rel, dest, size):
+            super().fetch(rel, dest, size)
+            if not rel.endswith("seal.json"):
+                data = bytearray(dest.read_bytes())
+                data[len(data) // 2] ^= 0xFF
+                dest.write_bytes(bytes(data))
+
+    with pytest.raises(replica.SyncError, match="контрольная сумма"):
+        replica.sync(local, Garbling(nodes["indexer"].base, SECRET))
+    assert store.current(local).name == old
+    assert not list(local.glob(".g*.part")) and sorted(p.name for p in local.glob("g*")) == [old]
+    assert store.check_files(store.current(local)) == []
+    done = replica.sync(local, src)                 # a sound download then switches
+    assert done.switched and done.linked >= 1 and store.current(local).name != old
+
+
+def test_follower_answers_while_indexer_is_down_and_after_kill(cluster):
+    root, corpus, nodes, tokens = cluster
+    before = nodes["c"].search("наследства")
+    nodes["b"].stop(signal.SIGKILL)                  # kill -9 of one follower
+    assert nodes["c"].search("наследства") == before and nodes["indexer"].search("наследства") == before
+    nodes["indexer"].stop(signal.SIGKILL)            # the indexer down
+    wait_for(lambda: nodes["c"].ready()["follow"]["error"], 10, "error shown")
+    r = nodes["c"].ready({"Authorization": f"Bearer {tokens['c']}"})
+    assert r["ready"] and "недоступен" in r["follow"]["last_error"]
+    assert nodes["c"].search("наследства") == before
+    # An upload while the indexer is down is refused with a Russian message naming it.
+    import requests
+
+    up = requests.post(nodes["c"].base + "/upload", timeout=30,
+                       headers={"Authorization": f"Bearer {tokens['c']}", "Accept": "application/json"},
+                       files=[("files", ("y.txt", "Текст.\n".encode(), "text/plain"))])
+    assert up.status_code == 502 and nodes["indexer"].base in up.json()["error"]["message_ru"]
+    # `kb check` on the follower shows the lag and the error.
+    done = subprocess.run(kb_cmd("check", "--index", str(nodes["c"].index), "--corpus", str(root / "none")),
+                          capture_output=True, text=True)
+    assert "Копия индекса сервера-индексатора" in done.stdout and "недоступен" in done.stdout, done.stdout
+    # Both come back; the restarted follower catches up.
+    nodes["indexer"].start()
+    nodes["b"].start()
+    wait_for(lambda: nodes["b"].ready()["follow"]["since_success"] is not None and
+             nodes["b"].ready()["follow"]["since_success"] < 5, 30, "b synced again")
+    assert nodes["b"].ready()["generation"] == nodes["indexer"].ready()["generation"]
