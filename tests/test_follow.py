@@ -228,12 +228,23 @@ def test_upload_through_a_follower_is_found_on_the_other(cluster):
     assert (corpus / "uploads" / "dogovor-darenia.txt").is_file()        # placed in the indexer's corpus
     path = r.json()["files"][0]["path"]
 
+    seen = []
+
     def indexed():
         s = requests.get(nodes["b"].base + "/upload/status", params={"path": path}, headers=headers, timeout=30)
         assert s.status_code == 200, s.text
-        return s.json()["files"][path]["status"] == "indexed"
-    wait_for(indexed, 120, "upload indexed on the indexer")
+        seen.append(s.json()["files"][path]["status"])
+        return seen[-1] == "indexed"
+    wait_for(indexed, 120, "upload indexed")
+    assert set(seen) <= {"queued", "indexing", "extracted", "copying", "indexed"}, seen
+    # "indexed" on a follower: it answers from a generation holding the file.
+    assert nodes["b"].search("дарения") == [path]
     wait_for(lambda: nodes["c"].search("дарения") == [path], 60, "upload found on c")
+    # Its audit record on the indexer names the account it was made for.
+    done = subprocess.run(kb_cmd("audit", "--index", str(nodes["indexer"].index), "--json", "--action", "upload"),
+                          capture_output=True, text=True)
+    assert any(r.get("actor") == "staffer" and "dogovor-darenia.txt" in (r.get("target") or "")
+               for r in json.loads(done.stdout)), done.stdout
     # An anonymous upload through a follower is refused there (never forwarded).
     r = requests.post(nodes["b"].base + "/upload", headers={"Accept": "application/json"}, timeout=30,
                       files=[("files", ("x.txt", b"text", "text/plain"))])

@@ -368,6 +368,10 @@ def write_state(index_dir: Path, state: dict) -> None:
     os.replace(tmp, path)
 
 
+def forget_state(index_dir: Path) -> None:
+    (Path(index_dir) / STATE).unlink(missing_ok=True)
+
+
 def read_state(index_dir: Path) -> dict | None:
     """The follower's last round (None: this index folder does not follow another server)."""
     try:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import ipaddress
 
-from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, render_template, request, \
-    send_file, url_for
+from flask import Blueprint, Response, abort, after_this_request, current_app, g, jsonify, redirect, \
+    render_template, request, send_file, url_for
 from flask_login import current_user
 
 from kb import cluster
@@ -30,6 +30,7 @@ bp = Blueprint("cluster", __name__)
 # Routes a follower passes on, and the only ones the indexer runs on behalf of an account.
 WRITES = {"upload.receive", "upload.status", "upload.delete"}
 ON_BEHALF_OK = WRITES | {"files.original"}
+GENERATION = "X-KB-Generation"
 STALE_AFTER = 60.0      # seconds without a successful round after which /health/ready says "stale"
 
 
@@ -109,6 +110,15 @@ def on_behalf():
                                      "там тем же именем (или используйте общую базу учётных записей)",
                                 "no such staff account on the indexer").to_json()), 403
     current_app.login_manager._update_request_context_with_user(WebUser(user))
+    gen = store.current(current_app.config["KB_INDEX"])
+
+    @after_this_request
+    def say_generation(resp):
+        # What the indexer publishes now: a follower says "indexed" only once it serves that too.
+        if gen is not None:
+            resp.headers[GENERATION] = gen.name
+        return resp
+
     g.kb_token_user = True          # not a browser's cookie: no CSRF form token to check
     client = request.headers.get(cluster.CLIENT, "")
     try:
@@ -141,8 +151,9 @@ def forward_writes():
         return _form(None)
     try:
         if request.endpoint == "upload.status":
-            status, body, _ = _send(url, "GET", "/upload/status", params=[("path", p) for p in request.args.getlist("path")])
-            return jsonify(body), status
+            status, body, headers = _send(url, "GET", "/upload/status",
+                                          params=[("path", p) for p in request.args.getlist("path")])
+            return jsonify(_not_here_yet(body, headers.get(GENERATION, ""))), status
         if request.endpoint == "upload.receive":
             data = [(k, v) for k, v in request.form.items(multi=True) if k != "csrf_token"]
             files = [("files", (f.filename, f.stream, f.mimetype or "application/octet-stream"))
@@ -169,6 +180,20 @@ def forward_writes():
         if request.endpoint == "upload.receive":
             return _form([{"name": "", "status": "failed", "reason": str(e)}], 502)
         return _page_error(502, str(e), "indexer unreachable")
+
+
+def _not_here_yet(body: dict, theirs: str) -> dict:
+    """An upload the indexer has indexed (or a deletion done) is "copying" until this node
+    serves the indexer's generation of that moment."""
+    ours = store.current(current_app.config["KB_INDEX"])
+    behind = bool(theirs[1:].isdigit() and theirs.startswith("g")) and (
+        ours is None or int(ours.name[1:]) < int(theirs[1:]))
+    files = body.get("files")
+    if behind and isinstance(files, dict):
+        for s in files.values():
+            if isinstance(s, dict) and s.get("status") in ("indexed", "removed"):
+                s["status"] = "copying"
+    return body
 
 
 def _send(url: str, method: str, path: str, **kw):

@@ -171,6 +171,10 @@ def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int =
     require_admin_for(host, index_dir)
     if follow:
         follow = start_following(follow, index_dir)
+    else:
+        from kb.index.replica import forget_state
+
+        forget_state(index_dir)         # a former follower now indexing: no lag to show
     n = pool.default_count() if workers is None else workers
     # The port first: a taken one is said at once, not after indexing. Not listening yet, so
     # a connection is refused until a server takes it, as before.
