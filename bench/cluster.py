@@ -166,11 +166,15 @@ def main() -> int:
                              errors, wall, cpu))
                 print(f"  {n} node(s), {clients} clients: {len(paths) / wall:.1f} req/s, p95 "
                       f"{pct(times, 95):.0f} ms, load {os.getloadavg()[0]:.1f}", flush=True)
-        print(f"\n{'nodes':>5} {'clients':>7} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>7} {'errors':>6}  "
-              "CPU s per node (cores)")
+        # cores: CPU seconds the nodes got over the wall time of the run; CPU ms/req: what one answer
+        # costs, whatever else the machine runs (req/s = cores got / CPU s per request).
+        print(f"\n{'nodes':>5} {'clients':>7} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>7} {'errors':>6} "
+              f"{'cores':>6} {'CPU ms/req':>10}  CPU s per node (cores)")
         for n, clients, k, p50, p95, rps, errors, wall, cpu in rows:
             per = ", ".join(f"{cpu[x]:.1f} ({cpu[x] / wall:.2f})" for x in names[:n])
-            print(f"{n:>5} {clients:>7} {k:>8} {p50:>8.1f} {p95:>8.1f} {rps:>7.1f} {errors:>6}  {per}")
+            total = sum(cpu.values())
+            print(f"{n:>5} {clients:>7} {k:>8} {p50:>8.1f} {p95:>8.1f} {rps:>7.1f} {errors:>6} {total / wall:>6.2f} "
+                  f"{total * 1000 / k:>10.0f}  {per}")
 
         print("\nfrom the end of `kb index` to the new document answering on each node:")
         delays: dict[str, list[float]] = {k: [] for k in names}

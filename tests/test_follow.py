@@ -245,10 +245,38 @@ def test_upload_through_a_follower_is_found_on_the_other(cluster):
                           capture_output=True, text=True)
     assert any(r.get("actor") == "staffer" and "dogovor-darenia.txt" in (r.get("target") or "")
                for r in json.loads(done.stdout)), done.stdout
+    # The upload form of a follower offers the folders the index knows (it holds no corpus).
+    form = requests.get(nodes["b"].base + "/upload", headers={"Authorization": f"Bearer {tokens['b']}"}, timeout=30)
+    assert form.status_code == 200 and 'value="uploads"' in form.text and 'value="sub"' in form.text
+    # Deleting through the other follower: gone from the indexer's corpus, then from b's answers.
+    hit = requests.get(nodes["c"].base + "/api/search", params={"q": "дарения"}, timeout=30).json()["hits"][0]
+    gone = requests.post(f"{nodes['c'].base}/doc/{hit['doc_id']}/delete", data={"confirm": "1"}, timeout=60,
+                         headers={"Authorization": f"Bearer {tokens['c']}"}, allow_redirects=False)
+    assert gone.status_code == 302 and "deleted=" in gone.headers["Location"], gone.text[:500]
+    assert not (corpus / "uploads" / "dogovor-darenia.txt").exists()
+    wait_for(lambda: nodes["b"].search("дарения") == [], 120, "deletion reached b")
     # An anonymous upload through a follower is refused there (never forwarded).
     r = requests.post(nodes["b"].base + "/upload", headers={"Accept": "application/json"}, timeout=30,
                       files=[("files", ("x.txt", b"text", "text/plain"))])
     assert r.status_code == 401
+
+
+def test_originals_come_from_the_indexer_with_the_callers_rights(cluster):
+    """A follower holds no documents folder: an original is fetched from the indexer, which
+    applies its own access check (anonymous: no staff file; a signed-in staff member: yes)."""
+    import requests
+
+    root, corpus, nodes, tokens = cluster
+    b = nodes["b"].base
+    auth = {"Authorization": f"Bearer {tokens['b']}"}
+    public = requests.get(b + "/api/search", params={"q": "наследства"}, timeout=30).json()["hits"][0]
+    staff = [h for h in requests.get(b + "/api/search", params={"q": CANARY}, headers=auth, timeout=30).json()["hits"]
+             if h["path"] == "staff.txt"][0]
+    r = requests.get(f"{b}/file/{public['doc_id']}", timeout=30)
+    assert r.status_code == 200 and "Наследство принимается" in r.content.decode("utf-8")
+    assert requests.get(f"{b}/file/{staff['doc_id']}", timeout=30).status_code == 404
+    r = requests.get(f"{b}/file/{staff['doc_id']}", headers=auth, timeout=30)
+    assert r.status_code == 200 and CANARY in r.content.decode("utf-8")
 
 
 def test_corrupted_download_is_refused_and_old_generation_stays(cluster, tmp_path):

@@ -221,13 +221,20 @@ def _assemble(index_dir: Path, source, name: str, files: dict, local: Path | Non
                     pass
             out.bytes += _fetch(source, f"{name}/{n}", part / n, want)
             out.downloaded += 1
-        (part / ".files.json").write_text(json.dumps(files), encoding="utf-8")
+        _write_files(part, files)
         _fsync_dir(part)
         os.rename(part, target)
     except BaseException:
         shutil.rmtree(part, ignore_errors=True)
         raise
     return target
+
+
+def _write_files(gen: Path, files: dict) -> None:
+    """The indexer's description of the generation's files, kept beside them (`_local_hashes`)."""
+    tmp = gen / ".files.json.tmp"
+    tmp.write_text(json.dumps(files), encoding="utf-8")
+    os.replace(tmp, gen / ".files.json")
 
 
 def _size_is(path: Path, size: int) -> bool:
@@ -273,7 +280,7 @@ def _refresh_in_place(gen: Path, source, files: dict, out: Synced) -> None:
             raise
         os.replace(tmp, gen / n)
         out.downloaded += 1
-    (gen / ".files.json").write_text(json.dumps(files), encoding="utf-8")
+    _write_files(gen, files)
 
 
 def _sync_vectors(index_dir: Path, source, remote: dict, out: Synced) -> None:
