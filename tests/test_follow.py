@@ -308,6 +308,26 @@ def test_corrupted_download_is_refused_and_old_generation_stays(cluster, tmp_pat
     done = replica.sync(local, src)                 # a sound download then switches
     assert done.switched and done.linked >= 1 and store.current(local).name != old
 
+    # A file damaged on the indexer's own disk (same size, other bytes): no node takes it.
+    good = store.current(local).name
+    (corpus / "f.txt").write_text("Алименты на содержание детей.\n", encoding="utf-8")
+    index_run(corpus, nodes["indexer"].index)
+    gen = store.current(nodes["indexer"].index)
+    prev = {p.stat().st_ino for p in (nodes["indexer"].index / good).iterdir()}
+    fresh = [p for p in gen.iterdir() if p.name.endswith(".seg") and p.stat().st_ino not in prev]
+    assert fresh, "an update writes a new segment"
+    data = bytearray(fresh[0].read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    fresh[0].write_bytes(bytes(data))
+    with pytest.raises(replica.SyncError, match="контрольная сумма"):
+        replica.sync(local, src)
+    assert store.current(local).name == good
+    # `kb index` repairs the indexer (it checks its files by hash); every node then follows.
+    index_run(corpus, nodes["indexer"].index)
+    assert replica.sync(local, src).switched and store.check_files(store.current(local)) == []
+    for name in ("b", "c"):
+        wait_for(lambda: nodes[name].search("алименты") == ["f.txt"], 60, f"repaired generation on {name}")
+
 
 def test_follower_answers_while_indexer_is_down_and_after_kill(cluster):
     root, corpus, nodes, tokens = cluster
@@ -381,3 +401,43 @@ def test_shared_index_folder(tmp_path):
     finally:
         one.stop()
         two.stop()
+
+
+def test_follow_settings_are_checked_before_serving(tmp_path, monkeypatch, capsys):
+    from kb.cli import main
+
+    monkeypatch.delenv("KB_CLUSTER_SECRET", raising=False)
+    monkeypatch.delenv("KB_CLUSTER_SECRET_FILE", raising=False)
+    args = ["serve", "--index", str(tmp_path / "i"), "--port", str(free_port())]
+    assert main([*args, "--follow", "http://127.0.0.1:9"]) == 1
+    assert "KB_CLUSTER_SECRET" in capsys.readouterr().err
+    monkeypatch.setenv("KB_CLUSTER_SECRET", "short")
+    assert main([*args, "--follow", "http://127.0.0.1:9"]) == 1
+    assert "короче 32" in capsys.readouterr().err
+    monkeypatch.setenv("KB_CLUSTER_SECRET", SECRET)
+    assert main([*args, "--follow", "indexer:5000"]) == 1
+    assert "--follow indexer:5000" in capsys.readouterr().err
+    monkeypatch.delenv("KB_CLUSTER_SECRET")
+    (tmp_path / "key").write_text(SECRET + "\n", encoding="utf-8")
+    monkeypatch.setenv("KB_CLUSTER_SECRET_FILE", str(tmp_path / "key"))
+    from kb.cluster import cluster_key
+
+    assert cluster_key() == SECRET
+
+
+def test_health_without_an_index_and_without_a_key(tmp_path, monkeypatch):
+    """No generation: not ready (503), alive all the same; no cluster secret: no cluster endpoints."""
+    from kb.web.app import create_app
+
+    monkeypatch.delenv("KB_CLUSTER_SECRET", raising=False)
+    monkeypatch.delenv("KB_CLUSTER_SECRET_FILE", raising=False)
+    app = create_app(tmp_path / "corpus", tmp_path / "index")
+    c = app.test_client()
+    assert c.get("/health").get_json() == {"status": "ok"}
+    r = c.get("/health/ready")
+    assert r.status_code == 503 and r.get_json()["ready"] is False and r.get_json()["role"] == "indexer"
+    assert c.get("/cluster/generation", headers={"X-KB-Cluster-Key": SECRET}).status_code == 404
+    assert c.get("/cluster/files/g000001/seal.json", headers={"X-KB-Cluster-Key": SECRET}).status_code == 404
+    # A request naming an account without the key is refused, never run as that account.
+    r = c.get("/upload/status?path=a.txt", headers={"X-KB-On-Behalf": "admin", "Accept": "application/json"})
+    assert r.status_code == 403

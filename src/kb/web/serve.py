@@ -74,18 +74,24 @@ def require_admin_for(host: str, index_dir: Path) -> None:
                   "и запустите снова (an admin account is required to serve beyond this computer)")
 
 
-def start_following(url: str, index_dir: Path, out=None) -> str:
-    """`kb serve --follow URL`: check the settings, then one round before serving, so a node
-    that starts answers from the indexer's current generation (or, the indexer being down,
-    from the copy it already holds). Returns the URL as used."""
+def follow_settings(url: str) -> str:
+    """`kb serve --follow URL`: the URL as used, once the settings are known to be sound."""
     from kb import cluster
-    from kb.index import replica, store
 
-    out = out or sys.stderr
     url = cluster.check_url(url)
     if not cluster.cluster_key():
         raise KbError("--follow: задайте KB_CLUSTER_SECRET (или KB_CLUSTER_SECRET_FILE) — тот же ключ, что на "
                       "индексаторе: без него индексатор не отдаёт индекс (cluster secret required)")
+    return url
+
+
+def first_round(url: str, index_dir: Path, out=None) -> None:
+    """One round before serving, so a follower that starts answers from the indexer's current
+    generation (or, the indexer being down, from the copy it already holds)."""
+    from kb import cluster
+    from kb.index import replica, store
+
+    out = out or sys.stderr
     print(f"kb: копирую индекс с индексатора {url} ...", file=out, flush=True)
     state = cluster.follow_once(Path(index_dir), cluster.Source(url, cluster.cluster_key()),
                                 replica.read_state(index_dir) or {}, out)
@@ -94,7 +100,6 @@ def start_following(url: str, index_dir: Path, out=None) -> str:
         print("kb: индекса пока нет: страницы скажут об этом, пока индексатор его не опубликует", file=out, flush=True)
     elif state.get("last_error"):
         print(f"kb: отвечаю по прежней копии {gen.name}", file=out, flush=True)
-    return url
 
 
 def build_vectors(corpus: Path, index_dir: Path, out=None) -> None:
@@ -169,16 +174,17 @@ def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int =
     from kb.web.app import create_app
 
     require_admin_for(host, index_dir)
-    if follow:
-        follow = start_following(follow, index_dir)
-    else:
-        from kb.index.replica import forget_state
-
-        forget_state(index_dir)         # a former follower now indexing: no lag to show
+    follow = follow_settings(follow) if follow else None
     n = pool.default_count() if workers is None else workers
     # The port first: a taken one is said at once, not after indexing. Not listening yet, so
     # a connection is refused until a server takes it, as before.
     socks = [] if debug else pool.bind(host, port)
+    if follow:
+        first_round(follow, index_dir)
+    else:
+        from kb.index.replica import forget_state
+
+        forget_state(index_dir)         # a former follower now indexing: no lag to show
 
     # Under the reloader this module runs twice; the child (WERKZEUG_RUN_MAIN) skips indexing.
     if not os.environ.get("WERKZEUG_RUN_MAIN") and not follow:
