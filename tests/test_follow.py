@@ -120,6 +120,8 @@ def cluster(tmp_path_factory):
         (corpus / name).parent.mkdir(parents=True, exist_ok=True)
         (corpus / name).write_text(text, encoding="utf-8")
     (corpus / "staff.txt.meta.yml").write_text("access: staff\n", encoding="utf-8")
+    # The corpus's rules hide a folder: the followers, which have no corpus, must apply them too.
+    (corpus / ".kbaccess").write_text("staff: sub/\n", encoding="utf-8")
     nodes = {"indexer": Node(root, "indexer", corpus=corpus)}
     for name in ("b", "c"):
         # c with two worker processes: its keeper process follows, both workers read the copy.
@@ -165,15 +167,41 @@ def test_followers_serve_the_indexers_generation(cluster):
 def test_anonymous_canary_holds_on_every_node(cluster):
     root, corpus, nodes, tokens = cluster
     for name, node in nodes.items():
+        assert node.search("общежитие") == [], name                   # sub/c.txt: staff by .kbaccess
+        assert "sub/c.txt" in node.search("общежитие", token=tokens[name]), name
         assert node.search("наследство") == ["b.txt"], name          # the staff note is not listed
         assert node.search(CANARY) == [], name
         for q in (CANARY, "общежитие"):
             page = get(f"{node.base}/search?q={urllib.parse.quote(q)}")[2].decode("utf-8")
-            assert "staff.txt" not in page and "Служебная записка" not in page, (name, q)
+            assert "staff.txt" not in page and "Служебная записка" not in page and "sub/c.txt" not in page, (name, q)
         assert "staff.txt" in node.search("наследство", token=tokens[name]), name
         for path in ("/health", "/health/ready"):
             text = get(node.base + path)[2].decode()
             assert str(root) not in text and "staff" not in text.replace('"role"', ""), (name, path, text)
+
+
+def test_access_rules_follow_without_a_new_generation(cluster):
+    """A rule added on the indexer hides a document on every node at once, without `kb index`
+    (access is decided when the index is read); removing it shows it again."""
+    root, corpus, nodes, tokens = cluster
+    rules = corpus / ".kbaccess"
+    for name in ("b", "c"):
+        assert (nodes[name].index / "access-rules").read_text(encoding="utf-8") == rules.read_text(encoding="utf-8")
+    gens = {name: node.ready()["generation"] for name, node in nodes.items()}
+    rules.write_text("staff: sub/\nstaff: b.txt\n", encoding="utf-8")
+    try:
+        for name, node in nodes.items():
+            wait_for(lambda: node.search("наследства") == [], 30, f"b.txt hidden on {name}")
+            assert "b.txt" in node.search("наследства", token=tokens[name])
+        assert {name: node.ready()["generation"] for name, node in nodes.items()} == gens
+        # Rules the indexer cannot read hide everything no sidecar opens, there and on every follower.
+        rules.write_text("staff: [\nэто не правило\n", encoding="utf-8")
+        for name, node in nodes.items():
+            wait_for(lambda: node.search("договор") == [], 30, f"all hidden on {name}")
+    finally:
+        rules.write_text("staff: sub/\n", encoding="utf-8")
+    for name, node in nodes.items():
+        wait_for(lambda: node.search("наследства") == ["b.txt"], 30, f"b.txt shown again on {name}")
 
 
 def test_cluster_endpoints_need_the_key(cluster):

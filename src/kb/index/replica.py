@@ -40,6 +40,8 @@ from kb.index.lock import WriteLock
 from kb.index.vectors import VECTORS
 
 STATE = "follow.json"
+RULES = "access-rules"          # the indexer's access rules, as a follower keeps them
+RULES_REL = "access/rules"      # their name in describe() and /cluster/files/
 _FILE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}$")
 _MODEL = re.compile(r"^[A-Za-z0-9._-]{1,120}$")
 _VECTOR_FILE = re.compile(r"^(c\d{6,}\.(key|npy)|g\d{6,}\.(map|hnsw))$")
@@ -104,24 +106,65 @@ def vector_files(index_dir: Path) -> dict[str, dict]:
     return out
 
 
+_corpus_cache: dict[str, tuple] = {}
+
+
+def rules_file(index_dir: Path) -> tuple[str, Path | None]:
+    """The access rules this server reads for its published index: ("none", None) without a
+    rules file, ("error", None) when they cannot be read (they then hide), ("file", path)."""
+    from kb.index import access
+    from kb.index.manifest import Manifest, manifest_stamp
+
+    index_dir = Path(index_dir)
+    stamp = manifest_stamp(index_dir)
+    hit = _corpus_cache.get(str(index_dir))
+    if hit is not None and hit[0] == stamp:
+        corpus = hit[1]
+    else:
+        try:
+            corpus = Manifest.load(index_dir).corpus if stamp is not None else None
+        except KbError:
+            return "error", None
+        _corpus_cache[str(index_dir)] = (stamp, corpus)
+    path = access.rules_path(corpus)
+    rstamp, rules = access.load_rules(path)
+    if rules.error:
+        return "error", None
+    return ("file", path) if rstamp is not None else ("none", None)
+
+
+def describe_rules(index_dir: Path) -> dict:
+    state, path = rules_file(index_dir)
+    if state != "file":
+        return {"state": state}
+    try:
+        size, sha = _sha_cached(path)
+    except OSError:
+        return {"state": "error"}
+    return {"state": "file", "size": size, "sha256": sha}
+
+
 def describe(index_dir: Path) -> dict:
     """The published generation as followers fetch it (`GET /cluster/generation`)."""
     index_dir = Path(index_dir)
     gen = store.current(index_dir)
     if gen is None:
-        return {"generation": None, "files": {}, "vectors": {}, "published": None}
+        return {"generation": None, "files": {}, "vectors": {}, "published": None, "access": {"state": "error"}}
     try:
         published = os.stat(index_dir / store.CURRENT).st_mtime
     except OSError:
         published = None
     return {"generation": gen.name, "published": published, "files": generation_files(gen),
-            "vectors": vector_files(index_dir)}
+            "vectors": vector_files(index_dir), "access": describe_rules(index_dir)}
 
 
 def file_path(index_dir: Path, rel: str) -> Path | None:
     """The file a follower asks for by its name in `describe()`, or None: a published or kept
     generation's file, or a vector file; nothing else of the index folder (accounts, audit,
     secret key) can be named."""
+    if rel == RULES_REL:
+        state, path = rules_file(index_dir)
+        return path if state == "file" and path.is_file() else None
     parts = rel.split("/")
     if len(parts) == 2 and _GEN.match(parts[0]) and _FILE.match(parts[1]) and not parts[1].endswith("LOCK"):
         path = Path(index_dir) / parts[0] / parts[1]
@@ -183,6 +226,12 @@ def _valid_descriptor(desc) -> dict:
                     and parts[1] not in (".", "..") and _VECTOR_FILE.match(parts[2])
             if not ok:
                 raise SyncError(f"индексатор описал файл «{str(name)[:80]}» неверно (bad file entry)")
+    rules = desc.get("access")
+    if not isinstance(rules, dict) or rules.get("state") not in ("none", "error", "file") or (
+            rules["state"] == "file" and not (isinstance(rules.get("size"), int) and rules["size"] >= 0
+                                              and isinstance(rules.get("sha256"), str)
+                                              and re.fullmatch(r"[0-9a-f]{64}", rules["sha256"]))):
+        desc["access"] = {"state": "error"}         # an indexer that does not say: hide
     return desc
 
 
@@ -325,6 +374,31 @@ def _drop_vectors(index_dir: Path, remote: dict, out: Synced) -> None:
                 out.removed.append(rel)
 
 
+def _sync_rules(index_dir: Path, source, rules: dict, out: Synced) -> None:
+    """The indexer's access rules to INDEX/access-rules: none there, an empty file (the default
+    rules); unreadable there, no file (which hides); else a checked copy."""
+    path = index_dir / RULES
+    state = rules["state"]
+    if state == "error":
+        path.unlink(missing_ok=True)
+        return
+    if state == "none":
+        if not _size_is(path, 0):
+            tmp = path.with_name(RULES + ".tmp")
+            tmp.write_bytes(b"")
+            os.replace(tmp, path)
+        return
+    if _size_is(path, rules["size"]) and store._sha256(path) == rules["sha256"]:
+        return
+    tmp = path.with_name(RULES + ".tmp")
+    try:
+        out.bytes += _fetch(source, RULES_REL, tmp, rules)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+
+
 def _point(index_dir: Path, gen: Path) -> None:
     tmp = index_dir / f"{store.CURRENT}.tmp"
     tmp.write_text(gen.name + "\n", encoding="ascii")
@@ -347,6 +421,8 @@ def sync(index_dir: Path, source) -> Synced:
         out = Synced(generation=local.name if local else None, remote=name)
         if name is None:            # the indexer has nothing published yet
             return out
+        # The rules first: a document a new rule hides is hidden here before a generation shows it.
+        _sync_rules(index_dir, source, desc["access"], out)
         if local is not None and local.name == name:
             _refresh_in_place(local, source, desc["files"], out)
             _sync_vectors(index_dir, source, desc["vectors"], out)

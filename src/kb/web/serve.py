@@ -180,6 +180,14 @@ def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int =
     # a connection is refused until a server takes it, as before.
     socks = [] if debug else pool.bind(host, port)
     if follow:
+        from kb.index.replica import RULES
+
+        # Who sees what, by the indexer's rules as copied (kb.index.replica): a follower has no
+        # corpus of its own, and until the copy exists every document no sidecar opens is hidden.
+        if os.environ.get("KB_ACCESS", "").strip():
+            print("kb: KB_ACCESS не действует на узле-последователе: действуют правила доступа индексатора "
+                  "(ignored on a follower)", file=sys.stderr, flush=True)
+        os.environ["KB_ACCESS"] = str(Path(index_dir).resolve() / RULES)
         first_round(follow, index_dir)
     else:
         from kb.index.replica import forget_state
