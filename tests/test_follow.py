@@ -307,6 +307,32 @@ def test_originals_come_from_the_indexer_with_the_callers_rights(cluster):
     assert r.status_code == 200 and CANARY in r.content.decode("utf-8")
 
 
+def test_a_killed_round_leaves_nothing_in_the_way(cluster, tmp_path):
+    """What a follower killed mid-copy leaves (a hidden part folder; a renamed generation that
+    CURRENT does not name yet, complete or not) is cleared or reused by the next round."""
+    from kb import cluster as nodes_mod
+    from kb.index import replica, store
+
+    root, corpus, nodes, tokens = cluster
+    local = tmp_path / "index"
+    src = nodes_mod.Source(nodes["indexer"].base, SECRET)
+    replica.sync(local, src)
+    (corpus / "g.txt").write_text("Опека и попечительство над детьми.\n", encoding="utf-8")
+    index_run(corpus, nodes["indexer"].index)
+    theirs = store.current(nodes["indexer"].index).name
+    (local / f".{theirs}.part").mkdir()
+    (local / f".{theirs}.part" / "half.seg").write_bytes(b"half")
+    (local / theirs).mkdir()                                    # renamed, then killed: incomplete
+    (local / theirs / "seal.json").write_text("{}", encoding="utf-8")
+    done = replica.sync(local, src)
+    assert done.switched and store.current(local).name == theirs and store.check_files(store.current(local)) == []
+    assert not list(local.glob(".g*.part"))
+    # A complete folder that CURRENT does not name yet is taken as it is, nothing downloaded.
+    (local / "CURRENT").write_text(sorted(p.name for p in local.glob("g*"))[0] + "\n", encoding="ascii")
+    again = replica.sync(local, src)
+    assert again.switched and again.downloaded == 0 and store.current(local).name == theirs
+
+
 def test_corrupted_download_is_refused_and_old_generation_stays(cluster, tmp_path):
     """A source whose file does not match the description: the round fails, nothing switches."""
     from kb import cluster as nodes_mod
