@@ -175,9 +175,10 @@ def test_anonymous_canary_holds_on_every_node(cluster):
             page = get(f"{node.base}/search?q={urllib.parse.quote(q)}")[2].decode("utf-8")
             assert "staff.txt" not in page and "Служебная записка" not in page and "sub/c.txt" not in page, (name, q)
         assert "staff.txt" in node.search("наследство", token=tokens[name]), name
-        for path in ("/health", "/health/ready"):
+        for path in ("/health", "/health/ready", "/admin/trash", "/upload", "/file/nonexistent"):
             text = get(node.base + path)[2].decode()
-            assert str(root) not in text and "staff" not in text.replace('"role"', ""), (name, path, text)
+            assert str(root) not in text and nodes["indexer"].base not in text, (name, path, text[:500])
+        assert "staff" not in get(node.base + "/health/ready")[2].decode().replace('"role"', "")
 
 
 def test_access_rules_follow_without_a_new_generation(cluster):

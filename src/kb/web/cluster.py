@@ -138,13 +138,17 @@ def forward_writes():
         return None
     if request.endpoint == "files.original":
         return _original(url)
-    if request.endpoint in ("upload.trash", "upload.trash_empty"):
-        return _page_error(409, f"Корзина хранится на сервере-индексаторе: откройте её там ({url}/admin/trash).",
-                           "the trash is on the indexer")
-    if request.endpoint not in WRITES and request.endpoint != "upload.form":
+    if request.endpoint not in WRITES and request.endpoint not in ("upload.form", "upload.trash",
+                                                                    "upload.trash_empty"):
         return None
     from kb.web.auth import refusal
 
+    # The indexer's address is said to staff only: an anonymous visitor gets the sign-in first.
+    if (refused := refusal("admin" if request.endpoint.startswith("upload.trash") else "staff")) is not None:
+        return refused
+    if request.endpoint.startswith("upload.trash"):
+        return _page_error(409, f"Корзина хранится на сервере-индексаторе: откройте её там ({url}/admin/trash).",
+                           "the trash is on the indexer")
     if (refused := refusal("staff")) is not None:
         return refused
     if request.endpoint == "upload.form":
@@ -241,17 +245,23 @@ def _original(url: str):
     headers = {}
     key = current_app.config.get("KB_CLUSTER_KEY")
     if current_user.is_authenticated and key:
-        headers = {cluster.HEADER: key, cluster.ON_BEHALF: current_user.name}
+        headers = {cluster.HEADER: key, cluster.ON_BEHALF: current_user.name, cluster.CLIENT: request.remote_addr or ""}
+    http = requests.Session()
+    http.trust_env = False          # no proxy of the environment between the nodes
     try:
-        r = requests.get(f"{url}{request.path}", headers=headers, stream=True, timeout=cluster.TIMEOUT,
-                         allow_redirects=False)
+        r = http.get(f"{url}{request.path}", headers=headers, stream=True, timeout=cluster.TIMEOUT,
+                     allow_redirects=False)
     except requests.RequestException:
-        return _page_error(502, f"Исходный файл хранится на индексаторе {url}, а он сейчас недоступен.",
-                           "indexer unreachable")
+        return _page_error(502, "Исходный файл хранится на сервере-индексаторе, а он сейчас недоступен; "
+                                "попробуйте позже.", "indexer unreachable")
     if r.status_code != 200:
         r.close()
+        http.close()
         abort(404 if r.status_code in (403, 404) else 502)
     keep = {k: v for k, v in r.headers.items() if k.lower() in ("content-type", "content-disposition",
                                                                  "content-length", "content-security-policy")}
-    return Response(r.iter_content(1 << 16), status=200, headers=keep)
+    resp = Response(r.iter_content(1 << 16), status=200, headers=keep)
+    resp.call_on_close(r.close)
+    resp.call_on_close(http.close)
+    return resp
 
