@@ -13,8 +13,8 @@ from the end of that run to the new document answering on every node (`--repeat`
 
     .venv/bin/python bench/cluster.py [--index /work/real-index-main] [--repeat 3] > /tmp/cluster.txt
 
-Files of the copy whose content is the indexed one get the times the manifest recorded, so the
-indexer starts at once; a file that differs is indexed when the indexer starts.
+The copied manifest is made to name the copied corpus, and files whose content is the indexed
+one get the times it recorded, so the indexer starts at once and `kb index` only updates.
 
 The machine may be shared with other work: compare rows of one run. Nodes on one machine share
 its cores, so past the cores the machine has, more nodes add no throughput here; on separate
@@ -125,20 +125,25 @@ def found(base: str, word: str) -> bool:
 
 
 def _as_indexed(corpus: Path, index: Path) -> None:
-    """Give each copied file whose content is the indexed one (same sha256) the time the
-    manifest recorded, so the indexer starts without indexing again (`kb serve` compares
-    sizes and times); any other file is left as it is and indexed at start."""
+    """Make the copied index the index of the copied corpus: its manifest names the copy, and
+    each file whose content is the indexed one (same sha256) gets the time the manifest
+    recorded, so neither the indexer's start nor the first `kb index` indexes everything again
+    (`kb serve` compares sizes and times; `kb index` rebuilds for another corpus folder). A file
+    that differs is left as it is and indexed at start."""
     import hashlib
 
     from kb.index.manifest import Manifest
 
-    for rel, e in Manifest.load(index).files.items():
+    man = Manifest.load(index)
+    for rel, e in man.files.items():
         path = corpus / rel
         try:
             if path.stat().st_size == e.size and hashlib.sha256(path.read_bytes()).hexdigest() == e.sha256:
                 os.utime(path, (e.mtime, e.mtime))
         except OSError:
             continue
+    man.corpus = str(corpus.resolve())
+    man.save(index)
 
 
 def main() -> int:
