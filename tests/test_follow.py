@@ -401,6 +401,10 @@ def test_follower_answers_while_indexer_is_down_and_after_kill(cluster):
                        headers={"Authorization": f"Bearer {tokens['c']}", "Accept": "application/json"},
                        files=[("files", ("y.txt", "Текст.\n".encode(), "text/plain"))])
     assert up.status_code == 502 and nodes["indexer"].base in up.json()["error"]["message_ru"]
+    # `kb index` on a follower's folder is refused: its generations are the indexer's.
+    done = subprocess.run(kb_cmd("index", "--index", str(nodes["c"].index), "--corpus", str(corpus)),
+                          capture_output=True, text=True)
+    assert done.returncode == 1 and "kb serve --follow" in done.stderr and nodes["indexer"].base in done.stderr
     # `kb check` on the follower shows the lag and the error.
     done = subprocess.run(kb_cmd("check", "--index", str(nodes["c"].index), "--corpus", str(root / "none")),
                           capture_output=True, text=True)

@@ -100,7 +100,14 @@ def cmd_index(args) -> int:
 
     from kb import progress as progress_mod
     from kb.index import update_index
+    from kb.index.replica import read_state
 
+    follows = read_state(_index(args))
+    if follows is not None:
+        # Its generations are the indexer's: one built here would be replaced at the next round.
+        raise KbError(f"индекс {_index(args)} — копия индекса сервера {follows.get('source')} (kb serve --follow): "
+                      f"индексируйте на нём; если этот сервер больше не копирует его, удалите "
+                      f"{_index(args) / 'follow.json'} (this index follows another server)")
     try:
         signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:          # not the main thread (kb.cli.main called by a test's thread)
