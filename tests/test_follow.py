@@ -401,6 +401,20 @@ def test_follower_answers_while_indexer_is_down_and_after_kill(cluster):
                        headers={"Authorization": f"Bearer {tokens['c']}", "Accept": "application/json"},
                        files=[("files", ("y.txt", "Текст.\n".encode(), "text/plain"))])
     assert up.status_code == 502 and nodes["indexer"].base in up.json()["error"]["message_ru"]
+    # A follower applies the rules it copied from the indexer, not the corpus folder's file (which
+    # another machine does not have): a rule written while the indexer is down changes nothing here.
+    rules = corpus / ".kbaccess"
+    kept = rules.read_text(encoding="utf-8")
+    rules.write_text(kept + "staff: b.txt\n", encoding="utf-8")
+    try:
+        time.sleep(1.5)
+        assert nodes["c"].search("наследства") == before
+        # Without its copy of the rules it hides every document no sidecar opens (fail closed).
+        (nodes["c"].index / "access-rules").unlink()
+        assert nodes["c"].search("наследства") == [] and nodes["c"].search("договор") == []
+        assert "b.txt" in nodes["c"].search("наследства", token=tokens["c"])
+    finally:
+        rules.write_text(kept, encoding="utf-8")
     # `kb index` on a follower's folder is refused: its generations are the indexer's.
     done = subprocess.run(kb_cmd("index", "--index", str(nodes["c"].index), "--corpus", str(corpus)),
                           capture_output=True, text=True)
@@ -415,6 +429,7 @@ def test_follower_answers_while_indexer_is_down_and_after_kill(cluster):
     wait_for(lambda: nodes["b"].ready()["follow"]["since_success"] is not None and
              nodes["b"].ready()["follow"]["since_success"] < 5, 30, "b synced again")
     assert nodes["b"].ready()["generation"] == nodes["indexer"].ready()["generation"]
+    wait_for(lambda: nodes["c"].search("наследства") == before, 30, "c has its rules again")
 
 
 def test_vectors_follow(cluster):
@@ -500,3 +515,58 @@ def test_health_without_an_index_and_without_a_key(tmp_path, monkeypatch):
     # A request naming an account without the key is refused, never run as that account.
     r = c.get("/upload/status?path=a.txt", headers={"X-KB-On-Behalf": "admin", "Accept": "application/json"})
     assert r.status_code == 403
+
+
+@pytest.fixture(scope="module")
+def canary_nodes(tmp_path_factory):
+    """tests/test_access.py's collection (staff by sidecar, by .kbaccess folder rule, consultation
+    records) on an indexer and a follower, and its reference without staff documents in process."""
+    from test_access import write_corpus
+
+    from kb.index import update_index
+    from kb.web import create_app
+
+    root = tmp_path_factory.mktemp("canary")
+    write_corpus(root / "full", True)
+    write_corpus(root / "ref", False)
+    update_index(root / "ref", root / "ref-index", show_progress=False)
+    ref = create_app(root / "ref", root / "ref-index")
+    ref.testing = True
+    indexer = Node(root, "canary-indexer", corpus=root / "full")
+    follower = Node(root, "canary-follower", "--follow", indexer.base)
+    index_run(root / "full", indexer.index)
+    indexer.start()
+    follower.start()
+    try:
+        yield ref, {"indexer": indexer, "follower": follower}
+    finally:
+        follower.stop()
+        indexer.stop()
+
+
+def test_canary_suite_on_every_node(canary_nodes):
+    """Every route of tests/test_access.py, asked anonymously of each node over HTTP, answers as
+    the reference without staff documents does: same status, no canary beyond the reference's."""
+    from test_access import CANARIES, TYPOS, canaries_in
+
+    ref, nodes = canary_nodes
+    client = ref.test_client()
+    docs = [d["doc_id"] for d in client.get("/api/documents").json["documents"]]
+    urls = ["/", "/docs", "/api/documents", "/feed", "/consult", "/docs?year=2019", "/docs?year=2017"]
+    for d in docs:
+        urls += [f"/doc/{d}", f"/api/documents/{d}", f"/api/documents/{d}/similar", f"/file/{d}"]
+    for q in ["выселение общежитие", "ст. 84 ЖК РФ", *CANARIES, *TYPOS, "шмырдяк*", "тип:консультация", "год:2017"]:
+        enc = urllib.parse.quote(q)
+        urls += [f"/api/search?q={enc}", f"/search?q={enc}", f"/feed?q={enc}", f"/export?q={enc}&format=json",
+                 f"/consult?text={enc}", f"/api/consult?text={enc}"]
+    for name, node in nodes.items():
+        assert node.ready()["generation"]
+        for url in urls:
+            r = client.get(url)
+            want = r.get_data(as_text=True)
+            status, _, body = get(node.base + url, timeout=60)
+            got = body.decode("utf-8", "replace")
+            assert status == r.status_code, (name, url, status, r.status_code)
+            assert canaries_in(got) == canaries_in(want), (name, url, canaries_in(got))
+            if url.startswith("/api/search"):
+                assert json.loads(got)["total_docs"] == json.loads(want)["total_docs"], (name, url)
