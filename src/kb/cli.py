@@ -100,7 +100,14 @@ def cmd_index(args) -> int:
 
     from kb import progress as progress_mod
     from kb.index import update_index
+    from kb.index.replica import read_state
 
+    follows = read_state(_index(args))
+    if follows is not None:
+        # Its generations are the indexer's: one built here would be replaced at the next round.
+        raise KbError(f"индекс {_index(args)} — копия индекса сервера {follows.get('source')} (kb serve --follow): "
+                      f"индексируйте на нём; если этот сервер больше не копирует его, удалите "
+                      f"{_index(args) / 'follow.json'} (this index follows another server)")
     try:
         signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:          # not the main thread (kb.cli.main called by a test's thread)
@@ -307,9 +314,12 @@ def cmd_serve(args) -> int:
         raise KbError("--workers: число процессов >= 1 (must be >= 1)")
     if args.proxy is not None and args.proxy < 1:
         raise KbError("--proxy: число прокси перед kb >= 1 (без --proxy — ни одного) (must be >= 1)")
+    if args.follow_every <= 0:
+        raise KbError("--follow-every: число секунд > 0 (must be > 0)")
     return serve(_corpus(args), _index(args), host=args.host, port=args.port, debug=args.debug, rescan=args.rescan,
                  allowed_hosts=hosts, access_log=args.access_log, log_queries=args.log_queries,
-                 max_per_client=per_client, proxy=args.proxy or 0, workers=args.workers)
+                 max_per_client=per_client, proxy=args.proxy or 0, workers=args.workers, follow=args.follow,
+                 follow_every=args.follow_every)
 
 
 # --- user, token ---------------------------------------------------------------
@@ -560,6 +570,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "cookie только по HTTPS (docs/usage.md)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="процессов сервера (по умолчанию по одному на ядро процессора; 1 — один процесс)")
+    p.add_argument("--follow", metavar="URL",
+                   help="узел-последователь: не индексировать, а копировать опубликованный индекс сервера-"
+                        "индексатора (http://индексатор:5000) и передавать ему загрузки; нужен общий ключ "
+                        "$KB_CLUSTER_SECRET (docs/usage.md, «Несколько серверов»)")
+    p.add_argument("--follow-every", type=float, default=2.0, metavar="SECONDS",
+                   help="с --follow: как часто спрашивать индексатор о новом поколении (по умолчанию 2 с)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("user", help="учётные записи сервера: add, list, remove, passwd, role",
