@@ -292,17 +292,18 @@ def _strips(segments: list[tuple[float, float, int]], most: int) -> list[tuple[f
 def find_gutter(rows: list[list[dict]]) -> Gutter | None:
     """The white strip between two text columns, or None.
 
-    A projection of the rows' ink on the x axis (each row counted once where it has ink,
-    word spaces left white) over the middle 60 % of the text: strips crossed by the fewest
-    rows are the candidates, widest first. A strip is a gutter when the rows beside it
-    carry text on both sides on several rows, outnumber the rows crossing it (full-width
-    headings, footers), and the left side is filled as prose fills a column: half its lines
-    or more end within a quarter of its width of its right edge. A table or a form
-    (short labels, values at a tab stop) leaves its left cells ragged and is read row by
-    row. A strip narrower than a word space (report columns a few points apart, one
-    line's last word nearly touching the next column) must also be the left edge of the
-    right column: half its lines or more begin there within ALIGN pt, which a river of
-    word spaces through one-column text never does.
+    A projection profile: each row's ink on the x axis, word spaces left white (merging
+    them, as a 1-pt grid of word spans did before, hid gutters under ~9 pt, and a ragged
+    line ending a point short of the next column made every row cross it). Over the middle
+    60 % of the text, the strips crossed by the fewest rows, or by one or two more, are
+    candidates, widest first. The widest of the fewest crossings, wider than a word space,
+    is a gutter when both sides carry text on several rows and fewer rows cross it than sit
+    beside it (headings, footers). Any other strip, and one narrower than a word space
+    (report columns a few points apart), must also be where the right column's lines begin
+    (3 in 5 within ALIGN pt), crossed by a quarter of the rows at most: a river of word
+    spaces through one column never lines up so. Either way the left side must be filled
+    as prose fills a column (see _ragged): a table's or a form's cells are read row by row.
+    Left edges are the evidence, not right ones: ragged columns have none.
     """
     rows = [r for r in rows if len(r) > 40 or not _is_page_number(_row_text(r))]   # narrower than a gutter
     if len(rows) < 6:
