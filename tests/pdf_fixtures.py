@@ -407,6 +407,35 @@ def narrow_report(gutter: float = 4.0, *, ragged: bool = False, size: float = 10
     return data, ["\n".join(out)]
 
 
+def narrow_report_with_list(gutter: float = 4.0, size: float = 10.0) -> tuple[bytes, list[str]]:
+    """A bold heading over a justified left column; the right column, `gutter` pt away, a list
+    whose bullets stand at its edge and whose text hangs 12 pt in (the white strip between
+    bullets and text is no gutter)."""
+    width = (WIDTH - 2 * LEFT - gutter) / 2
+    heading = "Основные итоги года"
+    out: list[str] = []
+
+    def draw(c):
+        top = 780.0
+        c.setFont(BOLD, size)
+        c.drawString(LEFT, top, heading)
+        out.append(heading)
+        out.extend(_justified(c, REPORT_TEXT[:3], LEFT, width, top - size * 1.3, size))
+        x, y = LEFT + width + gutter, top
+        c.setFont(REGULAR, size)
+        for para in REPORT_TEXT[3:]:
+            lines = _wrap(c, para, width - 12, size)
+            c.drawString(x, y, "•")
+            for line in lines:
+                c.drawString(x + 12, y, line)
+                y -= size * 1.3
+            out.extend(["• " + lines[0], *lines[1:]])
+        c.showPage()
+
+    data = _pdf(draw)
+    return data, ["\n".join(out)]
+
+
 TABLE_ROWS = [
     ("Направление работы", "Обращений", "Решено"),
     ("Выселение из общежитий", "214", "131"),

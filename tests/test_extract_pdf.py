@@ -109,6 +109,12 @@ def test_report_columns_a_few_points_apart_read_column_by_column(gutter, ragged,
     assert lines[0] == F.REPORT_TITLE and lines[-1] == F.REPORT_FOOTER   # across both columns, whole
 
 
+@pytest.mark.parametrize("gutter", [3.0, 6.0, 20.0])
+def test_a_list_in_the_right_column_is_not_a_third_column(gutter):
+    data, expected = F.narrow_report_with_list(gutter)
+    assert read(data).pages == expected
+
+
 def test_three_columns_a_few_points_apart():
     data, expected = F.columns(3, 6.0, [0, 3, 5, 6])
     assert read(data).pages == expected

@@ -18,7 +18,7 @@ import io
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from operator import itemgetter
 from typing import NamedTuple
 from pathlib import Path
@@ -214,7 +214,8 @@ def _ink(row: list[dict]) -> _Ink:
         else:
             runs.append([c["x0"], c["x1"]])
             styles.append((c["fontname"], round(c["size"], 1)))
-    return _Ink([(a, b) for a, b in runs], styles)
+    # To 0.01 pt: lines justified to one edge end within float noise of it.
+    return _Ink([(round(a, 2), round(b, 2)) for a, b in runs], styles)
 
 
 # Glyphs of a word abut (pdfminer's boxes are advance boxes); a gutter is at least MIN_STRIP wide.
@@ -232,6 +233,7 @@ class Gutter:
     x1: float
     edge: float
     style: tuple[str, float] | None = None
+    crossed: int = 0    # rows across it
 
     def side(self, ink: _Ink) -> str:
         """"left", "right", "both" (one line of each column) or "across" (a line over both)."""
@@ -301,9 +303,11 @@ def find_gutter(rows: list[list[dict]]) -> Gutter | None:
     beside it (headings, footers). Any other strip, and one narrower than a word space
     (report columns a few points apart), must also be where the right column's lines begin
     (3 in 5 within ALIGN pt), crossed by a quarter of the rows at most: a river of word
-    spaces through one column never lines up so. Either way the left side must be filled
-    as prose fills a column (see _ragged): a table's or a form's cells are read row by row.
-    Left edges are the evidence, not right ones: ragged columns have none.
+    spaces through one column never lines up so. Left edges are the evidence, not right
+    ones: ragged columns have none. Either way the column left of the strip, and for the
+    second kind the one right of it too, must be filled as prose fills a column (_ragged):
+    a table's or a form's cells are read row by row. Of the gutters found, the one fewest
+    rows cross wins, then the leftmost.
     """
     rows = [r for r in rows if len(r) > 40 or not _is_page_number(_row_text(r))]   # narrower than a gutter
     if len(rows) < 6:
@@ -320,17 +324,15 @@ def find_gutter(rows: list[list[dict]]) -> Gutter | None:
         return None
     segments = _coverage(inks, xmin + 0.2 * width, xmax - 0.2 * width)
     least = min(n for _, _, n in segments)
-    tried: set[tuple[float, float]] = set()
+    found: dict[tuple[float, float], Gutter | None] = {}
     for most in range(least, least + 3):
-        strips = sorted(_strips(segments, most), key=lambda s: s[0] - s[1])[:3]
-        for strip in strips:
-            if strip in tried:
-                continue
-            tried.add(strip)
-            gutter = _gutter(inks, strip, strict=most > least or strip[1] - strip[0] < wide, style=style, wide=wide)
-            if gutter is not None:
-                return gutter
-    return None
+        for strip in sorted(_strips(segments, most), key=lambda s: s[0] - s[1])[:3]:
+            if strip not in found:
+                strict = most > least or strip[1] - strip[0] < wide
+                found[strip] = _gutter(inks, strip, strict=strict, style=style, wide=wide)
+    # The one fewest rows cross (a strip in a ragged column edge is crossed by its longest
+    # lines), then the leftmost (a list's bullets at the head of the right column leave a strip too).
+    return min((g for g in found.values() if g), key=lambda g: (g.crossed, g.x0), default=None)
 
 
 def _gutter(inks: list[_Ink], strip: tuple[float, float], strict: bool, style: tuple[str, float],
@@ -344,11 +346,7 @@ def _gutter(inks: list[_Ink], strip: tuple[float, float], strict: bool, style: t
     # The right column's edge: the leftmost start another line shares (a heading's word space
     # begins once); its alignment: the largest group of starts within ALIGN of each other.
     edge = next((x for x, y in zip(starts, starts[1:]) if y - x <= ALIGN), starts[0])
-    aligned, j = 0, 0
-    for i, x in enumerate(starts):
-        while x - starts[j] > ALIGN:
-            j += 1
-        aligned = max(aligned, i - j + 1)
+    aligned, _ = _aligned(starts)
     if strict and (aligned < 4 or aligned < 0.6 * len(starts)):
         return None
     gutter = Gutter(g0, g1, edge, style if strict else None)
@@ -362,28 +360,69 @@ def _gutter(inks: list[_Ink], strip: tuple[float, float], strict: bool, style: t
         return None
     if min(left, right) < 0.25 * beside:
         return None
-    if _ragged([ink for ink in inks if gutter.side(ink) in ("left", "both")], g0, wide) > RAGGED:
+    if _ragged([ink for ink in inks if gutter.side(ink) == "both"], g0, g1, wide, strict):
         return None     # a table's or a form's cells, read row by row
-    return gutter
+    return replace(gutter, crossed=sides["across"])
+
+
+def _aligned(starts: list[float]) -> tuple[int, float]:
+    """The largest group of x positions within ALIGN of each other: (its size, its first x)."""
+    starts = sorted(starts)
+    best, j = (0, 0.0), 0
+    for i, x in enumerate(starts):
+        while x - starts[j] > ALIGN:
+            j += 1
+        if i - j + 1 > best[0]:
+            best = (i - j + 1, starts[j])
+    return best
+
+
+def _gaps(parts: list[_Ink], lo: float, hi: float, wide: float) -> list[tuple[float, float]]:
+    """White strips between columns within one side: no line has ink there, and they are
+    wider than a word space or the lines after them begin at one x."""
+    out = []
+    for g0, g1 in _strips(_coverage(parts, lo, hi), 0):
+        if g1 - g0 >= wide:
+            out.append((g0, g1))
+            continue
+        starts = [next(a for a, _ in p.runs if a >= g1) for p in parts if p.runs and p.runs[-1][1] > g1]
+        n, _ = _aligned(starts)
+        if n >= 3 and n >= 0.6 * len(starts):
+            out.append((g0, g1))
+    return out
 
 
 # A column of prose is filled: half its lines or more end within this part of its width of its edge.
 RAGGED = 0.25
 
 
-def _ragged(inks: list[_Ink], g0: float, wide: float) -> float:
-    """How far short of its right edge the middle line of the column left of `g0` ends, as a
-    part of the column's width. The column begins after the last white strip wider than a word
-    space on that side (a table's cells are measured in their own column, not across the table)."""
-    parts = [_Ink([(a, b) for a, b in ink.runs if b <= g0], []) for ink in inks]
-    begin, edge = min(p.runs[0][0] for p in parts), max(p.runs[-1][1] for p in parts)
-    if edge - begin <= 0:
-        return 0.0
-    whites = [s for s in _strips(_coverage(parts, begin, edge), 0) if s[1] - s[0] >= wide]
-    if whites:
-        begin = whites[-1][1]
-    short = sorted(edge - p.runs[-1][1] for p in parts)[len(parts) // 2]
-    return short / (edge - begin)
+def _ragged(inks: list[_Ink], g0: float, g1: float, wide: float, right_too: bool) -> bool:
+    """Whether the column left of the gutter (g0, g1), or right of it when `right_too`, is not
+    filled as prose fills a column: its middle line ends over RAGGED of its width short of its
+    right edge. `inks` are the rows with a line on each side, the only ones read differently
+    across and down. Each side is measured in its column next to the gutter (a table's cells
+    in their own column: the nearest white gap with a column over 3 word spaces wide beyond
+    it); a row with no ink in that column counts as empty. The right side only for strips
+    as narrow as a word space: a wide gutter's right column may be an index's letters and
+    entries, half of them one letter long."""
+    for left in (True, False) if right_too else (True,):
+        parts = [_Ink([(a, b) for a, b in ink.runs if (b <= g0 if left else a >= g1)], []) for ink in inks]
+        parts = [p for p in parts if p.runs]
+        if not parts:
+            continue
+        lo, hi = min(p.runs[0][0] for p in parts), max(p.runs[-1][1] for p in parts)
+        # The nearest gap leaving a column wider than a few words (not a list's bullets).
+        for a, b in (reversed if left else iter)(_gaps(parts, lo, hi, wide) if hi > lo else []):
+            if (hi - b if left else a - lo) >= 3 * wide:
+                lo, hi = (b, hi) if left else (lo, a)
+                break
+        if hi - lo <= 0:
+            continue
+        ends = [max((b for a, b in p.runs if b <= hi and a >= lo), default=lo) for p in parts]
+        short = sorted(hi - e for e in ends)[len(ends) // 2]
+        if short > RAGGED * (hi - lo):
+            return True
+    return False
 
 
 def page_lines(chars: list[dict]) -> list[str]:
