@@ -511,3 +511,78 @@ def one_column_wide_gaps() -> tuple[bytes, list[str]]:
         c.showPage()
 
     return _pdf(draw), ["\n".join([" ".join(r) for r in FORM_ROWS] + loose)]
+
+
+def one_column_text(words: list[str], seed: int) -> tuple[bytes, list[str]]:
+    """A page of one column of real text, in a size, width and setting (justified or ragged)
+    chosen by `seed`: loose justified lines and short paragraph ends make rivers and gaps."""
+    import random
+
+    rng = random.Random(seed)
+    size = rng.choice([8.0, 9.0, 10.0, 11.0, 12.0])
+    width = rng.choice([200.0, 260.0, 320.0, 400.0, 483.0])
+    justified = rng.random() < 0.6
+    pos = rng.randrange(len(words) - 1000)
+    out: list[str] = []
+
+    def draw(c):
+        nonlocal pos
+        y = 790.0
+        while y > 120:
+            k = rng.randint(8, 120)
+            para = " ".join(words[pos:pos + k])
+            pos += k
+            if justified:
+                lines = _justified(c, [para], LEFT, width, y, size)
+            else:
+                c.setFont(REGULAR, size)
+                lines = _wrap(c, para, width, size)
+                for i, line in enumerate(lines):
+                    c.drawString(LEFT, y - i * size * 1.3, line)
+            out.extend(lines)
+            y -= size * 1.3 * (len(lines) + 0.5)
+        c.showPage()
+
+    data = _pdf(draw)
+    return data, ["\n".join(out)]
+
+
+def table_page(words: list[str], seed: int) -> tuple[bytes, list[str]]:
+    """A one-column page holding a table chosen by `seed`: 2-4 left-aligned columns of one to
+    four words or a number, 5-14 rows, up to three lines of text above. Each row must read
+    as one line."""
+    import random
+
+    rng = random.Random(seed)
+    xs = [LEFT]
+    for _ in range(rng.randint(1, 3)):
+        xs.append(xs[-1] + rng.randint(90, 170))
+    rows = []
+    for _ in range(rng.randint(5, 14)):
+        row = []
+        for k in range(len(xs)):
+            room = (xs[k + 1] - xs[k] - 10) if k + 1 < len(xs) else 120
+            if k and rng.random() < 0.3:
+                cell = str(rng.randint(1, 999))
+            else:
+                cell = " ".join(rng.choice(words) for _ in range(rng.randint(1, 4)))
+                while " " in cell and len(cell) * 6 > room:
+                    cell = cell.rsplit(" ", 1)[0]
+                cell = cell[: int(room / 6)]
+            row.append(cell)
+        rows.append(row)
+    above = [" ".join(rng.choice(words) for _ in range(9)) for _ in range(rng.randint(0, 3))]
+
+    def draw(c):
+        c.setFont(REGULAR, 10)
+        y = 780.0
+        for line in above:
+            c.drawString(LEFT, y, line)
+            y -= LEADING
+        for row in rows:
+            for x, cell in zip(xs, row):
+                c.drawString(x, y, cell)
+            y -= LEADING
+        c.showPage()
+
+    return _pdf(draw), ["\n".join(above + [" ".join(r) for r in rows])]

@@ -115,6 +115,19 @@ def test_a_list_in_the_right_column_is_not_a_third_column(gutter):
     assert read(data).pages == expected
 
 
+@pytest.fixture(scope="module")
+def code_words(shared_data):
+    text = (shared_data / "kg-codes-txt" / "Семейный кодекс Кыргызской Республики.txt").read_text(encoding="utf-8")
+    return [w for w in text.split() if not w.endswith("-")]     # no line-end hyphen to join
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_one_column_of_real_text_is_never_split(code_words, seed):
+    # Justified or ragged, 8-12 pt, 200-483 pt wide: rivers of word spaces are not gutters.
+    data, expected = F.one_column_text(code_words, seed)
+    assert read(data).pages == expected
+
+
 def test_three_columns_a_few_points_apart():
     data, expected = F.columns(3, 6.0, [0, 3, 5, 6])
     assert read(data).pages == expected
