@@ -20,8 +20,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from operator import itemgetter
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 from kb.errors import ExtractError
 from kb.extract.clean import clean_chars, tidy_lines
@@ -227,7 +227,8 @@ ALIGN = 1.0         # pt: lines of a column start at its left edge within this
 @dataclass(frozen=True)
 class Gutter:
     """The white strip between two columns (x0, x1) and `edge`, where the right column's lines
-    begin; `style`, for a strip as narrow as a word space, the columns' font and size."""
+    begin; `style`, for a strip held by that edge's evidence alone (narrower than a word
+    space, say), the columns' font and size."""
 
     x0: float
     x1: float
