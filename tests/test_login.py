@@ -108,7 +108,7 @@ def test_the_lockout_is_shared_by_apps_over_one_index_and_outlives_them(app):
 def test_limit_counters_start_a_new_window_when_the_old_one_is_over(tmp_path, monkeypatch):
     from kb.web import limitstore
 
-    store = limitstore.SqliteStorage(limitstore.uri(tmp_path))
+    store = limitstore.CounterStorage(limitstore.uri(tmp_path))
     assert store.incr("k", 60) == 1 and store.incr("k", 60, amount=2) == 3 and store.get("k") == 3
     assert store.get_expiry("k") > limitstore.time.time() + 50
     now = limitstore.time.time()

@@ -1,0 +1,141 @@
+"""The PostgreSQL backend: every part of the state in one database that several `kb serve`
+nodes share, reached through a pool of connections per process (psycopg 3, psycopg_pool).
+
+Why a pool: a request makes a few short statements, and a new connection costs a PostgreSQL
+process fork and an authentication (milliseconds) where a statement costs tens of
+microseconds. Each connection is checked as it leaves the pool, so after a restart of the
+server the dead ones are dropped and new ones made: nodes reconnect by themselves. The pool is
+made lazily in the process that uses it (its threads do not survive the fork of
+`kb serve --workers N`).
+
+Connections are in autocommit: a statement outside `transaction` is its own transaction. A
+transaction takes a transaction-level advisory lock named for what it changes, so writers of
+one table queue as SQLite's BEGIN IMMEDIATE makes them, across every node.
+
+When the server cannot be reached within KB_DATABASE_TIMEOUT seconds (5), a StateUnavailable
+says so in Russian (the web layer answers 503 with it; anonymous search does not touch the
+database and goes on).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import zlib
+from collections.abc import Sequence
+
+import psycopg
+from psycopg import conninfo
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from kb.state.db import Conflict, Database, Migration, Result, StateUnavailable, migrate
+
+_LOCK = threading.RLock()
+
+
+def _timeout() -> float:
+    try:
+        return max(0.5, float(os.environ.get("KB_DATABASE_TIMEOUT", "") or 5))
+    except ValueError:
+        return 5.0
+
+
+def _pool_size() -> int:
+    try:
+        return max(1, int(os.environ.get("KB_DATABASE_POOL", "") or 10))
+    except ValueError:
+        return 10
+
+
+class PostgresDatabase(Database):
+    kind = "postgresql"
+    _open: dict[str, "PostgresDatabase"] = {}
+
+    def __init__(self, url: str):
+        self.url = url
+        self._pool: ConnectionPool | None = None
+        self._pid = 0
+        self._local = threading.local()
+        self._migrated: set[str] = set()
+
+    @classmethod
+    def get(cls, url: str) -> "PostgresDatabase":
+        with _LOCK:
+            db = cls._open.get(url)
+            if db is None:
+                db = cls._open[url] = cls(url)
+            return db
+
+    def part(self, name: str, migrations: Sequence[Migration]) -> "PostgresDatabase":
+        """This database, its part `name` brought to the newest schema (once per process)."""
+        if name not in self._migrated:
+            with _LOCK:
+                if name not in self._migrated:
+                    migrate(self, name, migrations)
+                    self._migrated.add(name)
+        return self
+
+    def where(self) -> str:
+        try:
+            d = conninfo.conninfo_to_dict(self.url)
+        except psycopg.ProgrammingError:
+            return "PostgreSQL (адрес не читается)"
+        host = d.get("host") or "localhost"
+        return f"PostgreSQL {host}:{d.get('port') or 5432}/{d.get('dbname') or d.get('user') or ''}"
+
+    def pool(self) -> ConnectionPool:
+        if self._pool is None or self._pid != os.getpid():
+            with _LOCK:
+                if self._pool is None or self._pid != os.getpid():
+                    try:
+                        pool = ConnectionPool(
+                            self.url, min_size=1, max_size=_pool_size(), open=False, timeout=_timeout(),
+                            check=ConnectionPool.check_connection, name="kb-state",
+                            kwargs={"autocommit": True, "connect_timeout": max(1, int(_timeout()))})
+                    except psycopg.ProgrammingError as e:
+                        raise StateUnavailable(f"адрес базы данных не читается: {e} (bad database URL)") from None
+                    pool.open(wait=False)
+                    self._pool, self._pid = pool, os.getpid()
+        return self._pool
+
+    @contextlib.contextmanager
+    def _errors(self):
+        try:
+            yield
+        except psycopg.errors.IntegrityError as e:
+            raise Conflict(str(e)) from None
+        except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as e:
+            reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise StateUnavailable(
+                f"база данных {self.where()} недоступна: {reason}. Поиск работает, а вход, токены, "
+                "сохранённые поиски и загрузки — когда база снова ответит (state database unreachable)") from None
+
+    def execute(self, sql: str, args: Sequence = ()) -> Result:
+        sql = sql.replace("?", "%s")
+        con = getattr(self._local, "con", None)
+        with self._errors():
+            if con is not None:
+                cur = con.execute(sql, tuple(args))
+                return Result(cur.fetchall() if cur.description else [], cur.rowcount)
+            with self.pool().connection() as con:
+                cur = con.execute(sql, tuple(args))
+                return Result(cur.fetchall() if cur.description else [], cur.rowcount)
+
+    @contextlib.contextmanager
+    def transaction(self, lock: str):
+        if getattr(self._local, "con", None) is not None:      # nested: the outer one holds
+            yield
+            return
+        with self._errors(), self.pool().connection() as con, con.transaction():
+            con.execute("SELECT pg_advisory_xact_lock(%s)", (zlib.crc32(f"kb:{lock}".encode()),))
+            self._local.con = con
+            try:
+                yield
+            finally:
+                self._local.con = None
+
+    def close(self) -> None:
+        if self._pool is not None and self._pid == os.getpid():
+            self._pool.close()
+        self._pool = None
