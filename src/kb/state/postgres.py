@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 import zlib
 from collections.abc import Sequence
 
@@ -32,6 +33,8 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from kb.state.db import Conflict, Database, Migration, Result, StateUnavailable, migrate
 
 _LOCK = threading.RLock()
+# After a failure, requests are refused at once for this long, then a new pool is tried.
+RETRY_AFTER = 1.0
 
 
 def _timeout() -> float:
@@ -58,6 +61,7 @@ class PostgresDatabase(Database):
         self._pid = 0
         self._local = threading.local()
         self._migrated: set[str] = set()
+        self._down: tuple[float, str] | None = None      # (until when, why) after a failure
 
     @classmethod
     def get(cls, url: str) -> "PostgresDatabase":
@@ -85,6 +89,12 @@ class PostgresDatabase(Database):
         return f"PostgreSQL {host}:{d.get('port') or 5432}/{d.get('dbname') or d.get('user') or ''}"
 
     def pool(self) -> ConnectionPool:
+        down = self._down
+        if down is not None and self._pid == os.getpid():
+            if time.monotonic() < down[0]:
+                # Just failed: say so at once rather than make every request wait the timeout.
+                raise StateUnavailable(down[1])
+            self._reset()
         if self._pool is None or self._pid != os.getpid():
             with _LOCK:
                 if self._pool is None or self._pid != os.getpid():
@@ -99,6 +109,16 @@ class PostgresDatabase(Database):
                     self._pool, self._pid = pool, os.getpid()
         return self._pool
 
+    def _reset(self) -> None:
+        """A new pool at the next use. psycopg_pool would reconnect by itself, but with a
+        backoff that grows while the server is away (a minute after a long outage): a new pool
+        connects as soon as it is asked, so a node answers again within a second of the
+        database's return."""
+        with _LOCK:
+            old, self._pool, self._down = self._pool, None, None
+        if old is not None and self._pid == os.getpid():
+            threading.Thread(target=old.close, kwargs={"timeout": 1}, daemon=True).start()
+
     @contextlib.contextmanager
     def _errors(self):
         try:
@@ -107,9 +127,10 @@ class PostgresDatabase(Database):
             raise Conflict(str(e)) from None
         except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as e:
             reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            raise StateUnavailable(
-                f"база данных {self.where()} недоступна: {reason}. Поиск работает, а вход, токены, "
-                "сохранённые поиски и загрузки — когда база снова ответит (state database unreachable)") from None
+            msg = (f"база данных {self.where()} недоступна: {reason}. Поиск работает, а вход, токены, "
+                   "сохранённые поиски и загрузки — когда база снова ответит (state database unreachable)")
+            self._down = (time.monotonic() + RETRY_AFTER, msg)
+            raise StateUnavailable(msg) from None
 
     def execute(self, sql: str, args: Sequence = ()) -> Result:
         sql = sql.replace("?", "%s")
