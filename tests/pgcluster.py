@@ -46,7 +46,9 @@ def _server_user() -> str | None:
 
 
 class Cluster:
-    def __init__(self, bin_dir: Path):
+    def __init__(self, bin_dir: Path, durable: bool = False):
+        """`durable`: fsync as a real server does (bench/state.py); the tests' cluster skips it."""
+        self.durable = durable
         self.bin = bin_dir
         self.dir = Path(tempfile.mkdtemp(prefix="kb-pg-"))
         self.data = self.dir / "data"
@@ -67,7 +69,7 @@ class Cluster:
             raise RuntimeError(f"{prog} failed: {done.stderr.strip()[-2000:]}\n{log}")
 
     def _pg_ctl(self, action: str) -> None:
-        opts = f"-k {self.dir} -c listen_addresses='' -c port={self.port} -c fsync=off"
+        opts = f"-k {self.dir} -c listen_addresses='' -c port={self.port}" + ("" if self.durable else " -c fsync=off")
         self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.dir / "log"), "-m", "fast",
                   "-w", "-t", "60", action)
 
