@@ -47,8 +47,8 @@ def kb_cmd(*args: str) -> list[str]:
 class Node:
     """One `kb serve` of the cluster: its own process and port, the shared index folder and database."""
 
-    def __init__(self, name: str, corpus: Path, index: Path, url: str, log_dir: Path):
-        self.name, self.corpus, self.index, self.url = name, corpus, index, url
+    def __init__(self, name: str, corpus: Path, index: Path, url: str, log_dir: Path, workers: int = 1):
+        self.name, self.corpus, self.index, self.url, self.workers = name, corpus, index, url, workers
         self.port = free_port()
         self.log_path = log_dir / f"node-{name}.log"
         self.start()
@@ -57,7 +57,7 @@ class Node:
         self._log = self.log_path.open("a")
         self.proc = subprocess.Popen(
             kb_cmd("serve", "--corpus", str(self.corpus), "--index", str(self.index), "--port", str(self.port),
-                   "--rescan", "0", "--workers", "1", "--database", self.url),
+                   "--rescan", "0", "--workers", str(self.workers), "--database", self.url),
             stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         deadline = time.monotonic() + 90
         while True:
@@ -103,7 +103,7 @@ class Node:
 
 @pytest.fixture(scope="module")
 def cluster(pg_cluster, tmp_path_factory):
-    """Nodes A, B and C over one index of the canary corpus (with staff documents), and a
+    """Nodes A, B and C (C with --workers 2) over one index of the canary corpus (with staff documents), and a
     reference node over the corpus without them; every one on the same database, which this
     test process uses too (its Accounts are the nodes' accounts)."""
     url = pg_cluster.new_database()
@@ -117,7 +117,9 @@ def cluster(pg_cluster, tmp_path_factory):
             report = update_index(base / name / "corpus", base / name / "index", show_progress=False, workers=1)
             assert not report.failed, report.lines()
         for name in ("A", "B", "C"):
-            nodes[name] = Node(name, base / "full" / "corpus", base / "full" / "index", url, base)
+            # C runs two worker processes: each makes its own pool after the fork.
+            nodes[name] = Node(name, base / "full" / "corpus", base / "full" / "index", url, base,
+                               workers=2 if name == "C" else 1)
         nodes["ref"] = Node("ref", base / "ref" / "corpus", base / "ref" / "index", url, base)
         yield nodes
     finally:

@@ -159,3 +159,24 @@ def test_an_unreachable_database_is_said_in_russian(tmp_path, monkeypatch):
     monkeypatch.setenv("KB_DATABASE_URL", "mysql://kb@localhost/kb")
     with pytest.raises(StateUnavailable, match="postgresql://"):
         state.database_url()
+
+
+def test_a_node_started_without_its_database_stops_saying_why(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from test_serve_workers import free_port
+
+    pytest.importorskip("psycopg_pool")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Отчёт о выселении.\n", encoding="utf-8")
+    env = {**os.environ, "KB_DATABASE_TIMEOUT": "1", "KB_DATABASE_URL": ""}
+    done = subprocess.run([sys.executable, "-m", "kb.cli", "serve", "--corpus", str(corpus), "--index",
+                           str(tmp_path / "index"), "--port", str(free_port()), "--rescan", "0", "--workers", "1",
+                           "--database", f"postgresql://kb@/kb?host={tmp_path}&port=1"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 1
+    assert "kb: ошибка: база данных PostgreSQL" in done.stderr and "недоступна" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from kb.state.db import Database, Migration, Result, StateUnavailable
 
-__all__ = ["Database", "Migration", "Result", "StateUnavailable", "database", "database_url", "shared"]
+__all__ = ["Database", "Migration", "Result", "StateUnavailable", "database", "database_url", "release", "shared"]
 
 ENV = "KB_DATABASE_URL"
 _SCHEMES = ("postgresql://", "postgres://")
@@ -47,6 +47,18 @@ def database_url() -> str | None:
 def shared() -> bool:
     """The state is in PostgreSQL (shared by every node), not in the index folder's files."""
     return database_url() is not None
+
+
+def release() -> None:
+    """Close this process's connections to the shared database (before forking workers: a
+    connection must not be shared by two processes, and each worker makes its own pool)."""
+    import sys
+
+    if "kb.state.postgres" in sys.modules:
+        from kb.state.postgres import PostgresDatabase
+
+        for db in list(PostgresDatabase._open.values()):
+            db.close()
 
 
 def database(index_dir: Path, part: str, migrations: list[Migration], *, file: str,
