@@ -180,3 +180,33 @@ def test_a_node_started_without_its_database_stops_saying_why(tmp_path):
     assert done.returncode == 1
     assert "kb: ошибка: база данных PostgreSQL" in done.stderr and "недоступна" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_kb_state_copy_moves_a_single_servers_state_into_the_database(tmp_path, pg_cluster, monkeypatch, capsys):
+    from kb.cli import main
+
+    monkeypatch.setenv("KB_DATABASE_URL", "")         # main() sets it: put back after the test
+    acc = Accounts(tmp_path)
+    anna = acc.add("anna", PW, "admin")
+    gone = acc.add("gone", PW, "staff")
+    acc.remove("gone")
+    token = acc.create_token("anna")
+    AuditLog(tmp_path).add("login", actor="anna")
+    s = store_for(tmp_path, "saved-searches.json").add(str(anna.id), "выселение")
+    key = secret_key(tmp_path)
+
+    url = pg_cluster.new_database()
+    assert main(["state", "copy", "--index", str(tmp_path), "--database", url]) == 0
+    out = capsys.readouterr().out
+    assert "учётных записей 1" in out and "токенов 1" in out and "сохранённых поисков 1" in out
+    assert state.database_url() == url
+    shared = Accounts(tmp_path / "elsewhere")
+    assert shared.check_password("anna", PW).id == anna.id and shared.check_token(token).name == "anna"
+    assert shared.add("new", PW, "staff").id > gone.id                      # a removed id stays unused
+    assert [e.action for e in AuditLog(tmp_path / "elsewhere").read()] == ["login"]
+    assert store_for(tmp_path / "elsewhere", "saved-searches.json").list(str(anna.id)) == [s]
+    assert secret_key(tmp_path / "elsewhere") == key
+    shared.create_token("new")                                               # ids go on after the copied ones
+    # Only into an empty database.
+    assert main(["state", "copy", "--index", str(tmp_path), "--database", url]) == 1
+    assert "уже не пуста" in capsys.readouterr().err

@@ -116,6 +116,9 @@ def _fill_name_keys(db) -> None:
         db.execute("UPDATE users SET name_key = ? WHERE id = ?", (name_key(name), user_id))
 
 
+# What `kb state copy` moves into a shared database, parents first.
+TABLES = {"users": "id, name, role, password, created, session_version, name_key", "removed_ids": "id",
+          "tokens": "id, user_id, prefix, digest, created"}
 MIGRATIONS = [
     Migration(1, sqlite=_SQLITE_V1, postgres=_POSTGRES_V1, python=_session_column),
     Migration(2, sqlite="ALTER TABLE users ADD COLUMN name_key TEXT", python=_fill_name_keys),

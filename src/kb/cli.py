@@ -431,6 +431,36 @@ def cmd_audit(args) -> int:
     return 0
 
 
+def cmd_state(args) -> int:
+    """`kb state copy`: the SQLite state of the index folder into the shared database."""
+    from kb import accounts, audit, state
+    from kb.search import saved
+    from kb.state.copy import copy_tables
+    from kb.state.sqlite import SqliteDatabase
+    from kb.web import auth, mine
+
+    if not state.shared():
+        raise KbError("kb state copy: укажите базу: --database postgresql://… или $KB_DATABASE_URL (no database given)")
+    index = _index(args)
+    if not any((index / f).exists() for f in (accounts.FILE, audit.FILE, mine.FILE, auth.SECRET_FILE)):
+        raise KbError(f"kb state copy: в {index} нет ни учётных записей, ни журнала, ни сохранённых поисков, "
+                      "ни ключа сессий: укажите папку индекса сервера (--index) (nothing to copy)")
+    done: dict[str, int] = {}
+    for part, mod, lock in (("accounts", accounts, "users"), ("audit", audit, "audit")):
+        if (index / mod.FILE).exists():
+            source = SqliteDatabase(index / mod.FILE, part, mod.MIGRATIONS)
+            target = state.database(index, part, mod.MIGRATIONS, file=mod.FILE)
+            done.update(copy_tables(source, target, mod.TABLES, lock))
+    done["saved_searches"] = saved.SharedSavedSearches(index).copy_from(saved.SavedSearches(index / mine.FILE))
+    if (index / auth.SECRET_FILE).exists():
+        auth.share_secret_key(index)
+        done["secret_key"] = 1
+    names = {"users": "учётных записей", "removed_ids": "удалённых номеров", "tokens": "токенов",
+             "events": "событий журнала", "saved_searches": "сохранённых поисков", "secret_key": "ключ сессий"}
+    print("Скопировано в общую базу: " + ", ".join(f"{names[k]} {n}" for k, n in done.items()))
+    return 0
+
+
 # --- parser ------------------------------------------------------------------
 
 # argparse's own words (headings, -h, its errors) in Russian, like everything else kb prints:
@@ -607,6 +637,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", help="только действия этого пользователя")
     p.add_argument("--json", action="store_true", help="в JSON")
     p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("state", help="copy: перенести учётные записи, токены, журнал и сохранённые поиски "
+                                     "из папки индекса в общую базу PostgreSQL",
+                       description="kb state copy --database URL: учётные записи, удалённые номера, токены, "
+                                   "журнал действий, сохранённые поиски и ключ сессий одного сервера (файлы "
+                                   "папки индекса) переносятся в общую базу нескольких серверов. Только в "
+                                   "пустую базу; файлы остаются как были.")
+    _add_paths(p)
+    _add_database(p)
+    p.add_argument("action", choices=["copy"])
+    p.set_defaults(func=cmd_state)
     return parser
 
 

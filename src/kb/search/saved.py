@@ -202,6 +202,19 @@ class SharedSavedSearches(SavedSearches):
     def remove(self, search_id: str) -> bool:
         return self._db.execute("DELETE FROM saved_searches WHERE id = ?", (search_id,)).rowcount > 0
 
+    def copy_from(self, source: SavedSearches) -> int:
+        """Every search of a JSON file, as it is (`kb state copy`); into an empty table only."""
+        items = list(source._load().values())
+        with self._db.transaction("saved"):
+            if self._db.execute("SELECT 1 FROM saved_searches LIMIT 1").fetchone() is not None:
+                raise KbError(f"в базе {self._db.where()} уже есть сохранённые поиски: копировать можно только "
+                              "в новую базу (target table is not empty)")
+            for s in items:
+                self._db.execute(f"INSERT INTO saved_searches ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                 (s.id, s.owner, s.query, json.dumps(s.filters, ensure_ascii=False), s.sort,
+                                  s.created, s.last_visit))
+        return len(items)
+
     def visit(self, search_id: str, when: str | None = None) -> SavedSearch | None:
         self._db.execute("UPDATE saved_searches SET last_visit = ? WHERE id = ?", (when or _now(), search_id))
         return self.get(search_id)

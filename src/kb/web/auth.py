@@ -105,6 +105,16 @@ class LogoutForm(FlaskForm):
 _SETTINGS = [Migration(1, postgres="CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")]
 
 
+def share_secret_key(index_dir: Path) -> None:
+    """The key of `INDEX/secret_key` becomes the shared database's (`kb state copy`): sessions
+    the single server signed stay valid on every node."""
+    key = Path(index_dir, SECRET_FILE).read_text().strip()
+    bytes.fromhex(key)
+    state.database(index_dir, "settings", _SETTINGS, file="").execute(
+        "INSERT INTO settings (key, value) VALUES ('secret_key', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key,))
+
+
 def secret_key(index_dir: Path) -> bytes:
     """The session secret of this server folder, created (mode 0600) at first start; of the
     shared database when there is one (the first node to start makes it)."""
