@@ -246,3 +246,46 @@ def test_kill_9_of_one_node_leaves_the_others_answering(cluster):
     finally:
         cluster["B"].start()
     assert staff_hits(cluster["B"].browser(a.cookies)) == 1
+
+
+def multipart(name: str, content: bytes) -> tuple[bytes, str]:
+    boundary = "kb-test-boundary-7c1f"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n"
+            f"Content-Type: text/plain\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def test_an_upload_through_b_is_queued_indexed_and_found_on_c(pg_cluster, cluster, tmp_path):
+    """Two nodes over an index folder of their own (the canary's must stay as it is): the file
+    is sent to B, its status asked of C (the queue is in the database), then found on C."""
+    from kb.accounts import Accounts
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Открытый отчёт о выселении.\n", encoding="utf-8")
+    update_index(corpus, index, show_progress=False, workers=1)
+    url = cluster["A"].url
+    nodes = [Node(n, corpus, index, url, tmp_path) for n in ("B2", "C2")]
+    try:
+        acc = Accounts(index)
+        if acc.get("up-robot") is None:
+            acc.add("up-robot", PASSWORD, "staff")
+        bearer = {"Authorization": f"Bearer {acc.create_token('up-robot')}"}
+        body, ctype = multipart("akt-zyuzyublik.txt", "Акт проверки: зюзюблик в котельной.\n".encode())
+        b, c = nodes[0].browser(), nodes[1].browser()
+        r = b.open("POST", "/upload", body=body, headers={**bearer, "Content-Type": ctype, "Accept": "application/json"})
+        assert r.status_code == 200 and r.json["files"][0]["status"] == "queued", r.get_data(as_text=True)[:300]
+        path = r.json["files"][0]["path"]
+        deadline = time.monotonic() + 120
+        while True:
+            st = c.get("/upload/status", query_string={"path": path}, headers=bearer).json["files"][path]
+            if st["status"] in ("indexed", "failed"):
+                break
+            assert time.monotonic() < deadline, st
+            time.sleep(0.5)
+        assert st["status"] == "indexed" and st["steps"][0] == "queued", st
+        found = c.get("/api/search", query_string={"q": "зюзюблик"}, headers=bearer)
+        assert found.json["total_docs"] == 1
+    finally:
+        for n in nodes:
+            n.stop()
