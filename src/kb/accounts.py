@@ -1,6 +1,7 @@
-"""Accounts of a team server: people, their roles and their API tokens, in SQLite.
+"""Accounts of a team server: people, their roles and their API tokens (kb.state: SQLite in
+the index folder, or the PostgreSQL database several nodes share).
 
-    Accounts(index_dir)                  -> the database `index_dir/accounts.sqlite3`
+    Accounts(index_dir)                  -> `index_dir/accounts.sqlite3`, or the shared database
     .add(name, password, role), .remove(name), .passwd(name, password), .set_role(name, role), .users()
     .check_password(name, password)      -> User | None
     .end_sessions(user_id)               -> every browser session of the account ends
@@ -10,7 +11,8 @@ Why SQLite under the index folder: the server keeps all its state in one folder 
 already backs up, and SQLite gives atomic writes from several threads and processes (the CLI
 changes accounts while `kb serve` reads them) without a database server. The index
 generations are rebuilt and swapped; this file sits beside them and is never touched by
-`kb index`.
+`kb index`. Several nodes serving one team share the same tables in PostgreSQL instead
+(`KB_DATABASE_URL`), written by the same statements.
 
 Passwords are hashed with argon2id (argon2-cffi, its default parameters: memory-hard, so a
 stolen file is slow to attack). API tokens are long random secrets: a salted slow hash would
@@ -30,7 +32,9 @@ and the login limits, so `Staff1` is `staff1` and full-width `ＡＤＭＩＮ1` 
 names are stored in NFKC (case kept) and refused when they mix scripts (`аdmin1` with a
 Cyrillic а looks like `admin1`) or hold bidirectional control characters (which make a name
 display unlike what it is). Names stored before this rule keep working: a name is found by
-its exact spelling first, then by its normal form.
+its exact spelling first, then by its normal form. The normal form is stored beside the name
+(`name_key`, filled in by migration 2 for names stored before): SQL compares it in either
+backend, where a Python function inside SQL would work in SQLite only.
 """
 
 from __future__ import annotations
@@ -104,7 +108,7 @@ CREATE TABLE IF NOT EXISTS tokens (
 
 
 def _session_column(db) -> None:
-    """A file made before session versions existed gets the column (v1 made no table then)."""
+    """A file made before session versions existed has its users table without the column."""
     if db.kind == "sqlite" and "session_version" not in {r[1] for r in db.execute("PRAGMA table_info(users)")}:
         db.execute("ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0")
 

@@ -108,8 +108,12 @@ _SETTINGS = [Migration(1, postgres="CREATE TABLE IF NOT EXISTS settings (key TEX
 def share_secret_key(index_dir: Path) -> None:
     """The key of `INDEX/secret_key` becomes the shared database's (`kb state copy`): sessions
     the single server signed stay valid on every node."""
-    key = Path(index_dir, SECRET_FILE).read_text().strip()
-    bytes.fromhex(key)
+    path = Path(index_dir, SECRET_FILE)
+    key = path.read_text().strip()
+    try:
+        bytes.fromhex(key)
+    except ValueError:
+        raise KbError(f"файл ключа сессий {path} повреждён: не копирую его (session key file damaged)") from None
     state.database(index_dir, "settings", _SETTINGS, file="").execute(
         "INSERT INTO settings (key, value) VALUES ('secret_key', ?) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key,))
