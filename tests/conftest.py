@@ -166,9 +166,17 @@ def pg_cluster():
 def backend(request, monkeypatch):
     """Each state test runs against both backends: the SQLite files of the index folder, then a
     new database of the throwaway cluster (KB_DATABASE_URL)."""
-    if request.param == "postgresql":
-        cluster = request.getfixturevalue("pg_cluster")
-        monkeypatch.setenv("KB_DATABASE_URL", cluster.new_database())
-    else:
+    if request.param == "sqlite":
         monkeypatch.delenv("KB_DATABASE_URL", raising=False)
-    return request.param
+        yield request.param
+        return
+    url = request.getfixturevalue("pg_cluster").new_database()
+    monkeypatch.setenv("KB_DATABASE_URL", url)
+    yield request.param
+    from kb.state.postgres import PostgresDatabase
+
+    # This test's pool is closed: the suite makes a database per test, and the cluster
+    # admits a bounded number of connections.
+    db = PostgresDatabase._open.pop(url, None)
+    if db is not None:
+        db.close()

@@ -69,7 +69,8 @@ class Cluster:
             raise RuntimeError(f"{prog} failed: {done.stderr.strip()[-2000:]}\n{log}")
 
     def _pg_ctl(self, action: str) -> None:
-        opts = f"-k {self.dir} -c listen_addresses='' -c port={self.port}" + ("" if self.durable else " -c fsync=off")
+        opts = (f"-k {self.dir} -c listen_addresses='' -c port={self.port} -c max_connections=200"
+                + ("" if self.durable else " -c fsync=off"))
         self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.dir / "log"), "-m", "fast",
                   "-w", "-t", "60", action)
 
