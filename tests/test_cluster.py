@@ -232,6 +232,10 @@ def test_without_the_database_search_goes_on_and_sign_in_says_why(cluster, pg_cl
         pg_cluster.start()
     assert staff_hits(cluster["A"].browser(a.cookies)) == 1
     assert login(cluster["C"].browser(), "down-dina").status_code == 302
+    # The node's log says when the database went away and when it came back, once each.
+    log = cluster["A"].log()
+    assert log.count("(state database unreachable)") >= 1
+    assert log.count("снова отвечает") == log.count("(state database unreachable)")
 
 
 def test_kill_9_of_one_node_leaves_the_others_answering(cluster):

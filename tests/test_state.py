@@ -126,6 +126,10 @@ def test_saved_searches(tmp_path, backend):
     assert (tmp_path / "saved-searches.json").exists() == (backend == "sqlite")
 
 
+def test_a_reachable_state_is_said_so(tmp_path, backend):
+    assert state.unavailable() is None
+
+
 def test_session_key_is_the_servers_and_stays(tmp_path, backend):
     key = secret_key(tmp_path / "a")
     assert len(key) == 32 and secret_key(tmp_path / "a") == key
@@ -156,6 +160,7 @@ def test_an_unreachable_database_is_said_in_russian(tmp_path, monkeypatch):
         Accounts(tmp_path).check_password("anna", PW)
     assert time.monotonic() - t0 < 10
     assert "недоступна" in str(e.value) and "Поиск работает" in str(e.value) and str(tmp_path) in str(e.value)
+    assert "недоступна" in state.unavailable()
     monkeypatch.setenv("KB_DATABASE_URL", "mysql://kb@localhost/kb")
     with pytest.raises(StateUnavailable, match="postgresql://"):
         state.database_url()

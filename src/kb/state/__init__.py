@@ -26,7 +26,8 @@ from pathlib import Path
 
 from kb.state.db import Database, Migration, Result, StateUnavailable
 
-__all__ = ["Database", "Migration", "Result", "StateUnavailable", "database", "database_url", "release", "shared"]
+__all__ = ["Database", "Migration", "Result", "StateUnavailable", "database", "database_url", "release", "shared",
+           "unavailable"]
 
 ENV = "KB_DATABASE_URL"
 _SCHEMES = ("postgresql://", "postgres://")
@@ -47,6 +48,21 @@ def database_url() -> str | None:
 def shared() -> bool:
     """The state is in PostgreSQL (shared by every node), not in the index folder's files."""
     return database_url() is not None
+
+
+def unavailable() -> str | None:
+    """None when the state can be reached (always, with the SQLite files); else why, in Russian:
+    for a readiness check (/health, kb check) of a node of a cluster."""
+    url = database_url()
+    if url is None:
+        return None
+    from kb.state.postgres import PostgresDatabase
+
+    try:
+        PostgresDatabase.get(url).execute("SELECT 1")
+    except StateUnavailable as e:
+        return str(e)
+    return None
 
 
 def release() -> None:

@@ -20,7 +20,9 @@ database and goes on).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import sys
 import threading
 import time
 import zlib
@@ -33,6 +35,9 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from kb.state.db import Conflict, Database, Migration, Result, StateUnavailable, migrate
 
 _LOCK = threading.RLock()
+# The pool logs each failed attempt to connect (a line a second while the server is away);
+# kb says once that the database went away and once that it is back.
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 # After a failure, requests are refused at once for this long, then a new pool is tried.
 RETRY_AFTER = 1.0
 
@@ -62,6 +67,7 @@ class PostgresDatabase(Database):
         self._local = threading.local()
         self._migrated: set[str] = set()
         self._down: tuple[float, str] | None = None      # (until when, why) after a failure
+        self._failing = False                             # since the last failure, nothing succeeded
 
     @classmethod
     def get(cls, url: str) -> "PostgresDatabase":
@@ -127,10 +133,32 @@ class PostgresDatabase(Database):
             raise Conflict(str(e)) from None
         except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as e:
             reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            if isinstance(e, PoolTimeout):
+                reason = f"нет соединения за {_timeout():g} с"
+                if not self._failing:
+                    reason += f" ({self._why_not()})"
             msg = (f"база данных {self.where()} недоступна: {reason}. Поиск работает, а вход, токены, "
                    "сохранённые поиски и загрузки — когда база снова ответит (state database unreachable)")
+            if not self._failing:
+                # Once per outage in the node's log, not at every refused request.
+                print(f"kb: {msg}", file=sys.stderr, flush=True)
+            self._failing = True
             self._down = (time.monotonic() + RETRY_AFTER, msg)
             raise StateUnavailable(msg) from None
+
+    def _why_not(self) -> str:
+        """What libpq says when connecting now (the pool only says it waited): for the log."""
+        try:
+            psycopg.connect(self.url, connect_timeout=2).close()
+        except psycopg.Error as e:
+            return (str(e).strip().splitlines() or [type(e).__name__])[0]
+        return "соединение есть, но все заняты"
+
+    def _recovered(self) -> None:
+        if self._failing:
+            self._failing = False
+            print(f"kb: база данных {self.where()} снова отвечает (state database reachable again)",
+                  file=sys.stderr, flush=True)
 
     def execute(self, sql: str, args: Sequence = ()) -> Result:
         sql = sql.replace("?", "%s")
@@ -141,7 +169,10 @@ class PostgresDatabase(Database):
                 return Result(cur.fetchall() if cur.description else [], cur.rowcount)
             with self.pool().connection() as con:
                 cur = con.execute(sql, tuple(args))
-                return Result(cur.fetchall() if cur.description else [], cur.rowcount)
+                result = Result(cur.fetchall() if cur.description else [], cur.rowcount)
+        if self._failing:
+            self._recovered()
+        return result
 
     @contextlib.contextmanager
     def transaction(self, lock: str):
