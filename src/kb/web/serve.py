@@ -262,6 +262,9 @@ def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int =
         Indexing(corpus, index_dir, run_here=False).run_forever()
 
     preload()
+    from kb.state import release
+
+    release()               # the session key was read: each worker opens its own connections
 
     print(f"kb: рабочих процессов: {n}", file=sys.stderr, flush=True)
     def worker(number: int) -> None:
