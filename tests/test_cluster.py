@@ -228,8 +228,16 @@ def test_without_the_database_search_goes_on_and_sign_in_says_why(cluster, pg_cl
         assert r.status_code == 503 and "недоступна" in body and "Traceback" not in body
         r = anon.get("/api/search", query_string={"q": STAFF_WORD}, headers={"Authorization": "Bearer kb_x" + "y" * 40})
         assert r.status_code == 503 and "недоступна" in r.json["error"]["message_ru"]
+        # Readiness: still ready (search answers), the database said to be down.
+        r = anon.get("/health/ready")
+        assert r.status_code == 200 and r.json["ready"] is True and r.json["database"] == "unavailable"
     finally:
         pg_cluster.start()
+    # Back: said so once the node's pool reconnects (within a few seconds).
+    deadline = time.monotonic() + 20
+    while cluster["B"].browser().get("/health/ready").json["database"] != "ok":
+        assert time.monotonic() < deadline, "database still said unavailable 20 s after it started"
+        time.sleep(0.5)
     assert staff_hits(cluster["A"].browser(a.cookies)) == 1
     assert login(cluster["C"].browser(), "down-dina").status_code == 302
     # The node's log says when the database went away and when it came back, once each.

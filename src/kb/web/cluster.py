@@ -79,6 +79,13 @@ def ready():
     sound = gen is not None and store.read_seal(gen) is not None
     body: dict = {"ready": sound, "generation": gen.name if gen else None,
                   "role": "follower" if current_app.config.get("KB_FOLLOW") else "indexer"}
+    from kb import state
+
+    if state.database_url() is not None:
+        # Search goes on without the shared database (sign-in does not), so it is said, not a 503:
+        # a balancer that took every node out when the database fails would stop search too.
+        down = state.unavailable()
+        body["database"] = "unavailable" if down else "ok"
     if current_app.config.get("KB_FOLLOW"):
         lag = replica.lag(replica.read_state(index_dir), index_dir) or {}
         since = lag.get("since_success")
