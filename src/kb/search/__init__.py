@@ -35,7 +35,7 @@ from kb.search.semantic import status as meaning_status
 from kb.search.semantic import prefetch, with_meaning
 from kb.search.results import DocGroup, FacetValue, Hit, SearchResult
 from kb.search.snippets import Matcher, make_snippet
-from kb.search import spelling
+from kb.search import fill, spelling
 from kb.search.tables import readable
 
 __all__ = ["search", "parse", "SearchResult", "Hit", "DocGroup", "DocInfo", "catalog",
@@ -243,6 +243,7 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     result.latin = latin_terms(query, parsed)
     if raw.by_meaning and groups:
         result.meaning_lang = query_language(query, parsed)
+    result.meaning = fill.coverage(rd, raw.scored_now)
     sel_c = set(filters.cites) if filters else set()
     rows = cat.facet_rows()
     matched = [rows[d] for d in doc_counts if d in rows]

@@ -1,0 +1,222 @@
+"""Meaning from the first minute, while the passage vectors are being built (issue 27).
+
+The lexical index of an archive is ready in minutes, its passage vectors take an hour or more
+on two cores. Meanwhile a plain-words query is still fused with meaning (kb.search.semantic):
+
+- the semantic side searches the passages embedded so far (kb.index.vectors, partial view),
+  and only those: a passage without a vector is never a semantic hit;
+- the query's best lexical candidates (FILL of them, best first) that have no vector yet are
+  embedded now, within KB_QUERY_EMBED_MS (1,500 ms by default; 0 turns this off), and kept in
+  the shared vector cache (kb.index.vcache) and in memory: the next query takes them from
+  there, and so does the build (kb.index.vectors.build looks there before embedding);
+- a candidate still without a vector when the budget is spent counts, by meaning, as the
+  median lexical candidate that has one (semantic.fuse `unknown`), not as the last: it has
+  no vector for no fault of its own.
+
+The budget is checked between calls of the embedder; the embedding runs in its own thread, so
+a search waits at most the budget even when a call takes longer (the call then ends in the
+background and its vectors are kept for the next query). Nothing here fails a search: a model
+that does not load, an embedder that raises, a cache that does not open mean ranking by words,
+said once in the log. `coverage` is what the results page and the API say: how much of the
+collection search by meaning covers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import replace
+
+from kb import config
+from kb.analysis import embed
+from kb.index import RawResults, vcache
+from kb.index.vectors import key_of
+
+FILL = 30           # lexical candidates looked at: the first page's passages and some more
+MAX_BATCH = 8       # passages per call of the embedder at most (the budget is checked between calls)
+MEMO = 4096         # vectors embedded at query time kept in memory (384 floats each: 6 MB)
+log = logging.getLogger("kb.search")
+
+_memo: "OrderedDict[tuple[str, bytes], object]" = OrderedDict()
+_memo_lock = threading.Lock()
+_warned: set[str] = set()
+
+
+def enabled() -> bool:
+    return config.query_embed_ms() > 0
+
+
+def _warn_once(what: str, e: BaseException) -> None:
+    if what in _warned:
+        return
+    _warned.add(what)
+    log.warning("поиск по смыслу: %s (%s: %s); результаты упорядочены по словам (meaning skipped: "
+                "ranked by words)", what, type(e).__name__, e)
+
+
+def embedder():
+    """The query embedder, or None (logged once) when it does not load: search goes on by words."""
+    try:
+        return embed.embedder()
+    except Exception as e:
+        _warn_once("модель смысла не загрузилась", e)
+        return None
+
+
+def _remember(model_key: str, vecs: dict) -> None:
+    with _memo_lock:
+        for k, v in vecs.items():
+            _memo[(model_key, k)] = v
+            _memo.move_to_end((model_key, k))
+        while len(_memo) > MEMO:
+            _memo.popitem(last=False)
+
+
+def _recalled(model_key: str, keys) -> dict:
+    with _memo_lock:
+        return {k: _memo[(model_key, k)] for k in keys if (model_key, k) in _memo}
+
+
+class _Job(threading.Thread):
+    """Vectors of `todo` [(content hash, text)], best candidate first: from the shared cache,
+    else embedded until `deadline` (time.monotonic)."""
+
+    def __init__(self, model, todo: list[tuple[bytes, str]], deadline: float):
+        super().__init__(name="kb-query-fill", daemon=True)
+        self.model, self.todo, self.deadline = model, todo, deadline
+        self.got: dict[bytes, object] = {}
+        self.lock = threading.Lock()
+        self.error: BaseException | None = None
+        self.embedded = 0
+
+    def _keep(self, vecs: dict) -> None:
+        with self.lock:
+            self.got.update(vecs)
+        _remember(self.model.key, vecs)
+
+    def run(self) -> None:
+        import numpy as np
+
+        try:
+            # Opened here: an SQLite connection belongs to the thread that made it.
+            cache = vcache.SharedVectors(self.model.key, int(getattr(self.model, "dim", 0) or 0))
+            try:
+                found = cache.get([k for k, _ in self.todo])
+                self._keep({k: np.asarray(v, dtype=np.float32) for k, v in found.items()})
+                rest = [(k, t) for k, t in self.todo if k not in found]
+                per = None          # seconds a passage took so far
+                i = 0
+                while i < len(rest):
+                    left = self.deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    n = 1 if per is None else max(1, min(MAX_BATCH, int(left / per)))
+                    part = rest[i:i + n]
+                    t0 = time.monotonic()
+                    vecs = np.asarray(self.model.passages([t for _, t in part]), dtype=np.float32)
+                    per = (time.monotonic() - t0) / len(part)
+                    self._keep({k: vecs[j] for j, (k, _) in enumerate(part)})
+                    cache.put([k for k, _ in part], vecs)
+                    self.embedded += len(part)
+                    i += n
+            finally:
+                cache.close()
+        except Exception as e:          # reported by the search that started it
+            self.error = e
+
+
+def with_meaning_so_far(rd, model, query: str, raw: RawResults, filters, limit: int, depth: int,
+                        share: float, mode: str) -> RawResults:
+    """`raw` fused with meaning as far as the vectors built so far and KB_QUERY_EMBED_MS allow;
+    `raw` itself when nothing is known by meaning."""
+    try:
+        return _fill(rd, model, query, raw, filters, limit, depth, share, mode)
+    except Exception as e:
+        _warn_once("не удалось", e)
+        return raw
+
+
+def _fill(rd, model, query, raw, filters, limit, depth, share, mode):
+    import numpy as np
+
+    from kb.analysis.embed import passage_text
+    from kb.search import semantic
+
+    budget = config.query_embed_ms() / 1000
+    deadline = time.monotonic() + budget
+    try:
+        qvec = semantic._query_vector(model, query, timeout=budget)
+    except Exception as e:
+        _warn_once("запрос не превратился в вектор", e)
+        return raw
+    qvec = np.asarray(qvec, dtype=np.float32)
+    sem = rd.semantic(qvec, model.key, filters, limit=max(depth, limit if mode == "semantic" else 0),
+                      partial=True)
+    have = rd.passage_vectors([h.docnum for h in raw.hits], model.key)
+    lacking = [h for h in raw.hits[:FILL] if h.docnum not in have]
+    keys = {h.docnum: key_of(passage_text(h.fields.get("title", ""), h.fields.get("heading", "") or "",
+                                          h.fields.get("body", ""))) for h in lacking}
+    got = _recalled(model.key, keys.values())
+    todo = list({k: None for k in keys.values() if k not in got})
+    if todo and time.monotonic() < deadline:
+        text_of = {keys[h.docnum]: passage_text(h.fields.get("title", ""), h.fields.get("heading", "") or "",
+                                                h.fields.get("body", "")) for h in lacking}
+        job = _Job(model, [(k, text_of[k]) for k in todo], deadline)
+        job.start()
+        job.join(max(0.0, deadline - time.monotonic()))
+        with job.lock:
+            got.update(job.got)
+        if job.error is not None:
+            _warn_once("фрагменты не превратились в векторы", job.error)
+    now = [replace(h, score=float(np.dot(qvec, got[keys[h.docnum]]))) for h in lacking if keys[h.docnum] in got]
+    seen = {h.docnum for h in now}
+    hits = sorted([h for h in (sem.hits if sem else []) if h.docnum not in seen] + now, key=lambda h: -h.score)
+    hits = hits[:max(depth, limit if mode == "semantic" else 0)]
+    if not hits:
+        return raw
+    counts: dict[str, int] = {}
+    for h in hits:
+        counts[h.doc_id] = counts.get(h.doc_id, 0) + 1
+    found = RawResults(hits=hits, doc_counts=counts, total=len(hits))
+    if mode == "semantic":
+        return found
+    unknown = {h.docnum for h in raw.hits if h.docnum not in have and keys.get(h.docnum) not in got}
+    fused = semantic.fuse(raw, found, limit, share, -1.0 if model.floor is None else model.floor, unknown=unknown)
+    return replace(fused, scored_now=len(now))
+
+
+def coverage(rd, scored_now: int = 0) -> dict | None:
+    """How much of the collection search by meaning covers, for the page and the API:
+    {"ready", "passages_with_vectors", "passages", "minutes_left", "scored_now" (the query's
+    candidates without a stored vector scored by meaning at query time)}; None when it is off."""
+    from kb.index import vector_status
+
+    key = embed.configured_key()
+    if key is None:
+        return None
+    with_vectors, passages, ready = rd.vector_cover(key)
+    left = None if ready else vector_status(rd.index_dir, key).get("minutes_left")
+    return {"ready": ready, "passages_with_vectors": with_vectors, "passages": passages, "minutes_left": left,
+            "scored_now": scored_now}
+
+
+def coverage_line(cover: dict | None) -> str | None:
+    """"поиск по смыслу: 2 806 из 10 031 фрагментов (28%)" while the vectors are incomplete, else None."""
+    if not cover or cover["ready"]:
+        return None
+    n, of = cover["passages_with_vectors"], cover["passages"]
+    pct = int(100 * n / of) if of else 0
+
+    def num(x: int) -> str:
+        return f"{x:,}".replace(",", "\u00a0")
+
+    line = f"поиск по смыслу: {num(n)} из {num(of)} фрагментов ({pct}%)"
+    left = cover.get("minutes_left")
+    if left is not None:
+        line += ", векторы остальных будут готовы " + ("меньше чем через минуту" if left < 1
+                                                       else f"примерно через {round(left)} мин")
+    if cover.get("scored_now"):
+        line += f"; ещё {cover['scored_now']} из лучших найденных по словам оценены по смыслу во время поиска"
+    return line
