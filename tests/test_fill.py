@@ -192,12 +192,25 @@ def test_the_budget_is_honoured_and_the_late_vector_kept(lexical_only, model, mo
     took = time.monotonic() - t0
     assert took < 1.2, took                     # not the 1.5 s the embedder takes
     assert _paths(res) == by_words and res.meaning["scored_now"] == 0
-    # The call the search stopped waiting for ends in the background; its vector is kept.
+    # The call the search stopped waiting for ends in the background; its vector is kept
+    # and not embedded again.
     deadline = time.monotonic() + 10
     while not fill._memo and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert len(fill._memo) == 1
-    assert search(idx, QUERY).meaning["scored_now"] >= 1
+    assert len(fill._memo) == 1 and len(model.seen) == 1
+    model.delay = 0.0
+    res = search(idx, QUERY)
+    assert res.meaning["scored_now"] == 3 and len(model.seen) == 3 and _paths(res)[0] == "razvod.txt"
+
+
+def test_meaning_waits_for_the_best_candidates(lexical_only, model, monkeypatch):
+    """Until the best FIRST_KNOWN lexical candidates have a vector, the query is ranked by words:
+    the few passages that happen to have one would otherwise outrank better ones."""
+    corpus, idx = lexical_only
+    by_words = _words_only(idx, monkeypatch)
+    monkeypatch.setattr(fill, "FILL", 2)            # the third candidate is never embedded
+    res = search(idx, QUERY)
+    assert _paths(res) == by_words and res.meaning["scored_now"] == 0 and len(model.seen) == 2
 
 
 def test_a_broken_embedder_falls_back_to_words_and_says_so_once(lexical_only, model, monkeypatch, caplog):

