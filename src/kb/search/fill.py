@@ -118,6 +118,9 @@ class _Job(threading.Thread):
         self.lock = threading.Lock()
         self.error: BaseException | None = None
         self.embedded = 0
+        # Set when the search need wait no longer: all done, or the first `must` cannot be
+        # embedded within the deadline at the pace measured (the search is then by words).
+        self.settled = threading.Event()
 
     def _keep(self, vecs: dict) -> None:
         with self.lock:
@@ -153,11 +156,14 @@ class _Job(threading.Thread):
                     cache.put([k for k, _ in part], vecs)
                     self.embedded += len(part)
                     i += n
+                    if i < must and self.deadline - time.monotonic() < per * (must - i):
+                        self.settled.set()
             finally:
                 cache.close()
         except Exception as e:          # reported by the search that started it
             self.error = e
         finally:
+            self.settled.set()
             if overtime:
                 _overtime.release()
 
@@ -203,7 +209,7 @@ def _fill(rd, model, query, raw, filters, limit, depth, share, mode):
         job = _Job(_passage_model(model), [(k, text_of[k]) for k in order], deadline,
                    must=len([k for k in need if k in todo]))
         job.start()
-        job.join(max(0.0, deadline - time.monotonic()))
+        job.settled.wait(max(0.0, deadline - time.monotonic()))
         with job.lock:
             got.update(job.got)
         if job.error is not None:
