@@ -285,3 +285,16 @@ def test_real_model_embeds_the_candidates_as_the_build_would(tmp_path, monkeypat
     finally:
         forget_readers()
         shutil.rmtree(tmp_path / "cache", ignore_errors=True)
+
+
+def test_lists_not_in_ranking_order_embed_nothing(lexical_only, model):
+    """A document's matches (reading order) and the feed (by date) do not wait for meaning."""
+    from kb.search import catalog, matches_in, newest
+
+    corpus, idx = lexical_only
+    doc = next(d.doc_id for d in catalog(idx).all() if d.path == "spor.txt")
+    assert matches_in(idx, doc, QUERY).total >= 1
+    assert newest(idx, QUERY)
+    assert model.seen == []
+    search(idx, QUERY)
+    assert len(model.seen) == 3

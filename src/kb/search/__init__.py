@@ -577,7 +577,8 @@ def newest(index_dir: Path, query: str, *, filters: qm.Filters | None = None,
                 and (not f.year or str(d.year) in f.year) and (not ids or d.doc_id in ids)]
         docs.sort(key=lambda d: (d.added, d.doc_id), reverse=True)
         return [(d, None) for d in docs[:limit]]
-    parsed, raw = ranked(rd, query, run_filters, CANDIDATES, qm.Deadline(config.query_seconds()))
+    with fill.known_only():             # listed by date: meaning would not change the list
+        parsed, raw = ranked(rd, query, run_filters, CANDIDATES, qm.Deadline(config.query_seconds()))
     best: dict[str, object] = {}
     for h in raw.hits:
         best.setdefault(h.doc_id, h)
@@ -608,7 +609,9 @@ def matches_in(index_dir: Path, doc_id: str, query: str) -> DocMatches:
     check_index(index_dir)
     rd = reader(Path(index_dir))
     try:
-        _, raw = ranked(rd, query, qm.Filters(doc_id=[doc_id]), MATCHES_RANKED, qm.Deadline(config.query_seconds()))
+        with fill.known_only():         # listed in reading order: no embedding at query time
+            _, raw = ranked(rd, query, qm.Filters(doc_id=[doc_id]), MATCHES_RANKED,
+                            qm.Deadline(config.query_seconds()))
     except QueryError as e:
         return DocMatches(0, [], error=str(e))
     found = sorted(({"ordinal": h.fields.get("ordinal", 0), "page": h.fields.get("page"),

@@ -25,6 +25,8 @@ collection search by meaning covers.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import threading
 import time
@@ -51,8 +53,23 @@ _memo_lock = threading.Lock()
 _warned: set[str] = set()
 
 
+_known_only = contextvars.ContextVar("kb_fill_known_only", default=False)
+
+
 def enabled() -> bool:
     return config.query_embed_ms() > 0
+
+
+@contextlib.contextmanager
+def known_only():
+    """Searches in this block use the vectors there are and embed nothing at query time: for
+    lists whose order is not the ranking (a document's matches in reading order, the feed by
+    date), where waiting for meaning would buy nothing."""
+    token = _known_only.set(True)
+    try:
+        yield
+    finally:
+        _known_only.reset(token)
 
 
 def _warn_once(what: str, e: BaseException) -> None:
@@ -201,7 +218,7 @@ def _fill(rd, model, query, raw, filters, limit, depth, share, mode):
                                           h.fields.get("body", ""))) for h in lacking}
     got = _recalled(model.key, keys.values())
     todo = list({k: None for k in keys.values() if k not in got})
-    if todo and time.monotonic() < deadline:
+    if todo and time.monotonic() < deadline and not _known_only.get():
         text_of = {keys[h.docnum]: passage_text(h.fields.get("title", ""), h.fields.get("heading", "") or "",
                                                 h.fields.get("body", "")) for h in lacking}
         need = [keys[h.docnum] for h in raw.hits[:FIRST_KNOWN] if h.docnum in keys]

