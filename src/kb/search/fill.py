@@ -214,13 +214,14 @@ def _fill(rd, model, query, raw, filters, limit, depth, share, mode):
                       partial=True)
     have = rd.passage_vectors([h.docnum for h in raw.hits], model.key)
     lacking = [h for h in raw.hits[:FILL] if h.docnum not in have]
-    keys = {h.docnum: key_of(passage_text(h.fields.get("title", ""), h.fields.get("heading", "") or "",
-                                          h.fields.get("body", ""))) for h in lacking}
+    # The text as the build embeds it, and its hash: the key of the shared cache.
+    texts = {h.docnum: passage_text(h.fields.get("title", ""), h.fields.get("heading", "") or "",
+                                    h.fields.get("body", "")) for h in lacking}
+    keys = {n: key_of(t) for n, t in texts.items()}
     got = _recalled(model.key, keys.values())
     todo = list({k: None for k in keys.values() if k not in got})
     if todo and time.monotonic() < deadline and not _known_only.get():
-        text_of = {keys[h.docnum]: passage_text(h.fields.get("title", ""), h.fields.get("heading", "") or "",
-                                                h.fields.get("body", "")) for h in lacking}
+        text_of = {keys[n]: t for n, t in texts.items()}
         need = [keys[h.docnum] for h in raw.hits[:FIRST_KNOWN] if h.docnum in keys]
         order = [k for k in need if k in todo] + [k for k in todo if k not in need]
         job = _Job(_passage_model(model), [(k, text_of[k]) for k in order], deadline,
