@@ -298,3 +298,26 @@ def test_lists_not_in_ranking_order_embed_nothing(lexical_only, model):
     assert model.seen == []
     search(idx, QUERY)
     assert len(model.seen) == 3
+
+
+def test_the_build_takes_what_a_search_embedded_meanwhile(lexical_only, model, monkeypatch):
+    """Vectors a search puts in the shared cache while a build runs are taken by it, batch by
+    batch, not embedded again."""
+    corpus, idx = lexical_only
+    monkeypatch.setattr(vectors, "BATCH", 1)
+
+    class Builder(TopicEmbedder):
+        def passages(self, texts):
+            if not self.seen:           # a search embeds the others meanwhile
+                search(idx, QUERY)
+            return super().passages(texts)
+
+    builder = Builder()
+    built = vectors.build(idx, builder)
+    assert built["ready"]
+    by_search = set(model.seen)
+    # The passage the builder was embedding when the search ran is embedded by both; the
+    # others the search embedded are taken from the cache.
+    assert len(by_search) == 3 and not by_search & set(builder.seen[1:])
+    assert built["reused"] == len(by_search - {builder.seen[0]}) >= 2
+    assert built["embedded"] == len(builder.seen) and built["embedded"] + built["reused"] == 4

@@ -262,7 +262,7 @@ def nearest(v: View, qvec, limit: int, allowed=None, masked=None):
     import numpy as np
 
     q = np.asarray(qvec, dtype=np.float32)
-    if not v.size:
+    if not v.size or not v.have.any():      # a build that has not written its first chunk yet
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     out_mask = np.zeros(v.size, dtype=bool)
     if masked:
