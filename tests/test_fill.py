@@ -321,3 +321,19 @@ def test_the_build_takes_what_a_search_embedded_meanwhile(lexical_only, model, m
     assert len(by_search) == 3 and not by_search & set(builder.seen[1:])
     assert built["reused"] == len(by_search - {builder.seen[0]}) >= 2
     assert built["embedded"] == len(builder.seen) and built["embedded"] + built["reused"] == 4
+
+
+def test_a_stopped_build_gives_no_estimate(lexical_only, model, monkeypatch):
+    import os
+
+    corpus, idx = lexical_only
+    monkeypatch.setattr(vectors, "FLUSH", 1)
+    monkeypatch.setattr(vectors, "BATCH", 1)
+    model.delay = 0.02
+    vectors.build(idx, model, should_stop=lambda: vectors.status(idx, model.key)["done"] >= 2)
+    assert vectors.status(idx, model.key)["minutes_left"] is not None
+    prog = vectors.model_dir(idx, model.key) / "progress.json"
+    old = time.time() - vectors.STALE_PROGRESS - 60
+    os.utime(prog, (old, old))
+    assert vectors.status(idx, model.key)["minutes_left"] is None
+    assert "будут готовы" not in fill.coverage_line(search(idx, QUERY).meaning)

@@ -57,6 +57,7 @@ BATCH = 8               # passages per call of the embedder, unless it says (`ba
 COMPACT_OVER = 8        # chunks above which a finished build merges them into one
 PARTIAL = "partial"     # suffix of a generation's map while its vectors are being built
 PARTIAL_RELOAD = 20.0   # seconds a reader keeps a partial view before reading the new chunks
+STALE_PROGRESS = 600.0  # seconds without a new chunk after which a build counts as stopped
 log = logging.getLogger("kb.index")
 _CHUNK = re.compile(r"^c(\d{6,})\.npy$")
 
@@ -403,11 +404,14 @@ def status(index_dir: Path, model_key: str) -> dict:
     ready = gen is not None and (folder / f"{gen.name}.map").exists()
     try:
         prog = json.loads((folder / "progress.json").read_text(encoding="utf-8"))
+        age = time.time() - (folder / "progress.json").stat().st_mtime
     except (OSError, ValueError):
-        prog = {}
+        prog, age = {}, 0.0
     if gen is None or prog.get("gen") != gen.name:
         prog = {}           # numbers of an older generation: the builder has not started on this one
     done, total, left = prog.get("done", 0), prog.get("total", 0), prog.get("minutes_left")
+    if age > STALE_PROGRESS:
+        left = None         # the builder stopped (a builder writes after each chunk): no estimate
     return {"ready": ready, "done": done if isinstance(done, int) else 0,
             "total": total if isinstance(total, int) else 0,
             "minutes_left": left if isinstance(left, (int, float)) and not ready else None}
