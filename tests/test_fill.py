@@ -85,6 +85,7 @@ def model(monkeypatch, tmp_path):
     # What earlier tests embedded at query time (the same fake key) is not this test's.
     fill._memo.clear()
     fill._warned.clear()
+    fill._pace.clear()
     semantic._recent.clear()
     return m
 
@@ -276,6 +277,7 @@ def test_real_model_embeds_the_candidates_as_the_build_would(tmp_path, monkeypat
     monkeypatch.setenv("KB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("KB_QUERY_EMBED_MS", "60000")       # all of them, however loaded the machine
     fill._memo.clear()
+    fill._pace.clear()
     try:
         res = search(idx, "решение суда о расторжении брака")
         assert res.groups and res.meaning["scored_now"] == 3 and not res.meaning["ready"]
@@ -337,3 +339,27 @@ def test_a_stopped_build_gives_no_estimate(lexical_only, model, monkeypatch):
     os.utime(prog, (old, old))
     assert vectors.status(idx, model.key)["minutes_left"] is None
     assert "будут готовы" not in fill.coverage_line(search(idx, QUERY).meaning)
+
+
+def test_a_search_that_cannot_make_it_in_time_does_not_wait(lexical_only, model, monkeypatch):
+    """At the pace measured before (kept beside the shared cache for the next process), the
+    best three candidates would take longer than the budget: the search is by words at once,
+    and the three are finished in the background for the next query."""
+    corpus, idx = lexical_only
+    by_words = _words_only(idx, monkeypatch)
+    model.delay = 1.3                        # a call: one alone takes most of the 1.5 s budget
+    deadline = time.monotonic() + 20
+    search(idx, QUERY)                      # measures the pace, finishes the three meanwhile
+    while not fill._pace_file(model.key).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)                    # written when the background work ends
+    assert len(fill._memo) == 3 and fill.pace(model.key) is not None
+    saved = json.loads(fill._pace_file(model.key).read_text(encoding="utf-8"))["seconds_per_char"]
+    assert saved == pytest.approx(fill.pace(model.key))
+    fill._memo.clear()                      # a new process: the pace from the file, nothing in memory
+    fill._pace.clear()
+    shutil.rmtree(tmp_cache := vcache.folder(), ignore_errors=True)
+    tmp_cache.mkdir(parents=True)
+    (tmp_cache / fill._pace_file(model.key).name).write_text(json.dumps({"seconds_per_char": saved}))
+    t0 = time.monotonic()
+    res = search(idx, QUERY)
+    assert time.monotonic() - t0 < 1.0 and _paths(res) == by_words

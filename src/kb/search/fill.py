@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import json
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -105,6 +107,46 @@ def _recalled(model_key: str, keys) -> dict:
         return {k: _memo[(model_key, k)] for k in keys if (model_key, k) in _memo}
 
 
+_pace: dict[str, float] = {}
+
+
+def _pace_file(model_key: str):
+    return vcache.folder() / ("pace-" + re.sub(r"[^A-Za-z0-9._-]+", "_", model_key)[:120] + ".json")
+
+
+def pace(model_key: str) -> float | None:
+    """Seconds the query-time engine took a character of passage text, as last measured in
+    this process or, for a new one (`kb search`), by the one before (kept beside the shared
+    cache): a search that cannot embed its best candidates in time at that pace does not wait."""
+    if model_key not in _pace and vcache.enabled():
+        try:
+            value = float(json.loads(_pace_file(model_key).read_text(encoding="utf-8"))["seconds_per_char"])
+            if 0 < value < 1:
+                _pace[model_key] = value
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    return _pace.get(model_key)
+
+
+def _paced(model_key: str, seconds_per_char: float) -> float:
+    old = _pace.get(model_key)
+    _pace[model_key] = new = seconds_per_char if old is None else (old + seconds_per_char) / 2
+    return new
+
+
+def _save_pace(model_key: str) -> None:
+    if model_key not in _pace or not vcache.enabled():
+        return
+    try:
+        path = _pace_file(model_key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps({"seconds_per_char": _pace[model_key]}), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass            # only saves a later `kb search` its first wait
+
+
 _second: dict[str, object] = {}
 _second_lock = threading.Lock()
 # One search at a time may go on embedding its best candidates after its budget (see _Job).
@@ -157,25 +199,36 @@ class _Job(threading.Thread):
                 found = cache.get([k for k, _ in self.todo])
                 self._keep({k: np.asarray(v, dtype=np.float32) for k, v in found.items()})
                 rest = [(k, t) for k, t in self.todo if k not in found]
-                per = None          # seconds a passage took so far
                 must = len([k for k, _ in self.todo[:self.must] if k not in found])
+                per = pace(self.model.key)      # seconds a character, as measured before
+
+                def hopeless(i: int) -> bool:
+                    """The best candidates cannot be embedded before the deadline at that pace."""
+                    need = sum(len(t) for _, t in rest[i:must])
+                    return per is not None and need * per > self.deadline - time.monotonic()
+
+                if must and hopeless(0):
+                    self.settled.set()          # the search goes by words at once
                 i = 0
                 while i < len(rest):
                     left = self.deadline - time.monotonic()
-                    if left <= 0:
+                    if left <= 0 or self.settled.is_set():
                         if i >= must or not (overtime or _overtime.acquire(blocking=False)):
                             break
                         overtime = True
-                    n = 1 if per is None or left <= 0 else max(1, min(MAX_BATCH, int(left / per)))
-                    part = rest[i:i + n]
+                    part = rest[i:i + 1]
+                    if per is not None and left > 0:
+                        while len(part) < MAX_BATCH and i + len(part) < len(rest) and \
+                                sum(len(t) for _, t in rest[i:i + len(part) + 1]) * per <= left:
+                            part = rest[i:i + len(part) + 1]
                     t0 = time.monotonic()
                     vecs = np.asarray(self.model.passages([t for _, t in part]), dtype=np.float32)
-                    per = (time.monotonic() - t0) / len(part)
+                    per = _paced(self.model.key, (time.monotonic() - t0) / max(1, sum(len(t) for _, t in part)))
                     self._keep({k: vecs[j] for j, (k, _) in enumerate(part)})
                     cache.put([k for k, _ in part], vecs)
                     self.embedded += len(part)
-                    i += n
-                    if i < must and self.deadline - time.monotonic() < per * (must - i):
+                    i += len(part)
+                    if i < must and hopeless(i):
                         self.settled.set()
             finally:
                 cache.close()
@@ -185,6 +238,7 @@ class _Job(threading.Thread):
             self.settled.set()
             if overtime:
                 _overtime.release()
+            _save_pace(self.model.key)
 
 
 def with_meaning_so_far(rd, model, query: str, raw: RawResults, filters, limit: int, depth: int,
