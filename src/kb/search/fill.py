@@ -217,6 +217,8 @@ class _Job(threading.Thread):
                             break
                         overtime = True
                     part = rest[i:i + 1]
+                    if i >= must and per is not None and len(part[0][1]) * per > left:
+                        break               # would end after the deadline: nobody waits for it
                     if per is not None and left > 0:
                         while len(part) < MAX_BATCH and i + len(part) < len(rest) and \
                                 sum(len(t) for _, t in rest[i:i + len(part) + 1]) * per <= left:
