@@ -11,8 +11,12 @@ kb: `kb.evaluation.evaluate`, the very code behind `kb eval` (same analyzer and 
 has built the vectors).
 
     .venv/bin/python bench/quality.py [BEIR_DIR ...] [--modes lexical,semantic,hybrid] [--keep DIR]
+    .venv/bin/python bench/quality.py --real-index DIR [--modes lexical,hybrid]
 
-(default sets: ../shared/data/bench/legal-ru-dev and xquad-ru). The semantic and hybrid rows
+(default sets: ../shared/data/bench/legal-ru-dev and xquad-ru). `--real-index DIR` scores the
+sets over all of ../shared/data instead (bench/golden.py: the golden set and the legal question
+set, tests/golden/), searched by `kb.search.search` in the index DIR, words alone and hybrid;
+BEIR sets named as well are scored too. The semantic and hybrid rows
 need the sets' passage vectors: embedding legal-ru-dev's 6,822 articles takes ~30-50 min on
 this machine's two cores, xquad-ru's 240 paragraphs ~1-2 min. `--keep DIR` keeps each set's
 index and vectors in DIR/<set> so that the next run embeds nothing; `--modes lexical` is the
@@ -69,16 +73,40 @@ def baseline(beir: Path, stem: bool) -> dict:
 MODES = ("lexical", "semantic", "hybrid")
 
 
+def real_sets(index_dir: Path, modes: list[str]) -> None:
+    """The golden sets over all of ../shared/data (bench/golden.py), in kb's modes; `semantic`
+    alone has no place on the product path (kb.search.search), so lexical and hybrid only."""
+    import golden
+
+    print(f"{'set':<14} {'system':<22} {'queries':>7} {'S@1':>6} {'S@3':>6} {'MRR':>6} {'nDCG@10':>8} {'P@3':>6} {'zero':>5}")
+    for name in ("golden", "legal"):
+        for mode in modes:
+            res = golden.evaluate(index_dir, golden.SETS[name], mode)
+            a = res["all"]
+            label = f"kb {mode}" + ("" if mode == "lexical" or res["fused"] else " (no vectors)")
+            print(f"{name:<14} {label:<22} {a['queries']:>7} {a['success@1']:>6.3f} {a['success@3']:>6.3f} "
+                  f"{a['mrr']:>6.3f} {a['ndcg@10']:>8.3f} {a['passage@3']:>6.3f} {a['zero']:>5}", flush=True)
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("sets", nargs="*", type=Path)
     ap.add_argument("--modes", default=",".join(MODES), help="kb's modes, comma-separated")
     ap.add_argument("--keep", type=Path, default=None, metavar="DIR",
                     help="keep each set's index and passage vectors in DIR/<set> between runs")
+    ap.add_argument("--real-index", type=Path, default=None, metavar="DIR",
+                    help="an index of ../shared/data: score the golden and legal question sets over it")
     args = ap.parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not modes or any(m not in MODES for m in modes):
         ap.error(f"--modes: some of {', '.join(MODES)}")
+    if args.real_index is not None:
+        if not (args.real_index / "CURRENT").exists():
+            ap.error(f"--real-index {args.real_index}: not a kb index (no CURRENT)")
+        real_sets(args.real_index, [m for m in modes if m != "semantic"] or ["lexical"])
+        if not args.sets:
+            return 0
+        print()
     sets = args.sets or [ROOT.parent / "shared" / "data" / "bench" / n for n in ("legal-ru-dev", "xquad-ru")]
     print(f"{'set':<14} {'system':<13} {'nDCG@10':>8} {'R@10':>7} {'R@100':>7} {'MRR@10':>7}")
     for beir in sets:

@@ -136,3 +136,47 @@ def signed_in(app, name: str = "staff-test", role: str = "staff", password: str 
     r = c.post("/login", data={"username": name, "password": password, "csrf_token": token})
     assert r.status_code == 302, r.get_data(as_text=True)[:500]
     return c
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL cluster (tests/pgcluster.py); skip locally or fail in CI
+    (KB_REQUIRE_POSTGRES) when PostgreSQL's server or psycopg is not installed."""
+    from pgcluster import Cluster, bindir
+
+    why = None
+    try:
+        import psycopg  # noqa: F401
+        import psycopg_pool  # noqa: F401
+    except ImportError:
+        why = "psycopg and psycopg-pool are not installed (pip install -e .)"
+    if why is None and bindir() is None:
+        why = "PostgreSQL's server is not installed (apt-get install postgresql; scripts/setup --test)"
+    if why:
+        msg = f"needs PostgreSQL: {why}"
+        if _required("KB_REQUIRE_POSTGRES"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    cluster = Cluster(bindir())
+    yield cluster
+    cluster.destroy()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, monkeypatch):
+    """Each state test runs against both backends: the SQLite files of the index folder, then a
+    new database of the throwaway cluster (KB_DATABASE_URL)."""
+    if request.param == "sqlite":
+        monkeypatch.delenv("KB_DATABASE_URL", raising=False)
+        yield request.param
+        return
+    url = request.getfixturevalue("pg_cluster").new_database()
+    monkeypatch.setenv("KB_DATABASE_URL", url)
+    yield request.param
+    from kb.state.postgres import PostgresDatabase
+
+    # This test's pool is closed: the suite makes a database per test, and the cluster
+    # admits a bounded number of connections.
+    db = PostgresDatabase._open.pop(url, None)
+    if db is not None:
+        db.close()

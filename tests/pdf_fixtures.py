@@ -349,3 +349,240 @@ def two_narrow_columns() -> tuple[bytes, list[str]]:
 def three_columns() -> tuple[bytes, list[str]]:
     """Three columns 18 pt apart, of uneven lengths."""
     return columns(3, 18.0, [0, 3, 5, 6])
+
+
+# --- a report page whose columns nearly touch; pages that only look like columns (issue 28) --------------
+
+REPORT_TITLE = "ОТЧЁТ ОБЩЕСТВЕННОГО ФОНДА «ПРАВО НА ЖИЛЬЁ» ЗА 2025 ГОД: ИТОГИ И ВЫВОДЫ"
+REPORT_FOOTER = "Общественный фонд «Право на жильё» · г. Бишкек, ул. Киевская, 100 · тел. +996 312 00 00 00"
+REPORT_TEXT = [
+    "В отчётном году фонд принял больше восьмисот обращений граждан, и почти половина из них "
+    "касалась выселения из общежитий и служебных квартир.",
+    "Юристы фонда консультировали заявителей бесплатно, готовили исковые заявления и представляли "
+    "интересы малоимущих семей в районных судах.",
+    "Особое внимание уделялось регистрации по месту жительства: без неё внутренние мигранты не могут "
+    "получить пособия, медицинскую помощь и место в школе.",
+    "Совместно с органами местного самоуправления проведены приёмы в новостройках, где жители годами "
+    "ждут оформления прав собственности на квартиры.",
+    "Мониторинг решений судов показал, что арендаторы редко знают о сохранении договора найма при "
+    "продаже квартиры новому собственнику.",
+    "В следующем году фонд намерен расширить работу в Оше и Джалал-Абаде и подготовить памятку о "
+    "правах нанимателей жилых помещений.",
+]
+
+
+def narrow_report(gutter: float = 4.0, *, ragged: bool = False, size: float = 10.0) -> tuple[bytes, list[str]]:
+    """One report page: a bold title across the page, two columns `gutter` pt apart, a full-width
+    footer. Justified, every left line ends `gutter` pt before the right column. Ragged, the
+    columns are set flush left and the right one starts `gutter` pt after the longest left line,
+    so that one line's last word nearly touches it while the others end well short."""
+    width = (WIDTH - 2 * LEFT - (gutter if not ragged else 12.0)) / 2
+    left_paras, right_paras = REPORT_TEXT[:3], REPORT_TEXT[3:]
+    out: list[str] = []
+
+    def draw(c):
+        c.setFont(BOLD, 11)
+        c.drawCentredString(WIDTH / 2, 790, REPORT_TITLE)
+        out.append(REPORT_TITLE)
+        top = 760.0
+        if ragged:
+            left_lines = [ln for p in left_paras for ln in _wrap(c, p, width, size)]
+            right_lines = [ln for p in right_paras for ln in _wrap(c, p, width, size)]
+            longest = max(c.stringWidth(ln, REGULAR, size) for ln in left_lines)
+            c.setFont(REGULAR, size)
+            for k, lines in enumerate((left_lines, right_lines)):
+                x = LEFT + k * (longest + gutter)
+                for i, ln in enumerate(lines):
+                    c.drawString(x, top - i * size * 1.3, ln)
+                out.extend(lines)
+        else:
+            out.extend(_justified(c, left_paras, LEFT, width, top, size))
+            out.extend(_justified(c, right_paras, LEFT + width + gutter, width, top, size))
+        c.setFont(REGULAR, 8)
+        c.drawCentredString(WIDTH / 2, 40, REPORT_FOOTER)
+        out.append(REPORT_FOOTER)
+        c.showPage()
+
+    data = _pdf(draw)
+    return data, ["\n".join(out)]
+
+
+def narrow_report_with_list(gutter: float = 4.0, size: float = 10.0) -> tuple[bytes, list[str]]:
+    """A bold heading over a justified left column; the right column, `gutter` pt away, a list
+    whose bullets stand at its edge and whose text hangs 12 pt in (the white strip between
+    bullets and text is no gutter)."""
+    width = (WIDTH - 2 * LEFT - gutter) / 2
+    heading = "Основные итоги года"
+    out: list[str] = []
+
+    def draw(c):
+        top = 780.0
+        c.setFont(BOLD, size)
+        c.drawString(LEFT, top, heading)
+        out.append(heading)
+        out.extend(_justified(c, REPORT_TEXT[:3], LEFT, width, top - size * 1.3, size))
+        x, y = LEFT + width + gutter, top
+        c.setFont(REGULAR, size)
+        for para in REPORT_TEXT[3:]:
+            lines = _wrap(c, para, width - 12, size)
+            c.drawString(x, y, "•")
+            for line in lines:
+                c.drawString(x + 12, y, line)
+                y -= size * 1.3
+            out.extend(["• " + lines[0], *lines[1:]])
+        c.showPage()
+
+    data = _pdf(draw)
+    return data, ["\n".join(out)]
+
+
+TABLE_ROWS = [
+    ("Направление работы", "Обращений", "Решено"),
+    ("Выселение из общежитий", "214", "131"),
+    ("Регистрация по месту жительства", "187", "152"),
+    ("Оплата коммунальных услуг", "126", "98"),
+    ("Аренда и наём жилья", "97", "61"),
+    ("Приватизация квартир", "64", "40"),
+    ("Споры с соседями", "41", "22"),
+    ("Иные вопросы", "73", "55"),
+]
+
+
+def one_column_table() -> tuple[bytes, list[str]]:
+    """One column of text with a three-column table between paragraphs; the table has more rows
+    than the text around it, and its cells are left-aligned: a row must stay one line."""
+    before = ["Распределение обращений по темам за отчётный год приведено в таблице ниже."]
+    after = ["Большинство споров решено до суда."]
+
+    def draw(c):
+        y = _lines(c, before, size=10)
+        c.setFont(REGULAR, 10)
+        for row in TABLE_ROWS:
+            for x, cell in zip((LEFT, 300.0, 400.0), row):
+                c.drawString(x, y, cell)
+            y -= LEADING
+        _lines(c, after, top=y, size=10)
+        c.showPage()
+
+    return _pdf(draw), ["\n".join(before + [" ".join(r) for r in TABLE_ROWS] + after)]
+
+
+FORM_ROWS = [
+    ("Наименование:", "Общественный фонд «Право на жильё»"),
+    ("Дата регистрации:", "12 марта 2019 года"),
+    ("Регистрационный номер:", "0123-3301-ОФ"),
+    ("Руководитель:", "Асанова Айгуль Бакытовна"),
+    ("Адрес:", "г. Бишкек, ул. Киевская, 100"),
+    ("Телефон:", "+996 312 00 00 00"),
+    ("Сотрудников:", "12 человек"),
+]
+
+
+def one_column_wide_gaps() -> tuple[bytes, list[str]]:
+    """A one-column page with wide gaps that line up: labels and values at a tab stop, then
+    justified lines of a few long words whose spaces stretch to 20-40 pt."""
+    loose = [
+        "Правозащитные некоммерческие организации Кыргызстана",
+        "систематически консультируют малообеспеченных граждан",
+        "относительно жилищных, земельных и наследственных",
+        "правоотношений, возникающих между собственниками,",
+        "нанимателями, арендаторами, застройщиками и органами",
+        "государственной власти, местного самоуправления.",
+    ]
+
+    def draw(c):
+        c.setFont(REGULAR, 10)
+        y = 780.0
+        for label, value in FORM_ROWS:
+            c.drawString(LEFT, y, label)
+            c.drawString(220.0, y, value)
+            y -= LEADING
+        y -= LEADING
+        right = WIDTH - LEFT
+        for line in loose:
+            words = line.split()
+            ink = sum(c.stringWidth(w, REGULAR, 10) for w in words)
+            gap = (right - LEFT - ink) / (len(words) - 1)
+            x = LEFT
+            for w in words:
+                c.drawString(x, y, w)
+                x += c.stringWidth(w, REGULAR, 10) + gap
+            y -= LEADING
+        c.showPage()
+
+    return _pdf(draw), ["\n".join([" ".join(r) for r in FORM_ROWS] + loose)]
+
+
+def one_column_text(words: list[str], seed: int) -> tuple[bytes, list[str]]:
+    """A page of one column of real text, in a size, width and setting (justified or ragged)
+    chosen by `seed`: loose justified lines and short paragraph ends make rivers and gaps."""
+    import random
+
+    rng = random.Random(seed)
+    size = rng.choice([8.0, 9.0, 10.0, 11.0, 12.0])
+    width = rng.choice([200.0, 260.0, 320.0, 400.0, 483.0])
+    justified = rng.random() < 0.6
+    pos = rng.randrange(len(words) - 1000)
+    out: list[str] = []
+
+    def draw(c):
+        nonlocal pos
+        y = 790.0
+        while y > 120:
+            k = rng.randint(8, 120)
+            para = " ".join(words[pos:pos + k])
+            pos += k
+            if justified:
+                lines = _justified(c, [para], LEFT, width, y, size)
+            else:
+                c.setFont(REGULAR, size)
+                lines = _wrap(c, para, width, size)
+                for i, line in enumerate(lines):
+                    c.drawString(LEFT, y - i * size * 1.3, line)
+            out.extend(lines)
+            y -= size * 1.3 * (len(lines) + 0.5)
+        c.showPage()
+
+    data = _pdf(draw)
+    return data, ["\n".join(out)]
+
+
+def table_page(words: list[str], seed: int) -> tuple[bytes, list[str]]:
+    """A one-column page holding a table chosen by `seed`: 2-4 left-aligned columns of one to
+    four words or a number, 5-14 rows, up to three lines of text above. Each row must read
+    as one line."""
+    import random
+
+    rng = random.Random(seed)
+    xs = [LEFT]
+    for _ in range(rng.randint(1, 3)):
+        xs.append(xs[-1] + rng.randint(90, 170))
+    rows = []
+    for _ in range(rng.randint(5, 14)):
+        row = []
+        for k in range(len(xs)):
+            room = (xs[k + 1] - xs[k] - 10) if k + 1 < len(xs) else 120
+            if k and rng.random() < 0.3:
+                cell = str(rng.randint(1, 999))
+            else:
+                cell = " ".join(rng.choice(words) for _ in range(rng.randint(1, 4)))
+                while " " in cell and len(cell) * 6 > room:
+                    cell = cell.rsplit(" ", 1)[0]
+                cell = cell[: int(room / 6)]
+            row.append(cell)
+        rows.append(row)
+    above = [" ".join(rng.choice(words) for _ in range(9)) for _ in range(rng.randint(0, 3))]
+
+    def draw(c):
+        c.setFont(REGULAR, 10)
+        y = 780.0
+        for line in above:
+            c.drawString(LEFT, y, line)
+            y -= LEADING
+        for row in rows:
+            for x, cell in zip(xs, row):
+                c.drawString(x, y, cell)
+            y -= LEADING
+        c.showPage()
+
+    return _pdf(draw), ["\n".join(above + [" ".join(r) for r in rows])]

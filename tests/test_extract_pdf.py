@@ -92,6 +92,54 @@ def test_centred_page_number_found_between_columns_is_kept_out_of_them():
     assert lines[-1] == "- 1 -" and "\n".join(lines[:-1]) == expected[0]
 
 
+# --- columns a few points apart; pages that only look like columns (issue 28) -------------------------
+
+@pytest.mark.parametrize("size", [9.0, 11.0])
+@pytest.mark.parametrize("gutter,ragged", [(3.0, False), (4.0, False), (8.0, False), (1.5, True), (3.0, True), (6.0, True)])
+def test_report_columns_a_few_points_apart_read_column_by_column(gutter, ragged, size):
+    data, expected = F.narrow_report(gutter, ragged=ragged, size=size)
+    # The fixture reproduces the problem: read line across line, the first column's first line
+    # runs on into the second column's.
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        across = pdf.pages[0].extract_text().splitlines()[1]
+    assert across.startswith("В отчётном году") and "Совместно" in across
+    raw = read(data)
+    assert raw.pages == expected
+    lines = raw.pages[0].splitlines()
+    assert lines[0] == F.REPORT_TITLE and lines[-1] == F.REPORT_FOOTER   # across both columns, whole
+
+
+@pytest.mark.parametrize("gutter", [3.0, 6.0, 20.0])
+def test_a_list_in_the_right_column_is_not_a_third_column(gutter):
+    data, expected = F.narrow_report_with_list(gutter)
+    assert read(data).pages == expected
+
+
+@pytest.fixture(scope="module")
+def code_words(shared_data):
+    text = (shared_data / "kg-codes-txt" / "Семейный кодекс Кыргызской Республики.txt").read_text(encoding="utf-8")
+    return [w for w in text.split() if not w.endswith("-")]     # no line-end hyphen to join
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_one_column_of_real_text_is_never_split(code_words, seed):
+    # Justified or ragged, 8-12 pt, 200-483 pt wide: rivers of word spaces are not gutters.
+    data, expected = F.one_column_text(code_words, seed)
+    assert read(data).pages == expected
+
+
+def test_three_columns_a_few_points_apart():
+    data, expected = F.columns(3, 6.0, [0, 3, 5, 6])
+    assert read(data).pages == expected
+
+
+@pytest.mark.parametrize("make", [F.one_column_table, F.one_column_wide_gaps])
+def test_tables_forms_and_loose_lines_are_not_columns(make):
+    # A table's or a form's cells stay on their row; a river of wide word spaces is no gutter.
+    data, expected = make()
+    assert read(data).pages == expected
+
+
 def test_one_column_page_is_untouched():
     data, expected = F.one_column()
     assert read(data).pages == expected

@@ -22,7 +22,9 @@ PASSWORD = "верный-пароль-1"
 
 
 @pytest.fixture()
-def app(tmp_path):
+def app(tmp_path, backend):
+    """Every test of this module runs twice: with the state in the index folder's SQLite files
+    and in a PostgreSQL database (conftest.backend)."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text("Открытый отчет о выселении.\n", encoding="utf-8")
@@ -91,7 +93,7 @@ def test_wrong_password_five_times_locks_the_account_and_says_until_when(app):
     assert actions.count("login.failed") == 5 and "login.locked" in actions
 
 
-def test_the_lockout_is_shared_by_apps_over_one_index_and_outlives_them(app):
+def test_the_lockout_is_shared_by_apps_over_one_index_and_outlives_them(app, backend):
     """Two apps over one index folder are two workers of kb serve; a third one, made after,
     is the server restarted: all count the same failures (INDEX/login-limits.sqlite3)."""
     other = create_app(app.config["KB_CORPUS"], app.config["KB_INDEX"])
@@ -102,13 +104,14 @@ def test_the_lockout_is_shared_by_apps_over_one_index_and_outlives_them(app):
     assert login(clients[1], token=tokens[1]).status_code == 429
     restarted = create_app(app.config["KB_CORPUS"], app.config["KB_INDEX"]).test_client()
     assert login(restarted).status_code == 429
-    assert (app.config["KB_INDEX"] / "login-limits.sqlite3").stat().st_mode & 0o777 == 0o600
+    if backend == "sqlite":
+        assert (app.config["KB_INDEX"] / "login-limits.sqlite3").stat().st_mode & 0o777 == 0o600
 
 
 def test_limit_counters_start_a_new_window_when_the_old_one_is_over(tmp_path, monkeypatch):
     from kb.web import limitstore
 
-    store = limitstore.SqliteStorage(limitstore.uri(tmp_path))
+    store = limitstore.CounterStorage(limitstore.uri(tmp_path))
     assert store.incr("k", 60) == 1 and store.incr("k", 60, amount=2) == 3 and store.get("k") == 3
     assert store.get_expiry("k") > limitstore.time.time() + 50
     now = limitstore.time.time()
@@ -124,13 +127,16 @@ def test_successful_logins_do_not_count_against_the_account(app):
         assert login(c).status_code == 302
 
 
-def test_cookies_and_session_secret(app):
+def test_cookies_and_session_secret(app, backend):
     c = app.test_client()
     r = login(c)
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
     secret = app.config["KB_INDEX"] / "secret_key"
-    assert stat.S_IMODE(os.stat(secret).st_mode) == 0o600
+    if backend == "sqlite":
+        assert stat.S_IMODE(os.stat(secret).st_mode) == 0o600
+    else:
+        assert not secret.exists()                  # the key is the database's
     # The same key after a restart: the session holds.
     again = create_app(app.config["KB_CORPUS"], app.config["KB_INDEX"])
     assert again.config["SECRET_KEY"] == app.config["SECRET_KEY"]

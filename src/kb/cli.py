@@ -19,6 +19,13 @@ def _add_paths(p: argparse.ArgumentParser) -> None:
                    help="папка индекса (по умолчанию index/ или $KB_INDEX)")
 
 
+def _add_database(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--database", metavar="URL", default=None,
+                   help="учётные записи, журнал, пределы входа и очередь загрузок в PostgreSQL, общем для "
+                        "нескольких серверов: postgresql://пользователь@сервер/база (также $KB_DATABASE_URL; "
+                        "по умолчанию — файлы SQLite в папке индекса)")
+
+
 def _corpus(args) -> Path:
     return args.corpus or config.default_corpus()
 
@@ -100,7 +107,14 @@ def cmd_index(args) -> int:
 
     from kb import progress as progress_mod
     from kb.index import update_index
+    from kb.index.replica import read_state
 
+    follows = read_state(_index(args))
+    if follows is not None:
+        # Its generations are the indexer's: one built here would be replaced at the next round.
+        raise KbError(f"индекс {_index(args)} — копия индекса сервера {follows.get('source')} (kb serve --follow): "
+                      f"индексируйте на нём; если этот сервер больше не копирует его, удалите "
+                      f"{_index(args) / 'follow.json'} (this index follows another server)")
     try:
         signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:          # not the main thread (kb.cli.main called by a test's thread)
@@ -310,9 +324,12 @@ def cmd_serve(args) -> int:
         raise KbError("--workers: число процессов >= 1 (must be >= 1)")
     if args.proxy is not None and args.proxy < 1:
         raise KbError("--proxy: число прокси перед kb >= 1 (без --proxy — ни одного) (must be >= 1)")
+    if args.follow_every <= 0:
+        raise KbError("--follow-every: число секунд > 0 (must be > 0)")
     return serve(_corpus(args), _index(args), host=args.host, port=args.port, debug=args.debug, rescan=args.rescan,
                  allowed_hosts=hosts, access_log=args.access_log, log_queries=args.log_queries,
-                 max_per_client=per_client, proxy=args.proxy or 0, workers=args.workers)
+                 max_per_client=per_client, proxy=args.proxy or 0, workers=args.workers, follow=args.follow,
+                 follow_every=args.follow_every)
 
 
 # --- user, token ---------------------------------------------------------------
@@ -424,6 +441,36 @@ def cmd_audit(args) -> int:
     for r in rows:
         print("\t".join([_when(r.at).replace(" UTC", ""), r.action, r.actor or "-", r.address or "-",
                          r.target or "-", r.detail or ""]))
+    return 0
+
+
+def cmd_state(args) -> int:
+    """`kb state copy`: the SQLite state of the index folder into the shared database."""
+    from kb import accounts, audit, state
+    from kb.search import saved
+    from kb.state.copy import copy_tables
+    from kb.state.sqlite import SqliteDatabase
+    from kb.web import auth, mine
+
+    if not state.shared():
+        raise KbError("kb state copy: укажите базу: --database postgresql://… или $KB_DATABASE_URL (no database given)")
+    index = _index(args)
+    if not any((index / f).exists() for f in (accounts.FILE, audit.FILE, mine.FILE, auth.SECRET_FILE)):
+        raise KbError(f"kb state copy: в {index} нет ни учётных записей, ни журнала, ни сохранённых поисков, "
+                      "ни ключа сессий: укажите папку индекса сервера (--index) (nothing to copy)")
+    done: dict[str, int] = {}
+    for part, mod, lock in (("accounts", accounts, "users"), ("audit", audit, "audit")):
+        if (index / mod.FILE).exists():
+            source = SqliteDatabase(index / mod.FILE, part, mod.MIGRATIONS)
+            target = state.database(index, part, mod.MIGRATIONS, file=mod.FILE)
+            done.update(copy_tables(source, target, mod.TABLES, lock))
+    done["saved_searches"] = saved.SharedSavedSearches(index).copy_from(saved.SavedSearches(index / mine.FILE))
+    if (index / auth.SECRET_FILE).exists():
+        auth.share_secret_key(index)
+        done["secret_key"] = 1
+    names = {"users": "учётных записей", "removed_ids": "удалённых номеров", "tokens": "токенов",
+             "events": "событий журнала", "saved_searches": "сохранённых поисков", "secret_key": "ключ сессий"}
+    print("Скопировано в общую базу: " + ", ".join(f"{names[k]} {n}" for k, n in done.items()))
     return 0
 
 
@@ -542,6 +589,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Индексирует папку документов, если индекса нет или он устарел, и "
                                    "открывает веб-интерфейс и JSON API (/api/search, /api/documents).")
     _add_paths(p)
+    _add_database(p)
     p.add_argument("--host", default="127.0.0.1", help="адрес (по умолчанию 127.0.0.1, только этот компьютер)")
     p.add_argument("--port", type=int, default=5000, help="порт (по умолчанию 5000)")
     p.add_argument("--debug", action="store_true", help="режим разработки: Flask с перезагрузкой при изменении кода")
@@ -563,16 +611,23 @@ def build_parser() -> argparse.ArgumentParser:
                         "cookie только по HTTPS (docs/usage.md)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="процессов сервера (по умолчанию по одному на ядро процессора; 1 — один процесс)")
+    p.add_argument("--follow", metavar="URL",
+                   help="узел-последователь: не индексировать, а копировать опубликованный индекс сервера-"
+                        "индексатора (http://индексатор:5000) и передавать ему загрузки; нужен общий ключ "
+                        "$KB_CLUSTER_SECRET (docs/usage.md, «Несколько серверов»)")
+    p.add_argument("--follow-every", type=float, default=2.0, metavar="SECONDS",
+                   help="с --follow: как часто спрашивать индексатор о новом поколении (по умолчанию 2 с)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("user", help="учётные записи сервера: add, list, remove, passwd, role",
-                       description="Учётные записи kb serve (INDEX/accounts.sqlite3). Пароль для add и "
+                       description="Учётные записи kb serve (INDEX/accounts.sqlite3 или база --database). Пароль для add и "
                                    "passwd спрашивается в терминале или читается из stdin, если это не "
                                    "терминал: одна и та же строка дважды. Имена сравниваются без учёта "
                                    "регистра и ширины букв (Anna — это anna). remove, passwd и role "
                                    "завершают сеансы этой учётной записи в браузерах; её API-токены "
                                    "действуют, пока не отозваны.")
     _add_paths(p)
+    _add_database(p)
     p.add_argument("action", choices=["add", "list", "remove", "passwd", "role"])
     p.add_argument("name", nargs="?", help="имя пользователя")
     p.add_argument("--role", choices=["staff", "admin"], default=None,
@@ -587,18 +642,31 @@ def build_parser() -> argparse.ArgumentParser:
                                    "токен, его первые 10 знаков (как их показывает list) или имя пользователя "
                                    "(все его токены).")
     _add_paths(p)
+    _add_database(p)
     p.add_argument("action", choices=["create", "revoke", "list"])
     p.add_argument("name", nargs="?", help="имя пользователя (create, list) или токен (revoke)")
     p.set_defaults(func=cmd_token)
 
     p = sub.add_parser("audit", help="журнал действий: входы, токены, загрузки, просмотры",
-                       description="Журнал действий сервера (INDEX/audit.sqlite3), новые сверху.")
+                       description="Журнал действий сервера (INDEX/audit.sqlite3 или база --database), новые сверху.")
     _add_paths(p)
+    _add_database(p)
     p.add_argument("--limit", type=int, default=100, help="сколько записей (по умолчанию 100)")
     p.add_argument("--action", help="только это действие (login, login.failed, token.create, ...)")
     p.add_argument("--user", help="только действия этого пользователя")
     p.add_argument("--json", action="store_true", help="в JSON")
     p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("state", help="copy: перенести учётные записи, токены, журнал и сохранённые поиски "
+                                     "из папки индекса в общую базу PostgreSQL",
+                       description="kb state copy --database URL: учётные записи, удалённые номера, токены, "
+                                   "журнал действий, сохранённые поиски и ключ сессий одного сервера (файлы "
+                                   "папки индекса) переносятся в общую базу нескольких серверов. Только в "
+                                   "пустую базу; файлы остаются как были.")
+    _add_paths(p)
+    _add_database(p)
+    p.add_argument("action", choices=["copy"])
+    p.set_defaults(func=cmd_state)
     return parser
 
 
@@ -609,6 +677,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        if getattr(args, "database", None):
+            # Through the environment: the workers and the `kb index` children inherit it.
+            os.environ["KB_DATABASE_URL"] = args.database
+        from kb.state import database_url
+
+        database_url()                  # a URL of another kind is refused before anything runs
         return args.func(args) or 0
     except KbError as e:
         print(f"kb: ошибка: {e}", file=sys.stderr)

@@ -18,8 +18,10 @@ import io
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from operator import itemgetter
 from pathlib import Path
+from typing import NamedTuple
 
 from kb.errors import ExtractError
 from kb.extract.clean import clean_chars, tidy_lines
@@ -191,79 +193,237 @@ def _row_text(row: list[dict]) -> str:
     return "".join(parts)
 
 
-def _spans(row: list[dict], merge_gap: float) -> list[tuple[float, float]]:
-    """Horizontal extents of ink in a row, gaps narrower than `merge_gap` bridged."""
-    spans: list[list[float]] = []
+class _Ink(NamedTuple):
+    """A row's ink: (x0, x1) runs left to right, and the style (font, size) each run begins in."""
+
+    runs: list[tuple[float, float]]
+    styles: list[tuple[str, float]]
+
+
+def _ink(row: list[dict]) -> _Ink:
+    """Horizontal extents of ink in a row: glyphs closer than INK_JOIN pt are one run, so a
+    word is one run and the spaces between words, however narrow, stay white."""
+    runs: list[list[float]] = []
+    styles: list[tuple[str, float]] = []
     for c in row:
         if c["text"].isspace():
             continue
-        if spans and c["x0"] - spans[-1][1] <= merge_gap:
-            if c["x1"] > spans[-1][1]:
-                spans[-1][1] = c["x1"]
+        if runs and c["x0"] - runs[-1][1] <= INK_JOIN:
+            if c["x1"] > runs[-1][1]:
+                runs[-1][1] = c["x1"]
         else:
-            spans.append([c["x0"], c["x1"]])
-    return [(a, b) for a, b in spans]
+            runs.append([c["x0"], c["x1"]])
+            styles.append((c["fontname"], round(c["size"], 1)))
+    # To 0.01 pt: lines justified to one edge end within float noise of it.
+    return _Ink([(round(a, 2), round(b, 2)) for a, b in runs], styles)
 
 
-def find_gutter(rows: list[list[dict]]) -> tuple[float, float] | None:
-    """The vertical gap between two text columns, as (x_left, x_right), or None.
+# Glyphs of a word abut (pdfminer's boxes are advance boxes); a gutter is at least MIN_STRIP wide.
+INK_JOIN = 0.5
+MIN_STRIP = 1.0
+ALIGN = 1.0         # pt: lines of a column start at its left edge within this
 
-    Counts, for each 1-pt strip of the middle 60 % of the text, how many rows
-    have ink there; the widest run of strips with the least ink is a gutter when
-    it is wider than a word space, crossed by fewer rows than sit beside it,
-    and both sides carry text on several rows. Full-width headings and centred
-    page numbers cross it and are allowed to.
+
+@dataclass(frozen=True)
+class Gutter:
+    """The white strip between two columns (x0, x1) and `edge`, where the right column's lines
+    begin; `style`, for a strip held by that edge's evidence alone (narrower than a word
+    space, say), the columns' font and size."""
+
+    x0: float
+    x1: float
+    edge: float
+    style: tuple[str, float] | None = None
+    crossed: int = 0    # rows across it
+
+    def side(self, ink: _Ink) -> str:
+        """"left", "right", "both" (one line of each column) or "across" (a line over both)."""
+        left = right = None
+        for i, (a, b) in enumerate(ink.runs):
+            if a < self.x1 and b > self.x0:
+                return "across"
+            if b <= self.x0:
+                left = i
+            elif right is None:
+                right = i
+        if left is not None and right is not None:
+            # A title's or a footer's word space may fall in the gutter: its second half begins
+            # before the right column does, or, beside a gutter as narrow as a word space, both
+            # halves are in one style that is not the columns'.
+            style = ink.styles[left]
+            if ink.runs[right][0] < self.edge - ALIGN or (
+                    self.style and style == ink.styles[right] and style != self.style):
+                return "across"
+            return "both"
+        return "left" if left is not None else "right" if right is not None else ""
+
+
+def _coverage(inks: list[_Ink], lo: float, hi: float) -> list[tuple[float, float, int]]:
+    """(start, end, rows with ink there) segments of [lo, hi], left to right."""
+    events: list[tuple[float, int]] = [(lo, 0), (hi, 0)]
+    for ink in inks:
+        for a, b in ink.runs:
+            a, b = max(a, lo), min(b, hi)
+            if a < b:
+                events.append((a, 1))
+                events.append((b, -1))
+    events.sort()
+    out, run, last = [], 0, lo
+    for x, d in events:
+        if x > last:
+            out.append((last, x, run))
+            last = x
+        run += d
+    return out
+
+
+def _strips(segments: list[tuple[float, float, int]], most: int) -> list[tuple[float, float]]:
+    """Maximal runs of segments crossed by at most `most` rows, at least MIN_STRIP wide."""
+    out, start, end = [], None, None
+    for a, b, n in segments + [(segments[-1][1], segments[-1][1], most + 1)]:
+        if n <= most:
+            if start is None:
+                start = a
+            end = b
+        elif start is not None:
+            if end - start >= MIN_STRIP:
+                out.append((start, end))
+            start = None
+    return out
+
+
+def find_gutter(rows: list[list[dict]]) -> Gutter | None:
+    """The white strip between two text columns, or None.
+
+    A projection profile: each row's ink on the x axis, word spaces left white (merging
+    them, as a 1-pt grid of word spans did before, hid gutters under ~9 pt, and a ragged
+    line ending a point short of the next column made every row cross it). Over the middle
+    60 % of the text, the strips crossed by the fewest rows, or by one or two more, are
+    candidates, widest first. The widest of the fewest crossings, wider than a word space,
+    is a gutter when both sides carry text on several rows and fewer rows cross it than sit
+    beside it (headings, footers). Any other strip, and one narrower than a word space
+    (report columns a few points apart), must also be where the right column's lines begin
+    (3 in 5 within ALIGN pt), crossed by a quarter of the rows at most: a river of word
+    spaces through one column never lines up so. Left edges are the evidence, not right
+    ones: ragged columns have none. Either way the column left of the strip, and for the
+    second kind the one right of it too, must be filled as prose fills a column (_ragged):
+    a table's or a form's cells are read row by row. Of the gutters found, the one fewest
+    rows cross wins, then the leftmost.
     """
-    rows = [r for r in rows if not _is_page_number(_row_text(r))]   # narrower than a gutter
+    rows = [r for r in rows if len(r) > 40 or not _is_page_number(_row_text(r))]   # narrower than a gutter
     if len(rows) < 6:
         return None
-    sizes = sorted(c["size"] for row in rows for c in row[:: max(1, len(row) // 4)])
-    size = sizes[len(sizes) // 2] if sizes else 10.0
-    min_gap = max(8.0, 0.9 * size)
-    row_spans = [s for s in (_spans(r, min_gap) for r in rows) if s]
-    if len(row_spans) < 6:
+    inks = [i for i in map(_ink, rows) if i.runs]
+    if len(inks) < 6:
         return None
-    xmin = min(s[0][0] for s in row_spans)
-    xmax = max(s[-1][1] for s in row_spans)
+    style = Counter(s for i in inks for s in i.styles).most_common(1)[0][0]    # the body's
+    wide = max(8.0, 0.9 * style[1])     # wider than any word space: a gutter on its width alone
+    xmin = min(i.runs[0][0] for i in inks)
+    xmax = max(i.runs[-1][1] for i in inks)
     width = xmax - xmin
-    if width < 10 * min_gap:
+    if width < 10 * wide:
         return None
-    lo, hi = int(xmin + 0.2 * width), int(xmax - 0.2 * width)
-    n = hi - lo + 1
-    diff = [0] * (n + 1)
-    for spans in row_spans:
-        for a, b in spans:
-            a_i, b_i = max(int(a), lo) - lo, min(int(b), hi) - lo
-            if a_i <= b_i:
-                diff[a_i] += 1
-                diff[b_i + 1] -= 1
-    cov, run = [], 0
-    for d in diff[:n]:
-        run += d
-        cov.append(run)
-    least = min(cov)
-    best, start = (0, 0, -1), None  # (width, start, end)
-    for i, v in enumerate(cov + [least + 1]):
-        if v <= least and start is None:
-            start = i
-        elif v > least and start is not None:
-            if i - start > best[0]:
-                best = (i - start, start, i - 1)
-            start = None
-    if best[0] < min_gap:
+    segments = _coverage(inks, xmin + 0.2 * width, xmax - 0.2 * width)
+    least = min(n for _, _, n in segments)
+    found: dict[tuple[float, float], Gutter | None] = {}
+    for most in range(least, least + 3):
+        for strip in sorted(_strips(segments, most), key=lambda s: s[0] - s[1])[:3]:
+            if strip not in found:
+                strict = most > least or strip[1] - strip[0] < wide
+                found[strip] = _gutter(inks, strip, strict=strict, style=style, wide=wide)
+    # The one fewest rows cross (a strip in a ragged column edge is crossed by its longest
+    # lines), then the leftmost (a list's bullets at the head of the right column leave a strip too).
+    return min((g for g in found.values() if g), key=lambda g: (g.crossed, g.x0), default=None)
+
+
+def _gutter(inks: list[_Ink], strip: tuple[float, float], strict: bool, style: tuple[str, float],
+            wide: float) -> Gutter | None:
+    """The strip as a gutter when the rows beside it read as two columns (see find_gutter)."""
+    g0, g1 = strip
+    starts = sorted(next(a for a, _ in ink.runs if a >= g1) for ink in inks
+                    if not any(a < g1 and b > g0 for a, b in ink.runs) and ink.runs[-1][1] > g1)
+    if len(starts) < 3:
         return None
-    g0, g1 = lo + best[1], lo + best[2] + 1
-    left = right = crossing = 0
-    for spans in row_spans:
-        if any(a < g1 and b > g0 for a, b in spans):
-            crossing += 1
+    # The right column's edge: the leftmost start another line shares (a heading's word space
+    # begins once); its alignment: the largest group of starts within ALIGN of each other.
+    edge = next((x for x, y in zip(starts, starts[1:]) if y - x <= ALIGN), starts[0])
+    aligned, _ = _aligned(starts)
+    if strict and (aligned < 4 or aligned < 0.6 * len(starts)):
+        return None
+    gutter = Gutter(g0, g1, edge, style if strict else None)
+    sides = Counter(gutter.side(ink) for ink in inks)
+    left, right = sides["left"] + sides["both"], sides["right"] + sides["both"]
+    beside = left + right - sides["both"]
+    if strict:
+        if left < 4 or right < 4 or 3 * sides["across"] > beside:
+            return None
+    elif left < 3 or right < 3 or sides["across"] >= beside:
+        return None
+    if min(left, right) < 0.25 * beside:
+        return None
+    if _ragged([ink for ink in inks if gutter.side(ink) == "both"], g0, g1, wide, strict):
+        return None     # a table's or a form's cells, read row by row
+    return replace(gutter, crossed=sides["across"])
+
+
+def _aligned(starts: list[float]) -> tuple[int, float]:
+    """The largest group of x positions within ALIGN of each other: (its size, its first x)."""
+    starts = sorted(starts)
+    best, j = (0, 0.0), 0
+    for i, x in enumerate(starts):
+        while x - starts[j] > ALIGN:
+            j += 1
+        if i - j + 1 > best[0]:
+            best = (i - j + 1, starts[j])
+    return best
+
+
+def _gaps(parts: list[_Ink], lo: float, hi: float, wide: float) -> list[tuple[float, float]]:
+    """White strips between columns within one side: no line has ink there, and they are
+    wider than a word space or the lines after them begin at one x."""
+    out = []
+    for g0, g1 in _strips(_coverage(parts, lo, hi), 0):
+        if g1 - g0 >= wide:
+            out.append((g0, g1))
             continue
-        left += any(b <= g0 for a, b in spans)
-        right += any(a >= g1 for a, b in spans)
-    beside = len(row_spans) - crossing
-    if left < 3 or right < 3 or crossing >= beside or min(left, right) < 0.25 * beside:
-        return None
-    return float(g0), float(g1)
+        starts = [next(a for a, _ in p.runs if a >= g1) for p in parts if p.runs and p.runs[-1][1] > g1]
+        n, _ = _aligned(starts)
+        if n >= 3 and n >= 0.6 * len(starts):
+            out.append((g0, g1))
+    return out
+
+
+# A column of prose is filled: half its lines or more end within this part of its width of its edge.
+RAGGED = 0.25
+
+
+def _ragged(inks: list[_Ink], g0: float, g1: float, wide: float, right_too: bool) -> bool:
+    """Whether the column left of the gutter (g0, g1), or right of it when `right_too`, is not
+    filled as prose fills a column: its middle line ends over RAGGED of its width short of its
+    right edge. `inks` are the rows with a line on each side, the only ones read differently
+    across and down. Each side is measured in its column next to the gutter (a table's cells
+    in their own column: the nearest white gap with a column over 3 word spaces wide beyond
+    it); a row with no ink in that column counts as empty. The right side only for strips
+    as narrow as a word space: a wide gutter's right column may be an index's letters and
+    entries, half of them one letter long."""
+    for left in (True, False) if right_too else (True,):
+        parts = [_Ink([(a, b) for a, b in ink.runs if (b <= g0 if left else a >= g1)], []) for ink in inks]
+        parts = [p for p in parts if p.runs]
+        if not parts:
+            continue
+        lo, hi = min(p.runs[0][0] for p in parts), max(p.runs[-1][1] for p in parts)
+        # The nearest gap leaving a column wider than a few words (not a list's bullets).
+        for a, b in (reversed if left else iter)(_gaps(parts, lo, hi, wide) if hi > lo else []):
+            if (hi - b if left else a - lo) >= 3 * wide:
+                lo, hi = (b, hi) if left else (lo, a)
+                break
+        if hi - lo <= 0:
+            continue
+        ends = [max((b for a, b in p.runs if b <= hi and a >= lo), default=lo) for p in parts]
+        short = sorted(hi - e for e in ends)[len(ends) // 2]
+        if short > RAGGED * (hi - lo):
+            return True
+    return False
 
 
 def page_lines(chars: list[dict]) -> list[str]:
@@ -290,8 +450,7 @@ def _column_lines(rows: list[list[dict]], splits: int) -> list[str]:
     gutter = find_gutter(rows) if splits > 0 else None
     if gutter is None:
         return [t for t in map(_row_text, rows) if t]
-    g0, g1 = gutter
-    mid = (g0 + g1) / 2
+    mid = (gutter.x0 + gutter.x1) / 2
     lines: list[str] = []
     left: list[list[dict]] = []
     right: list[list[dict]] = []
@@ -304,8 +463,7 @@ def _column_lines(rows: list[list[dict]], splits: int) -> list[str]:
         right.clear()
 
     for row in rows:
-        ink = [c for c in row if not c["text"].isspace()]
-        if any(c["x0"] < g1 and c["x1"] > g0 for c in ink):
+        if gutter.side(_ink(row)) == "across":
             flush()
             t = _row_text(row)
             if t:

@@ -270,6 +270,11 @@ class Translator:
         rare = [q for common, q in subs if not common]
         common = [q for common, q in subs if common]
         scale = node.coord or None
+        if node.weight != 1.0:
+            # A weighted node is an optional addition: a plain OR, scaled.
+            q = wq.Or([q for _, q in subs], scale=scale) if len(subs) > 1 else subs[0][1].copy()
+            q.boost = q.boost * node.weight
+            return q
         if len(subs) == 1:
             return subs[0][1]
         # Only the words typed drive the match (the lexicon's alternatives would narrow it

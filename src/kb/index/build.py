@@ -30,7 +30,7 @@ from kb.progress import Events, Progress, Silent
 from kb.segment import segment
 
 # Bump when extraction output changes, so cached extractions are not reused.
-EXTRACT_CACHE = "extract-v4"   # v4: legal-database links and notes removed (v3: OCR)
+EXTRACT_CACHE = "extract-v5"   # v5: PDF columns a few pt apart, tables not split (v4: legal-database notes)
 # Above this many bytes of changed files, the index is written by all cores.
 BULK_BYTES = 2_000_000
 

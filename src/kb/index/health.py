@@ -8,7 +8,7 @@ from pathlib import Path
 from kb.errors import IndexDamaged, KbError
 from kb.extract import iter_files
 from kb.index import _engine as engine
-from kb.index import access, store
+from kb.index import access, replica, store
 from kb.index.build import (ExtractCache, _looks_unchanged, access_error_line, collection_line, sidecar_stamp,
                             verify)
 from kb.index.manifest import Manifest
@@ -34,6 +34,7 @@ class Health:
     # Doubts about who may see a document (kb.index.access.problems): each hides documents.
     access_errors: list[tuple[str, str]] = field(default_factory=list)
     vectors: dict | None = None          # kb.index.vectors.health(); None: the semantic layer is off
+    follow: dict | None = None           # a follower's lag (kb.index.replica.lag); None: not a follower
 
     @property
     def vectors_state(self) -> str:
@@ -84,12 +85,28 @@ class Health:
         out += [f"не проиндексирован (ошибка при последнем запуске): {display(p)}: {r}" for p, r in self.failed.items()]
         out += [access_error_line(p, r) for p, r in self.access_errors]
         out += self.vector_lines()
+        out += self.follow_lines()
         verdict = {"ok": "в порядке", "stale": "в порядке, но папка документов изменилась: выполните `kb index`",
                    "missing": "индекса нет",
                    "access": "в порядке, но есть ошибки доступа (см. выше): исправьте файлы метаданных "
                              "или правил, до тех пор эти документы видят только сотрудники",
                    "damaged": "ПОВРЕЖДЁН: `kb index` восстановит его из документов"}
         out.append(f"Состояние: {verdict[self.state]}")
+        return out
+
+    def follow_lines(self) -> list[str]:
+        f = self.follow
+        if f is None:
+            return []
+        behind = f.get("behind")
+        since = f.get("since_success")
+        out = [f"Копия индекса сервера-индексатора {f.get('indexer')}: "
+               + ("отставание неизвестно" if behind is None else
+                  "поколение то же, что у индексатора" if behind == 0 else f"отстаёт на {behind} покол.")
+               + ("; успешной синхронизации ещё не было" if since is None else
+                  f"; последняя успешная синхронизация {since:.0f} с назад")]
+        if f.get("last_error"):
+            out.append(f"  последняя ошибка: {f['last_error']}")
         return out
 
     def vector_lines(self) -> list[str]:
@@ -125,7 +142,7 @@ class Health:
     def to_json(self) -> dict:
         return {"state": self.state, "vectors_state": self.vectors_state, "vectors": self.vectors, "index": self.index_dir, "generation": self.generation,
                 "passages": self.passages, "documents": self.documents, "collection": self.collection,
-                "problems": self.problems,
+                "problems": self.problems, "follow": self.follow,
                 "legacy": self.legacy, "unpublished": self.unpublished,
                 "cache": {"entries": self.cache_entries, "damaged": self.cache_damaged},
                 "corpus": {"new": [display(p) for p in self.new], "changed": [display(p) for p in self.changed],
@@ -167,6 +184,7 @@ def check(corpus: Path | None, index_dir: Path) -> Health:
     h.cache_entries = len(cache.entries())
     h.cache_damaged = cache.check()
     h.vectors = _vectors(index_dir)
+    h.follow = replica.lag(replica.read_state(index_dir), index_dir)
     if gen is None:
         return h
     h.generation = gen.name

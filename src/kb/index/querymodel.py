@@ -48,6 +48,8 @@ class Any:
     # Alternatives the search stage added (the lexicon's `ЖК` -> `Жилищный кодекс`): they add
     # matches and score, but never decide alone which passages the typed words may find.
     expansion: bool = False
+    # What the node's score counts for (a word's derivational family: less than the word).
+    weight: float = 1.0
 
 
 Node = Word | Phrase | FieldMatch | Not | All | Any

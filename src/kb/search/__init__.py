@@ -23,6 +23,7 @@ from kb.analysis import embed
 from kb.errors import QueryError
 from kb.index import querymodel as qm
 from kb.index import RawResults, exists, reader
+from kb.search import acts
 from kb.search.articles import article_targets, query_citations
 from kb.search.catalog import Catalog, DocInfo, catalog
 from kb.search.citations import citation_graph
@@ -144,7 +145,8 @@ def ranked(rd, query: str, filters: qm.Filters | None = None, limit: int = CANDI
         raw = rd.search(parsed.node, filters, limit=limit, deadline=deadline, doc_cap=DOC_CAP)
     if mode != "semantic":
         raw = with_vectors(parsed.node, parsed.plain_words, raw)
-    return parsed, with_meaning(rd, parsed.node, query, raw, filters, limit, mode=mode)
+    raw = with_meaning(rd, parsed.node, query, raw, filters, limit, mode=mode)
+    return parsed, acts.narrow(raw, acts.named_acts(query))
 
 
 def corrected_ranked(rd, query: str, filters: qm.Filters | None, limit: int, deadline: qm.Deadline,

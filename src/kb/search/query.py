@@ -20,6 +20,7 @@ from functools import lru_cache
 
 from kb.analysis import kyrgyz_word
 from kb.enrich.glossary import load_glossary
+from kb.enrich.families import load_families
 from kb.enrich.lexicon import load_lexicon
 from kb.errors import QueryError
 from kb.index import querymodel as qm
@@ -34,6 +35,7 @@ MAX_DEPTH = 10
 # Plain words combine as OR with a bonus for matching more of them: chosen by `kb eval`
 # (docs/ranking.md); a natural question then still finds passages that lack its filler words.
 DEFAULT_COORD = 0.0
+FAMILY_WEIGHT = 0.7     # of a word's derivational family, against the word typed (docs/ranking.md)
 
 FIELD_NAMES = {
     "тип": "doc_type", "type": "doc_type",
@@ -129,8 +131,10 @@ def _lex(q: str) -> list[_Lexeme]:
 
 
 class _Parser:
-    def __init__(self, lexemes: list[_Lexeme], coord: float, lexicon=None, relaxed: bool = False):
+    def __init__(self, lexemes: list[_Lexeme], coord: float, lexicon=None, relaxed: bool = False,
+                 families=None):
         self.lexicon = lexicon
+        self.families = families
         self.relaxed = relaxed
         self.phrases = 0
         self.lx = lexemes
@@ -191,12 +195,20 @@ class _Parser:
         `капитальный ремонт`) join the plain words as further optional matches."""
         if self.lexicon is None or not soft:
             return soft
-        extra = []
         tokens = [w.text for w in soft]
         found = self.lexicon.matches(tokens)
         parts = kyrgyz_parts(tokens)
         if parts != tokens:
             found += self.lexicon.matches(parts)
+        extra = self._alternatives(found, soft, [])
+        # A word's family (`обязан` -> `обязанность`) counts for less than the word typed:
+        # with a full weight, a passage holding both forms counted the word twice.
+        kin = self._alternatives(self.families.matches(tokens), soft, extra) if self.families else []
+        out = soft + ([qm.Any(tuple(extra), expansion=True)] if extra else [])
+        return out + ([qm.Any(tuple(kin), expansion=True, weight=FAMILY_WEIGHT)] if kin else [])
+
+    def _alternatives(self, found, soft: list, taken: list) -> list:
+        extra = []
         for m in found:
             for alt in m.alternatives:
                 words = tuple(alt)
@@ -204,12 +216,10 @@ class _Parser:
                 # адреса по месту жительства); two-word names stay exact (ГК is not ГПК).
                 node = (qm.Word(words[0], "lemma") if len(words) == 1
                         else qm.Phrase(words, slop=2 if len(words) >= 3 else 1))
-                if node not in soft and node not in extra:
+                if node not in soft and node not in taken and node not in extra:
                     extra.append(node)
                     self.hl.lemma_words.extend(words)
-        if not extra:
-            return soft
-        return soft + [qm.Any(tuple(extra), expansion=True)]
+        return extra
 
     def _soft(self, n) -> bool:
         if isinstance(n, qm.Word) and n.mode == "lemma":
@@ -331,6 +341,13 @@ def default_lexicon():
     return load_lexicon(os.environ.get("KB_LEXICON") or None) + default_glossary().lexicon()
 
 
+@lru_cache(maxsize=1)
+def default_families():
+    """Derivational families ($KB_FAMILIES, else the package's list; `off`: none)."""
+    fam = os.environ.get("KB_FAMILIES") or None
+    return None if fam == "off" else load_families(fam)
+
+
 def parse(query: str, coord: float = DEFAULT_COORD, expand: bool = True, relaxed: bool = False) -> Parsed:
     """Parse a user query; raises QueryError with a message fit to show."""
     q = (query or "").strip()
@@ -347,7 +364,8 @@ def parse(query: str, coord: float = DEFAULT_COORD, expand: bool = True, relaxed
         if not all(_plain_word(lx) for lx in lexemes):
             raise QueryError(f"в запросе больше {MAX_WORDS} слов (too many words)")
         dropped, lexemes = len(lexemes) - MAX_WORDS, lexemes[:MAX_WORDS]
-    p = _Parser(lexemes, coord, default_lexicon() if expand else None, relaxed)
+    p = _Parser(lexemes, coord, default_lexicon() if expand else None, relaxed,
+                default_families() if expand else None)
     node = p.parse()
     if node is None:
         raise QueryError("в запросе нет слов для поиска (no words to search for)")

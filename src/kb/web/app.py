@@ -9,7 +9,8 @@ from flask import Flask, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from kb.web import admin, api, auth, export, files, guard, mine, upload, views
+from kb import cluster as nodes
+from kb.web import admin, api, auth, cluster, export, files, guard, mine, upload, views
 from kb.audit import record
 from kb.index import access
 from kb.search.export import MAX_ROWS as EXPORT_ROWS
@@ -27,7 +28,7 @@ _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 
 
 def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] | None = None,
                max_per_client: int = guard.MAX_PER_CLIENT, proxy: int = 0, jobs_here: bool = True,
-               workers: int = 1) -> Flask:
+               workers: int = 1, follow: str | None = None) -> Flask:
     """The app over an index; `allowed_hosts`: names accepted in Host (None: any, see
     guard.allowed_hosts); `max_per_client`: searches in flight per client address (0: no limit);
     `proxy`: behind that many reverse proxies with HTTPS (0: none): session cookies are Secure
@@ -37,18 +38,22 @@ def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] |
     the login limits); `jobs_here`: upload indexing runs in a thread of this process (False:
     another process of the server runs it, kb.web.jobs); `workers`: processes that will serve it
     after a fork (kb.web.workers), for the per-client limit to count across them (guard.worker
-    in each)."""
+    in each); `follow`: the indexer's URL on a follower (kb.web.cluster passes writes on to it)."""
     app = Flask("kb.web", template_folder=str(TEMPLATES), static_folder=str(STATIC))
     app.config.update(KB_CORPUS=Path(corpus), KB_INDEX=Path(index_dir),
-                      MAX_CONTENT_LENGTH=64 * 1024, JSON_AS_ASCII=False, KB_JOBS_HERE=jobs_here)
+                      MAX_CONTENT_LENGTH=64 * 1024, JSON_AS_ASCII=False, KB_JOBS_HERE=jobs_here,
+                      KB_FOLLOW=follow, KB_CLUSTER_KEY=nodes.cluster_key())
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     # Before CSRF reads the form: the upload route's larger body limit, then every body over
     # its route's limit refused whole (413), whatever the route or method.
     app.before_request(upload.allow_large_body)
     app.before_request(_refuse_large_body)
-    # Then the user, and so what the request may see.
+    # Another node acting for an account (before the session is read), then the user, and so
+    # what the request may see (on a follower, writes go to the indexer: after guard's checks).
+    app.before_request(cluster.on_behalf)
     auth.install(app, Path(index_dir), secure_cookies=bool(proxy))
+    app.register_blueprint(cluster.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(mine.bp)
@@ -62,6 +67,7 @@ def create_app(corpus: Path, index_dir: Path, *, allowed_hosts: frozenset[str] |
                                  FACET_TOP=views.FACET_TOP, EXPORT_ROWS=EXPORT_ROWS)
     app.jinja_env.filters["notice_ru"] = views.notice_ru
     guard.install(app, allowed_hosts=allowed_hosts, max_per_client=max_per_client, workers=workers)
+    app.before_request(cluster.forward_writes)      # after the Host check
 
     @app.errorhandler(Exception)
     def handle_error(e: Exception):

@@ -8,16 +8,21 @@ token is given. So a page that forgets about access still cannot show a staff do
 and a failure while loading the user leaves the request public.
 
 The session secret is generated at first start and kept in `INDEX/secret_key` (mode 0600):
-sessions survive a restart, and a new server folder never shares a key with another.
+sessions survive a restart, and a new server folder never shares a key with another. With a
+shared PostgreSQL database (kb.state) it is kept there instead, so that every node of a
+cluster reads the sessions the others signed.
 A session holds the account's session version (kb.accounts) and is refused once it changed:
 logout, a new password, a new role or removal ends every session of the account, a copied
 cookie included; API tokens are not sessions and last until revoked.
 Login attempts are limited per client address and per account name (only failed attempts
 count against an account, named in its normal form, kb.accounts.name_key); past the limit
 the login page says until when it is locked.
-The limits are counted in `INDEX/login-limits.sqlite3` (kb.web.limitstore), not in a
-process's memory: every worker of `kb serve --workers N` sees the same counts, and a restart
-does not forget them.
+The limits are counted in `INDEX/login-limits.sqlite3` or the shared database
+(kb.web.limitstore), not in a process's memory: every worker of `kb serve --workers N`, and
+every node of a cluster, sees the same counts, and a restart does not forget them.
+When the shared database cannot be reached, a session reads as anonymous (public search goes
+on, with a notice), and sign-in, tokens and the pages that need the database answer 503
+saying why (kb.state.StateUnavailable).
 """
 
 from __future__ import annotations
@@ -40,10 +45,13 @@ from werkzeug.exceptions import Unauthorized
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from kb import state
 from kb.accounts import Accounts, User, name_key
 from kb.audit import record
 from kb.errors import KbError
 from kb.index import access
+from kb.search.results import split_message
+from kb.state import Migration, StateUnavailable
 from kb.web import limitstore
 from kb.web.errors import WebError, wants_json
 
@@ -93,8 +101,32 @@ class LogoutForm(FlaskForm):
     pass
 
 
+# With a shared database the key is kept there: a session signed by one node is read by all.
+_SETTINGS = [Migration(1, postgres="CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")]
+
+
+def share_secret_key(index_dir: Path) -> None:
+    """The key of `INDEX/secret_key` becomes the shared database's (`kb state copy`): sessions
+    the single server signed stay valid on every node."""
+    path = Path(index_dir, SECRET_FILE)
+    key = path.read_text().strip()
+    try:
+        bytes.fromhex(key)
+    except ValueError:
+        raise KbError(f"файл ключа сессий {path} повреждён: не копирую его (session key file damaged)") from None
+    state.database(index_dir, "settings", _SETTINGS, file="").execute(
+        "INSERT INTO settings (key, value) VALUES ('secret_key', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key,))
+
+
 def secret_key(index_dir: Path) -> bytes:
-    """The session secret of this server folder, created (mode 0600) at first start."""
+    """The session secret of this server folder, created (mode 0600) at first start; of the
+    shared database when there is one (the first node to start makes it)."""
+    if state.shared():
+        db = state.database(index_dir, "settings", _SETTINGS, file="")
+        db.execute("INSERT INTO settings (key, value) VALUES ('secret_key', ?) ON CONFLICT DO NOTHING",
+                   (secrets.token_bytes(32).hex(),))
+        return bytes.fromhex(db.execute("SELECT value FROM settings WHERE key = 'secret_key'").fetchone()[0])
     path = Path(index_dir) / SECRET_FILE
     try:
         return bytes.fromhex(path.read_text().strip())
@@ -185,7 +217,13 @@ def install(app: Flask, index_dir: Path, *, secure_cookies: bool = False) -> Non
 
     @manager.user_loader
     def load_user(user_id: str):
-        user = accounts.by_id(int(user_id)) if user_id.isdigit() else None
+        try:
+            user = accounts.by_id(int(user_id)) if user_id.isdigit() else None
+        except StateUnavailable as e:
+            # The database is down: the visitor is anonymous (public documents only, fail
+            # closed), and the page says why.
+            g.kb_state_down = str(e)
+            return None
         # A session from before the last logout, password or role change (or from before
         # versions existed) is anonymous.
         if user is None or session.get(SESSION_VERSION) != user.session_version:
@@ -281,6 +319,17 @@ def install(app: Flask, index_dir: Path, *, secure_cookies: bool = False) -> Non
                address=request.remote_addr)
         return render_template("login.html", form=LoginForm(), error=msg, locked=True), 429, {"Retry-After": str(wait)}
 
+    @app.errorhandler(StateUnavailable)
+    def state_down(e: StateUnavailable):
+        # Sign-in, tokens, saved searches, uploads need the database: say why, never a traceback.
+        ru, en = split_message(str(e))
+        err = WebError(503, ru, en)
+        if wants_json():
+            return err.to_json(), 503, {"Retry-After": "30"}
+        if request.endpoint == "auth.login":
+            return render_template("login.html", form=LoginForm(), error=ru), 503, {"Retry-After": "30"}
+        return render_template("error.html", error=err, q=""), 503, {"Retry-After": "30"}
+
     @app.errorhandler(CSRFError)
     def csrf_refused(e: CSRFError):
         msg = ("Форма отклонена: нет или устарел её защитный код (CSRF). Обновите страницу и отправьте "
@@ -299,5 +348,6 @@ def install(app: Flask, index_dir: Path, *, secure_cookies: bool = False) -> Non
     def who():
         # Never from the request's form: on an error page (a 413) reading the body again fails once more.
         return {"current_user": current_user,
-                "logout_form": LogoutForm(formdata=None) if current_user.is_authenticated else None}
+                "logout_form": LogoutForm(formdata=None) if current_user.is_authenticated else None,
+                "state_down": g.get("kb_state_down")}
 

@@ -9,7 +9,8 @@ rescan, a person at the terminal), the run waits and tries again. A file's statu
 `indexing`, `extracted` (its text is read; the run has not committed yet), then `indexed` or
 `failed` with the reason from the report. `steps` lists the statuses it went through.
 
-The statuses live in `INDEX/upload-jobs.sqlite3` (kb.sqlitefile), not in a process's memory:
+The statuses live in the server's state (kb.state: `INDEX/upload-jobs.sqlite3`, or the shared
+PostgreSQL database), not in a process's memory:
 under `kb serve --workers N` the file is uploaded to one worker and its status asked of
 whichever worker the next connection reaches. Who runs the jobs: with `run_here` (one process,
 the tests' apps) a thread of this process starts at a request; the workers of a pool only
@@ -27,13 +28,14 @@ import time
 from pathlib import Path
 
 from kb.procs import dies_with_us
-from kb.sqlitefile import PerThread
+from kb import state
+from kb.state.db import Database, Migration
 
 RETRIES = 30          # a locked index is retried every second, up to this many times
 FILE = "upload-jobs.sqlite3"
 KEEP_DAYS = 7         # finished statuses are dropped after this long
 
-_SCHEMA = """
+_TABLE = """
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,
     status TEXT NOT NULL,
@@ -41,9 +43,10 @@ CREATE TABLE IF NOT EXISTS files (
     reason TEXT,
     asked INTEGER NOT NULL,         -- how many times it was asked for: a run's outcome applies
                                     -- only if it was not asked for again meanwhile
-    updated REAL NOT NULL
-);
+    updated {time} NOT NULL
+)
 """
+MIGRATIONS = [Migration(1, sqlite=_TABLE.format(time="REAL"), postgres=_TABLE.format(time="DOUBLE PRECISION"))]
 _RUNNING = ("indexing", "extracted")
 
 
@@ -51,28 +54,30 @@ class JobStore:
     """The statuses of the files asked to be indexed, shared by the processes of one server."""
 
     def __init__(self, index_dir: Path):
-        self._db = PerThread(Path(index_dir) / FILE, _SCHEMA)
+        self.index_dir = Path(index_dir)
+        self._database: Database | None = None
+
+    def _db(self) -> Database:
+        """This folder's SQLite file or the shared PostgreSQL database (kb.state), at first use."""
+        if self._database is None:
+            self._database = state.database(self.index_dir, "upload-jobs", MIGRATIONS, file=FILE)
+        return self._database
 
     def queue(self, paths: list[str]) -> None:
         now = time.time()
-        con = self._db.get()
-        con.execute("BEGIN IMMEDIATE")
-        try:
+        db = self._db()
+        with db.transaction("upload-jobs"):
             for p in paths:
-                con.execute("INSERT INTO files (path, status, steps, reason, asked, updated) "
-                            "VALUES (?, 'queued', '[\"queued\"]', NULL, 1, ?) "
-                            "ON CONFLICT (path) DO UPDATE SET status = 'queued', steps = '[\"queued\"]', "
-                            "reason = NULL, asked = asked + 1, updated = excluded.updated", (p, now))
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+                db.execute("INSERT INTO files (path, status, steps, reason, asked, updated) "
+                           "VALUES (?, 'queued', '[\"queued\"]', NULL, 1, ?) "
+                           "ON CONFLICT (path) DO UPDATE SET status = 'queued', steps = '[\"queued\"]', "
+                           "reason = NULL, asked = files.asked + 1, updated = excluded.updated", (p, now))
 
     def status(self, paths: list[str]) -> dict[str, dict]:
-        con = self._db.get()
+        db = self._db()
         out = {}
         for p in paths:
-            row = con.execute("SELECT status, steps, reason FROM files WHERE path = ?", (p,)).fetchone()
+            row = db.execute("SELECT status, steps, reason FROM files WHERE path = ?", (p,)).fetchone()
             if row is None:
                 out[p] = {"status": "unknown"}
                 continue
@@ -82,48 +87,38 @@ class JobStore:
         return out
 
     def has_queued(self) -> bool:
-        return self._db.get().execute("SELECT 1 FROM files WHERE status = 'queued' LIMIT 1").fetchone() is not None
+        return self._db().execute("SELECT 1 FROM files WHERE status = 'queued' LIMIT 1").fetchone() is not None
 
     def take(self) -> dict[str, int]:
         """The queued files, now `indexing`: path -> its `asked` count at this moment."""
-        con = self._db.get()
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            batch = dict(con.execute("SELECT path, asked FROM files WHERE status = 'queued'").fetchall())
+        db = self._db()
+        with db.transaction("upload-jobs"):
+            batch = dict(db.execute("SELECT path, asked FROM files WHERE status = 'queued'").fetchall())
             for p, asked in batch.items():
-                self._step(con, p, asked, "indexing", None)
-            con.execute("DELETE FROM files WHERE status NOT IN ('queued', 'indexing', 'extracted') AND updated < ?",
-                        (time.time() - KEEP_DAYS * 86400,))
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+                self._step(db, p, asked, "indexing", None)
+            db.execute("DELETE FROM files WHERE status NOT IN ('queued', 'indexing', 'extracted') AND updated < ?",
+                       (time.time() - KEEP_DAYS * 86400,))
         return batch
 
     def advance(self, path: str, asked: int, status: str, reason: str | None = None,
                 only_from: tuple[str, ...] = _RUNNING) -> None:
         """`path` goes to `status` if it is still in this run (same `asked`, status in `only_from`)."""
-        con = self._db.get()
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            row = con.execute("SELECT status, asked FROM files WHERE path = ?", (path,)).fetchone()
+        db = self._db()
+        with db.transaction("upload-jobs"):
+            row = db.execute("SELECT status, asked FROM files WHERE path = ?", (path,)).fetchone()
             if row is not None and row[1] == asked and row[0] in only_from:
-                self._step(con, path, asked, status, reason)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+                self._step(db, path, asked, status, reason)
 
     def requeue_unfinished(self) -> None:
         """Files a killed runner left `indexing` are queued again (at the keeper's start)."""
-        self._db.get().execute("UPDATE files SET status = 'queued', steps = '[\"queued\"]', updated = ? "
-                               "WHERE status IN ('indexing', 'extracted')", (time.time(),))
+        self._db().execute("UPDATE files SET status = 'queued', steps = '[\"queued\"]', updated = ? "
+                           "WHERE status IN ('indexing', 'extracted')", (time.time(),))
 
     @staticmethod
-    def _step(con, path: str, asked: int, status: str, reason: str | None) -> None:
-        steps = json.loads(con.execute("SELECT steps FROM files WHERE path = ?", (path,)).fetchone()[0])
-        con.execute("UPDATE files SET status = ?, steps = ?, reason = ?, updated = ? WHERE path = ? AND asked = ?",
-                    (status, json.dumps([*steps, status]), reason, time.time(), path, asked))
+    def _step(db: Database, path: str, asked: int, status: str, reason: str | None) -> None:
+        steps = json.loads(db.execute("SELECT steps FROM files WHERE path = ?", (path,)).fetchone()[0])
+        db.execute("UPDATE files SET status = ?, steps = ?, reason = ?, updated = ? WHERE path = ? AND asked = ?",
+                   (status, json.dumps([*steps, status]), reason, time.time(), path, asked))
 
 
 class Indexing:

@@ -2,7 +2,8 @@
 since their last visit. Thin: forms in, kb.search.saved out.
 
 The searches are kept in INDEX/saved-searches.json, beside the index generations (not inside
-one: a rebuild must not lose them); `owner` is the account's id, so a renamed account keeps them.
+one: a rebuild must not lose them), or in the shared PostgreSQL database of a cluster
+(kb.state); `owner` is the account's id, so a renamed account keeps them.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from kb.search.saved import FILTER_KEYS, SavedSearches, new_documents
+from kb.search.saved import FILTER_KEYS, SavedSearches, new_documents, store_for
 
 bp = Blueprint("mine", __name__)
 FILE = "saved-searches.json"
 
 
 def _store() -> SavedSearches:
-    return SavedSearches(current_app.config["KB_INDEX"] / FILE)
+    return store_for(current_app.config["KB_INDEX"], FILE)
 
 
 def _owner() -> str:

@@ -74,6 +74,34 @@ def require_admin_for(host: str, index_dir: Path) -> None:
                   "и запустите снова (an admin account is required to serve beyond this computer)")
 
 
+def follow_settings(url: str) -> str:
+    """`kb serve --follow URL`: the URL as used, once the settings are known to be sound."""
+    from kb import cluster
+
+    url = cluster.check_url(url)
+    if not cluster.cluster_key():
+        raise KbError("--follow: задайте KB_CLUSTER_SECRET (или KB_CLUSTER_SECRET_FILE) — тот же ключ, что на "
+                      "индексаторе: без него индексатор не отдаёт индекс (cluster secret required)")
+    return url
+
+
+def first_round(url: str, index_dir: Path, out=None) -> None:
+    """One round before serving, so a follower that starts answers from the indexer's current
+    generation (or, the indexer being down, from the copy it already holds)."""
+    from kb import cluster
+    from kb.index import replica, store
+
+    out = out or sys.stderr
+    print(f"kb: копирую индекс с индексатора {url} ...", file=out, flush=True)
+    state = cluster.follow_once(Path(index_dir), cluster.Source(url, cluster.cluster_key()),
+                                replica.read_state(index_dir) or {}, out)
+    gen = store.current(Path(index_dir))
+    if gen is None:
+        print("kb: индекса пока нет: страницы скажут об этом, пока индексатор его не опубликует", file=out, flush=True)
+    elif state.get("last_error"):
+        print(f"kb: отвечаю по прежней копии {gen.name}", file=out, flush=True)
+
+
 def build_vectors(corpus: Path, index_dir: Path, out=None) -> None:
     """The passage vectors, in a child `kb index` (lexical part already up to date, so it goes
     straight to the vectors) while the server answers lexically; the semantic part joins each
@@ -132,24 +160,42 @@ def proxy_settings(hops: int) -> dict:
 def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int = 5000,
           debug: bool = False, threads: int = 8, rescan: float = 60.0, allowed_hosts: Iterable[str] = (),
           access_log: Path | None = None, log_queries: bool = False, max_per_client: int | None = None,
-          proxy: int = 0, workers: int | None = None) -> int:
+          proxy: int = 0, workers: int | None = None, follow: str | None = None,
+          follow_every: float = 2.0) -> int:
     """`allowed_hosts`: names accepted in Host besides the loopback ones (guard.allowed_hosts);
     `access_log`: a file for the access log (default stderr); `log_queries`: show query values in it;
     `proxy`: behind that many reverse proxies with HTTPS (0: none; proxy_settings, Secure cookies);
-    `workers`: server processes (kb.web.workers; default one per core, 1: this process alone).
+    `workers`: server processes (kb.web.workers; default one per core, 1: this process alone);
+    `follow`: the indexer's URL: this node copies its published index every `follow_every`
+    seconds (kb.cluster) instead of indexing a corpus, and passes uploads on to it.
     Returns the exit status."""
     from kb.web import guard, workers as pool
     from kb.web.accesslog import AccessLog
     from kb.web.app import create_app
 
     require_admin_for(host, index_dir)
+    follow = follow_settings(follow) if follow else None
     n = pool.default_count() if workers is None else workers
     # The port first: a taken one is said at once, not after indexing. Not listening yet, so
     # a connection is refused until a server takes it, as before.
     socks = [] if debug else pool.bind(host, port)
+    if follow:
+        from kb.index.replica import RULES
+
+        # Who sees what, by the indexer's rules as copied (kb.index.replica): a follower has no
+        # corpus of its own, and until the copy exists every document no sidecar opens is hidden.
+        if os.environ.get("KB_ACCESS", "").strip():
+            print("kb: KB_ACCESS не действует на узле-последователе: действуют правила доступа индексатора "
+                  "(ignored on a follower)", file=sys.stderr, flush=True)
+        os.environ["KB_ACCESS"] = str(Path(index_dir).resolve() / RULES)
+        first_round(follow, index_dir)
+    else:
+        from kb.index.replica import forget_state
+
+        forget_state(index_dir)         # a former follower now indexing: no lag to show
 
     # Under the reloader this module runs twice; the child (WERKZEUG_RUN_MAIN) skips indexing.
-    if not os.environ.get("WERKZEUG_RUN_MAIN"):
+    if not os.environ.get("WERKZEUG_RUN_MAIN") and not follow:
         prepare_index(corpus, index_dir)
     hosts = guard.allowed_hosts(host, allowed_hosts)
     # Built here, before any fork: the workers inherit it, and an error in it (a damaged
@@ -157,7 +203,7 @@ def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int =
     # made at the first request, in the process that serves it).
     app = create_app(corpus, index_dir, allowed_hosts=hosts, proxy=proxy, jobs_here=n == 1 or debug,
                      max_per_client=guard.MAX_PER_CLIENT if max_per_client is None else max_per_client,
-                     workers=1 if debug else n)
+                     workers=1 if debug else n, follow=follow)
     try:
         # Opened once, in append mode: every worker writes whole lines to the same file.
         log = open(access_log, "a", encoding="utf-8", buffering=1) if access_log else sys.stderr
@@ -182,7 +228,12 @@ def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int =
     corpus, index_dir = Path(corpus), Path(index_dir)
 
     def once_per_server() -> None:
-        """The vector build and the `--rescan` watcher: in this process, or in the keeper."""
+        """The vector build and the `--rescan` watcher (a follower: its loop): in this process, or in the keeper."""
+        if follow:
+            from kb.cluster import follow_forever
+
+            threading.Thread(target=follow_forever, args=(index_dir, follow, follow_every), daemon=True).start()
+            return
         threading.Thread(target=build_vectors, args=(corpus, index_dir), daemon=True).start()
         if rescan > 0:
             threading.Thread(target=watch_corpus, args=(corpus, index_dir, rescan), daemon=True).start()
@@ -198,16 +249,22 @@ def serve(corpus: Path, index_dir: Path, *, host: str = "127.0.0.1", port: int =
 
     if n == 1:
         once_per_server()
-        app.extensions["kb_indexing"] = jobs = Indexing(corpus, index_dir)
-        jobs.resume()
+        if not follow:
+            app.extensions["kb_indexing"] = jobs = Indexing(corpus, index_dir)
+            jobs.resume()
         serve_here(app)
         return 0
 
     def keeper() -> None:
         once_per_server()
+        if follow:
+            threading.Event().wait()        # the follower's loop runs in its thread
         Indexing(corpus, index_dir, run_here=False).run_forever()
 
     preload()
+    from kb.state import release
+
+    release()               # the session key was read: each worker opens its own connections
 
     print(f"kb: рабочих процессов: {n}", file=sys.stderr, flush=True)
     def worker(number: int) -> None:

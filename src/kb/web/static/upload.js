@@ -9,7 +9,8 @@
   var table = document.getElementById("statuses");
   var LABELS = {queued: "в очереди на индексацию", indexing: "индексируется…",
                 extracted: "текст прочитан, записывается в индекс…", indexed: "в поиске",
-                removed: "удалён из поиска", unknown: "неизвестно"};
+                removed: "удалён из поиска", unknown: "неизвестно",
+                copying: "готово на сервере-индексаторе, копируется на этот сервер…"};
 
   ["dragenter", "dragover"].forEach(function (ev) {
     drop.addEventListener(ev, function (e) { e.preventDefault(); drop.classList.add("over"); });

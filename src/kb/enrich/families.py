@@ -1,0 +1,48 @@
+"""Words of one derivational family, for query expansion: `обязан` / `обязанность`,
+`вносить` / `внесение`, `выселять` / `выселение`.
+
+A client asks who «обязан вносить» the rent; the article is headed «Обязанность по внесению
+платы». The lemmatizer gives each its own dictionary form, so words alone miss the heading.
+Each line of src/kb/data/families.txt lists one family (`вносить | внести | внесение`); every
+member finds the others, as a both-ways lexicon entry does (kb.enrich.lexicon), so the
+expansions add matches and score but never decide alone which passages a query finds.
+A hand-made list, not suffix rules: rules join what they should not (`гражданский` ->
+`гражданин`) and miss the alternations that matter (`вносить` / `внесение`); both were
+measured (docs/ranking.md).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from kb.enrich.lexicon import Alternative, Lexicon, LexiconError, _words
+
+__all__ = ["load_families", "parse_families", "default_families_path"]
+
+
+def parse_families(text: str, source: str = "<families>") -> Lexicon:
+    entries = []
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        members = [_words(part) for part in line.split("|")]
+        if len(members) < 2 or any(not m for m in members):
+            raise LexiconError(f"{source}:{lineno}: ожидается 'слово | слово | ...' (got {line[:60]!r})")
+        entries.append((members[0], [Alternative(m) for m in members[1:]], True))
+    return Lexicon(entries)
+
+
+def default_families_path() -> Path:
+    return Path(str(resources.files("kb") / "data" / "families.txt"))
+
+
+def load_families(path: str | Path | None = None) -> Lexicon:
+    """The families file (the package's own when `path` is None)."""
+    p = Path(path) if path else default_families_path()
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise LexiconError(f"{p}: не удаётся прочитать список однокоренных слов: {e}") from None
+    return parse_families(text, str(p))
