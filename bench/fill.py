@@ -83,8 +83,9 @@ def sim(index: Path, beir: Path, queries: int | None, seeds: int) -> None:
                     for w, (median, gate) in ways.items():
                         out = raw
                         if sem and (not gate or known_top):
+                            share = semantic.SHARES.get(semantic.kind_of(q["text"]), semantic.LEXICAL_SHARE)
                             out = semantic.fuse(raw, RawResults(hits=sem, doc_counts={}, total=len(sem)), 100,
-                                                unknown=unknown if median else frozenset())
+                                                share, unknown=unknown if median else frozenset())
                         got[w].append(ndcg_at([h.doc_id for h in out.hits], rel))
             print(f"{p:<4} {k:2d}  " + " ".join(f"{statistics.fmean(v):12.4f}" for v in got.values()),
                   flush=True)

@@ -208,6 +208,8 @@ def with_meaning(rd, node, query: str, raw: RawResults, filters=None, limit: int
     model = _model_for(rd, node, query)
     if model is None:
         return raw
+    if share is None:
+        share = SHARES.get(kind_of(query), LEXICAL_SHARE)
     if not rd.has_vectors(model.key):       # being built: what there is, and the best candidates now
         from kb.search import fill
 
@@ -218,8 +220,6 @@ def with_meaning(rd, node, query: str, raw: RawResults, filters=None, limit: int
         return raw
     if mode == "semantic":
         return sem
-    if share is None:
-        share = SHARES.get(kind_of(query), LEXICAL_SHARE)
     return fuse(raw, sem, limit, share, -1.0 if model.floor is None else model.floor)
 
 
