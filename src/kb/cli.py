@@ -222,6 +222,7 @@ def cmd_check(args) -> int:
 
 def cmd_search(args) -> int:
     from kb.search import Filters, added_since, parse_since, search
+    from kb.search.fill import coverage_line
 
     since = parse_since(args.since) if args.since else ""
     if not args.query:
@@ -233,6 +234,8 @@ def cmd_search(args) -> int:
                  sort=args.sort, exact=args.exact, copies=args.copies, facets=bool(args.json and args.full))
     if res.notice:      # cut by the time budget, or an index with no documents: one line, on stderr
         print(f"kb: {res.notice}", file=sys.stderr)
+    if cover := coverage_line(res.meaning):    # while the passage vectors are being built
+        print(f"kb: {cover}", file=sys.stderr)
     if args.json:
         _print_json(res.to_json()["hits"] if not args.full else res.to_json())
         return 0

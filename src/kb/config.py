@@ -48,6 +48,23 @@ def query_seconds() -> float:
     return value
 
 
+QUERY_EMBED_MS = 1500
+
+
+def query_embed_ms() -> int:
+    """Milliseconds a search may spend embedding its best lexical candidates that have no
+    passage vector yet (kb.search.fill): $KB_QUERY_EMBED_MS, read at each search; 0 turns it off."""
+    raw = os.environ.get("KB_QUERY_EMBED_MS", "").strip()
+    if not raw:
+        return QUERY_EMBED_MS
+    if not raw.isdigit() or int(raw) > 60_000:
+        from kb.errors import KbError
+
+        raise KbError(f"KB_QUERY_EMBED_MS: нужно целое число миллисекунд от 0 до 60000, а не «{raw}» "
+                      "(must be milliseconds, 0-60000)")
+    return int(raw)
+
+
 def default_corpus() -> Path:
     return Path(os.environ.get("KB_CORPUS", "corpus"))
 

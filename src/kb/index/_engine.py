@@ -390,6 +390,7 @@ class RawResults:
     cut: bool = False                  # the deadline stopped the search: what was found by then
     docs_more: int = 0                 # matching documents beyond DOC_CAP, not listed nor counted
     by_meaning: int = 0                # passages among `hits` found by meaning alone (kb.search.semantic)
+    scored_now: int = 0                # candidates without a stored vector scored by meaning at query time (kb.search.fill)
 
 
 class _Deadline(collectors.WrappingCollector):
@@ -604,17 +605,41 @@ class Reader:
             self.searcher()
             return vectors.view(self.index_dir, self.gen, model_key) is not None
 
-    @_checked
-    def semantic(self, qvec, model_key: str, filters: qm.Filters | None = None,
-                 limit: int = 100) -> RawResults | None:
-        """The `limit` passages closest in meaning to a query vector (exact dot products over
-        the generation's stored vectors, kb.index.vectors), filters applied as for words;
-        None while the vectors of the published generation are not built."""
+    def vector_cover(self, model_key: str) -> tuple[int, int, bool]:
+        """(passages with a vector, live passages, complete) of the published generation: while
+        its vectors are being built, search by meaning covers only the first number."""
         from kb.index import vectors
 
         with self.lock:
             s = self.searcher()
-            v = vectors.view(self.index_dir, self.gen, model_key)
+            v = vectors.view(self.index_dir, self.gen, model_key, partial=True)
+            if v is None or v.size != s.doc_count_all():
+                return 0, s.doc_count(), False
+            return v.with_vectors, v.wanted, not v.partial
+
+    def passage_vectors(self, docnums, model_key: str) -> dict:
+        """{passage number: its vector} of those of `docnums` that have one (built or being built)."""
+        from kb.index import vectors
+
+        with self.lock:
+            s = self.searcher()
+            v = vectors.view(self.index_dir, self.gen, model_key, partial=True)
+            if v is None or v.size != s.doc_count_all():
+                return {}
+            return {n: v.matrix[n] for n in docnums if 0 <= n < v.size and v.have[n]}
+
+    @_checked
+    def semantic(self, qvec, model_key: str, filters: qm.Filters | None = None,
+                 limit: int = 100, partial: bool = False) -> RawResults | None:
+        """The `limit` passages closest in meaning to a query vector (exact dot products over
+        the generation's stored vectors, kb.index.vectors), filters applied as for words;
+        None while the vectors of the published generation are not built (`partial`: unless
+        some are, and then among the passages that have one)."""
+        from kb.index import vectors
+
+        with self.lock:
+            s = self.searcher()
+            v = vectors.view(self.index_dir, self.gen, model_key, partial=partial)
             if v is None or v.size != s.doc_count_all():
                 return None
             flt, mask = filter_query(filters)

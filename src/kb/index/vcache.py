@@ -27,7 +27,7 @@ log = logging.getLogger("kb.index")
 ROWS = 200_000
 
 
-def _folder() -> Path:
+def folder() -> Path:
     raw = os.environ.get("KB_CACHE", "").strip()
     return (Path(raw).expanduser() if raw else Path.home() / ".cache" / "kb") / "vectors"
 
@@ -48,7 +48,7 @@ class SharedVectors:
 
     def __init__(self, model_key: str, dim: int):
         self.dim = dim
-        self.path = _folder() / (re.sub(r"[^A-Za-z0-9._-]+", "_", model_key)[:120] + ".sqlite3")
+        self.path = folder() / (re.sub(r"[^A-Za-z0-9._-]+", "_", model_key)[:120] + ".sqlite3")
         self._db: sqlite3.Connection | None = None
         if not enabled() or max_rows() == 0:
             return

