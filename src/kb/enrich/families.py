@@ -13,10 +13,9 @@ measured (docs/ranking.md).
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
-from kb.enrich.lexicon import Alternative, Lexicon, LexiconError, _words
+from kb.enrich.lexicon import Alternative, Lexicon, LexiconError, _words, data_path, read_list
 
 __all__ = ["load_families", "parse_families", "default_families_path"]
 
@@ -35,14 +34,9 @@ def parse_families(text: str, source: str = "<families>") -> Lexicon:
 
 
 def default_families_path() -> Path:
-    return Path(str(resources.files("kb") / "data" / "families.txt"))
+    return data_path("families.txt")
 
 
 def load_families(path: str | Path | None = None) -> Lexicon:
     """The families file (the package's own when `path` is None)."""
-    p = Path(path) if path else default_families_path()
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise LexiconError(f"{p}: не удаётся прочитать список однокоренных слов: {e}") from None
-    return parse_families(text, str(p))
+    return parse_families(*read_list(path, "families.txt", "список однокоренных слов"))

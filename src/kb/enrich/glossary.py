@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
-from kb.enrich.lexicon import Alternative, Lexicon, LexiconError, _lemma, _norm_word, _words
+from kb.enrich.lexicon import Alternative, Lexicon, LexiconError, _lemma, _norm_word, _words, data_path, read_list
 
 __all__ = ["Glossary", "Term", "load_glossary", "default_glossary_path"]
 
@@ -91,14 +90,9 @@ def parse_glossary(text: str, source: str = "<glossary>") -> Glossary:
 
 
 def default_glossary_path() -> Path:
-    return Path(str(resources.files("kb") / "data" / "glossary.txt"))
+    return data_path("glossary.txt")
 
 
 def load_glossary(path: str | Path | None = None) -> Glossary:
     """Read a glossary file (the package's own when `path` is None)."""
-    p = Path(path) if path else default_glossary_path()
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise LexiconError(f"{p}: не удаётся прочитать глоссарий: {e}") from None
-    return parse_glossary(text, str(p))
+    return parse_glossary(*read_list(path, "glossary.txt", "глоссарий"))

@@ -195,15 +195,25 @@ def parse_lexicon(text: str, source: str = "<lexicon>") -> Lexicon:
     return Lexicon(entries)
 
 
+def data_path(name: str) -> Path:
+    """A word list shipped in the package (src/kb/data/NAME)."""
+    return Path(str(resources.files("kb") / "data" / name))
+
+
+def read_list(path: str | Path | None, default: str, what: str) -> tuple[str, str]:
+    """(text, its name for messages) of a word list: `path`, else the package's `default`;
+    a file that does not read is a LexiconError naming it and `what` it is."""
+    p = Path(path) if path else data_path(default)
+    try:
+        return p.read_text(encoding="utf-8-sig"), str(p)
+    except (OSError, UnicodeDecodeError) as e:
+        raise LexiconError(f"{p}: не удаётся прочитать {what}: {e}") from None
+
+
 def default_lexicon_path() -> Path:
-    return Path(str(resources.files("kb") / "data" / "lexicon.txt"))
+    return data_path("lexicon.txt")
 
 
 def load_lexicon(path: str | Path | None = None) -> Lexicon:
     """Read a lexicon file (the package's own when `path` is None)."""
-    p = Path(path) if path else default_lexicon_path()
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise LexiconError(f"{p}: не удаётся прочитать словарь: {e}") from None
-    return parse_lexicon(text, str(p))
+    return parse_lexicon(*read_list(path, "lexicon.txt", "словарь"))
