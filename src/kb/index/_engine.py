@@ -263,8 +263,22 @@ class Translator:
                 out.append(wq.Phrase("body", [ta[0][0], tb[0][0]], slop=NEAR_SLOP, boost=NEAR_BONUS))
         return out
 
+    def _optional(self, n):
+        """A weighted addition (a word's family) that would take the query past MAX_QUERY_TERMS
+        is left out, not refused: the words typed are what the limit is for."""
+        before = set(self.terms)
+        try:
+            return self.tr(n)
+        except QueryError:
+            self.terms = before
+            return None
+
     def any(self, node: qm.Any):
-        subs = [(self._common(n), self.tr(n)) for n in node.nodes]
+        subs = [(self._common(n), self._optional(n) if isinstance(n, qm.Any) and n.weight != 1.0 else self.tr(n))
+                for n in node.nodes]
+        subs = [(c, q) for c, q in subs if q is not None]
+        if not subs:
+            return wq.NullQuery
         if NEAR_BONUS and len(subs) > 1:
             subs += [(True, q) for q in self._near_pairs(node)]
         rare = [q for common, q in subs if not common]
