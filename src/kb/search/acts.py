@@ -3,10 +3,10 @@
 
 Words alone rank article 84 of the Constitution, the Family and the Land codes between the
 articles of the Housing Code the lawyer asked for: they share the number and the words. When
-the query names an act, passages of *other* acts go below the named act's; passages that are
-no act at all (reports, consultations, letters about the act) keep their place, since they
-may discuss it. When the query also names articles, the named act's passages of those
-articles come first.
+the query names an act, its passages come first and everything else follows in the order of
+its score: other acts, and documents of no act (reports, consultations) as they ranked among
+them. When the query also names articles, the named act's passages of those articles come
+first.
 
 Which act a passage belongs to is read from its title, with the same citation finder that
 reads requisites (kb.enrich): a title's first line names its act (`Жилищный кодекс Российской
@@ -57,13 +57,13 @@ def _title_act(title: str) -> tuple[dict | None, tuple[str, ...]]:
 
 
 def narrow(raw: RawResults, cited: list[Citation]) -> RawResults:
-    """`raw` with passages of acts other than the `cited` ones moved below, the cited
-    articles first; the order is kept within each group. Unchanged when no passage among
-    the hits belongs to a cited act (the collection does not have it)."""
+    """`raw` with the `cited` acts' passages first (their cited articles before the rest), the
+    order kept within each group. Unchanged when no passage among the hits belongs to a cited
+    act (the collection does not have it)."""
     if not cited or not raw.hits:
         return raw
     wanted = {a for c in cited for a in c.articles}
-    first, named, neutral, other = [], [], [], []
+    first, named = [], []
     by_doc: dict[str, tuple[bool | None, tuple[str, ...]]] = {}
     for h in raw.hits:
         seen = by_doc.get(h.doc_id)
@@ -72,18 +72,15 @@ def narrow(raw: RawResults, cited: list[Citation]) -> RawResults:
             is_named = None if act is None else any(resolve(c, [act]) is not None for c in cited)
             seen = by_doc[h.doc_id] = (is_named, title_articles)
         is_named, title_articles = seen
-        if is_named is None:
-            neutral.append(h)
-        elif not is_named:
-            other.append(h)
-        elif wanted and (h.fields.get("article") in wanted or wanted.intersection(title_articles)):
+        if not is_named:
+            continue
+        if wanted and (h.fields.get("article") in wanted or wanted.intersection(title_articles)):
             first.append(h)
         else:
             named.append(h)
     if not first and not named:
         return raw
-    # The named act's passages keep their place among documents that are no act; acts that
-    # were not named follow them all.
-    down = {id(h) for h in other} | {id(h) for h in first}
-    hits = first + [h for h in raw.hits if id(h) not in down] + other
-    return replace(raw, hits=hits)
+    # The named act first; everything else after it in the order of its score, documents of no
+    # act among the other acts as they ranked (not lifted above them for being no act).
+    up = {id(h) for h in first} | {id(h) for h in named}
+    return replace(raw, hits=first + named + [h for h in raw.hits if id(h) not in up])
