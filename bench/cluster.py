@@ -33,15 +33,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from search import queries                      # noqa: E402  the 200 questions
-from serve import cpu_seconds, free_port, stop    # noqa: E402  CPU of a server and its children
-from web import fetch, pct                       # noqa: E402
+from serve import answering, cpu_seconds, free_port, stop  # noqa: E402  start, CPU of a server and its children
+from web import concurrent, pct                  # noqa: E402  many clients, percentiles
 
 ROOT = Path(__file__).resolve().parents[1]
 KB = Path(sys.executable).with_name("kb")
@@ -57,58 +56,12 @@ def start(name: str, work: Path, index: Path, corpus: Path, env: dict, *extra: s
     proc = subprocess.Popen(kb("serve", "--corpus", str(corpus), "--index", str(index), "--port", str(port),
                                "--rescan", "0", "--workers", "1", *extra),
                             stdout=log, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    end = time.monotonic() + 900
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise SystemExit(f"{name} exited: {(work / f'{name}.log').read_text()}")
-        if fetch(base + "/health/ready")[1] == 200:
-            return proc, base
-        time.sleep(0.3)
-    proc.kill()
-    raise SystemExit(f"{name} not ready in 900 s")
-
-
-def ask(url: str, source: str) -> tuple[float, int]:
-    u = urllib.parse.urlsplit(url)
-    t0 = time.perf_counter()
-    try:
-        c = http.client.HTTPConnection(u.hostname, u.port, timeout=60, source_address=(source, 0))
-        c.request("GET", f"{u.path}?{u.query}")
-        r = c.getresponse()
-        r.read()
-        status = r.status
-        c.close()
-    except OSError:
-        status = 0
-    return (time.perf_counter() - t0) * 1000, status
+    return proc, answering(proc, f"http://127.0.0.1:{port}", "/health/ready", 900, work / f"{name}.log")
 
 
 def run(bases: list[str], paths: list[str], clients: int) -> tuple[list[float], int, float]:
-    """Every path once, by `clients` clients; request i goes to node i % len(bases)."""
-    times, errors, lock = [], 0, threading.Lock()
-    work = list(enumerate(paths))
-    work.reverse()
-
-    def client(source: str) -> None:
-        nonlocal errors
-        while True:
-            with lock:
-                if not work:
-                    return
-                i, p = work.pop()
-            ms, status = ask(bases[i % len(bases)] + p, source)
-            with lock:
-                times.append(ms)
-                errors += status != 200
-
-    t0 = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(f"127.0.0.{i + 2}",)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return times, errors, time.perf_counter() - t0
+    """Every path once, by `clients` clients (bench/web.py); path i goes to node i % len(bases)."""
+    return concurrent([bases[i % len(bases)] + p for i, p in enumerate(paths)], clients)
 
 
 def found(base: str, word: str) -> bool:

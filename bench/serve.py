@@ -57,15 +57,20 @@ def start(data: Path, index: Path, workers: int | None, log: Path) -> tuple[subp
     proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
                             env={**os.environ, "KB_EMBEDDER": "off", "PYTHONUNBUFFERED": "1"})
     base = f"http://127.0.0.1:{port}"
-    end = time.monotonic() + 600
+    return proc, answering(proc, base, "/", 600, log)
+
+
+def answering(proc: subprocess.Popen, base: str, path: str, seconds: float, log: Path) -> str:
+    """`base` once `path` answers 200; the server's log in the error if it exits or stays silent."""
+    end = time.monotonic() + seconds
     while time.monotonic() < end:
         if proc.poll() is not None:
             raise SystemExit(f"kb serve exited: {log.read_text()}")
-        if fetch(base + "/")[1] == 200:
-            return proc, base
+        if fetch(base + path)[1] == 200:
+            return base
         time.sleep(0.3)
     proc.kill()
-    raise SystemExit(f"kb serve did not answer in 600 s: {log.read_text()}")
+    raise SystemExit(f"kb serve did not answer in {seconds:.0f} s: {log.read_text()}")
 
 
 def ask(url: str, source: str) -> tuple[float, int, str]:

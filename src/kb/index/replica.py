@@ -207,6 +207,18 @@ def _fetch(source, rel: str, dest: Path, want: dict) -> int:
     return want["size"]
 
 
+def _replace(source, rel: str, tmp: Path, path: Path, want: dict) -> int:
+    """`path` replaced atomically by `rel`, downloaded and checked at `tmp` first (removed if
+    that fails); the number of bytes."""
+    try:
+        got = _fetch(source, rel, tmp, want)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+    return got
+
+
 def _valid_descriptor(desc) -> dict:
     if not isinstance(desc, dict) or not isinstance(desc.get("files", {}), dict) \
             or not isinstance(desc.get("vectors", {}), dict):
@@ -321,13 +333,7 @@ def _refresh_in_place(gen: Path, source, files: dict, out: Synced) -> None:
     if not changed:
         return
     for n, want in sorted(changed.items()):
-        tmp = gen / f".{n}.part"
-        try:
-            out.bytes += _fetch(source, f"{gen.name}/{n}", tmp, want)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        os.replace(tmp, gen / n)
+        out.bytes += _replace(source, f"{gen.name}/{n}", gen / f".{n}.part", gen / n, want)
         out.downloaded += 1
     _write_files(gen, files)
 
@@ -343,13 +349,8 @@ def _sync_vectors(index_dir: Path, source, remote: dict, out: Synced) -> None:
         if _size_is(path, want["size"]) and _vector_hash(path) == want["sha256"]:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")       # the builder's own leftovers' name: tidied by it
-        try:
-            out.bytes += _fetch(source, rel, tmp, want)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        os.replace(tmp, path)
+        # At the builder's own leftovers' name first: tidied by it.
+        out.bytes += _replace(source, rel, path.with_name(path.name + ".tmp"), path, want)
         out.vectors += 1
 
 
@@ -388,15 +389,8 @@ def _sync_rules(index_dir: Path, source, rules: dict, out: Synced) -> None:
             tmp.write_bytes(b"")
             os.replace(tmp, path)
         return
-    if _size_is(path, rules["size"]) and store._sha256(path) == rules["sha256"]:
-        return
-    tmp = path.with_name(RULES + ".tmp")
-    try:
-        out.bytes += _fetch(source, RULES_REL, tmp, rules)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, path)
+    if not _matches(path, rules):
+        out.bytes += _replace(source, RULES_REL, path.with_name(RULES + ".tmp"), path, rules)
 
 
 def _point(index_dir: Path, gen: Path) -> None:

@@ -64,13 +64,13 @@ def narrow(raw: RawResults, cited: list[Citation]) -> RawResults:
         return raw
     wanted = {a for c in cited for a in c.articles}
     first, named = [], []
-    by_doc: dict[str, tuple[bool | None, tuple[str, ...]]] = {}
+    by_doc: dict[str, tuple[bool, tuple[str, ...]]] = {}
     for h in raw.hits:
         seen = by_doc.get(h.doc_id)
         if seen is None:
             act, title_articles = _title_act(h.fields.get("title") or "")
-            is_named = None if act is None else any(resolve(c, [act]) is not None for c in cited)
-            seen = by_doc[h.doc_id] = (is_named, title_articles)
+            seen = by_doc[h.doc_id] = (act is not None and any(resolve(c, [act]) is not None for c in cited),
+                                       title_articles)
         is_named, title_articles = seen
         if not is_named:
             continue

@@ -26,8 +26,8 @@ from pathlib import Path
 
 from kb.state.db import Database, Migration, Result, StateUnavailable
 
-__all__ = ["Database", "Migration", "Result", "StateUnavailable", "database", "database_url", "release", "shared",
-           "unavailable"]
+__all__ = ["Database", "LazyDatabase", "Migration", "Result", "StateUnavailable", "database", "database_url", "release",
+           "shared", "unavailable"]
 
 ENV = "KB_DATABASE_URL"
 _SCHEMES = ("postgresql://", "postgres://")
@@ -89,3 +89,19 @@ def database(index_dir: Path, part: str, migrations: list[Migration], *, file: s
     from kb.state.sqlite import SqliteDatabase
 
     return SqliteDatabase.get(Path(index_dir) / file, part, migrations, prepare=prepare)
+
+
+class LazyDatabase:
+    """`database(...)` opened at its first call, not when its owner is made: nothing is open in
+    a server before it forks its workers, and a database that is down fails the use, not the
+    start."""
+
+    def __init__(self, index_dir: Path, part: str, migrations: list[Migration], *, file: str):
+        self._args = (Path(index_dir), part, migrations)
+        self._file = file
+        self._db: Database | None = None
+
+    def __call__(self) -> Database:
+        if self._db is None:
+            self._db = database(*self._args, file=self._file)
+        return self._db

@@ -55,13 +55,8 @@ class JobStore:
 
     def __init__(self, index_dir: Path):
         self.index_dir = Path(index_dir)
-        self._database: Database | None = None
+        self._db = state.LazyDatabase(self.index_dir, "upload-jobs", MIGRATIONS, file=FILE)
 
-    def _db(self) -> Database:
-        """This folder's SQLite file or the shared PostgreSQL database (kb.state), at first use."""
-        if self._database is None:
-            self._database = state.database(self.index_dir, "upload-jobs", MIGRATIONS, file=FILE)
-        return self._database
 
     def queue(self, paths: list[str]) -> None:
         now = time.time()

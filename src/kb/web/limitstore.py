@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 from limits.storage import Storage
 
 from kb import state
-from kb.state.db import Database, Migration, StateUnavailable
+from kb.state.db import Migration, StateUnavailable
 
 FILE = "login-limits.sqlite3"
 SCHEME = "kb-state"
@@ -59,13 +59,7 @@ class CounterStorage(Storage):
         if not path:
             raise ValueError(f"{SCHEME}: no folder in {uri!r}")
         self.index_dir = Path(path)
-        # Opened lazily: nothing is open in a process before it forks its workers.
-        self._database: Database | None = None
-
-    def _db(self) -> Database:
-        if self._database is None:
-            self._database = state.database(self.index_dir, "limits", MIGRATIONS, file=FILE)
-        return self._database
+        self._db = state.LazyDatabase(self.index_dir, "limits", MIGRATIONS, file=FILE)
 
     @property
     def base_exceptions(self):
