@@ -54,14 +54,28 @@ class SharedVectors:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("CREATE TABLE IF NOT EXISTS v (key BLOB PRIMARY KEY, vec BLOB NOT NULL, used REAL NOT NULL)")
-            db.execute("CREATE INDEX IF NOT EXISTS v_used ON v(used)")
-            self._db = db
+            self._db = self._open()
         except (OSError, sqlite3.Error) as e:
             self._off(e)
+
+    def _open(self) -> sqlite3.Connection:
+        # Two processes opening a new file at once: switching it to WAL does not wait on the busy
+        # timeout, so "database is locked" is tried again for a few seconds (seen: one of two
+        # builders started together turned its cache off).
+        deadline = time.monotonic() + 10
+        while True:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute("CREATE TABLE IF NOT EXISTS v (key BLOB PRIMARY KEY, vec BLOB NOT NULL, used REAL NOT NULL)")
+                db.execute("CREATE INDEX IF NOT EXISTS v_used ON v(used)")
+                return db
+            except sqlite3.OperationalError as e:
+                db.close()
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _off(self, e: Exception) -> None:
         log.warning("kb: общий кэш векторов %s отключён: %s (the shared vector cache is off)", self.path, e)
