@@ -329,7 +329,8 @@ def test_a_stopped_build_gives_no_estimate(lexical_only, model, monkeypatch):
     old = time.time() - vectors.STALE_PROGRESS - 60
     os.utime(prog, (old, old))
     assert vectors.status(idx, model.key)["minutes_left"] is None
-    assert "будут готовы" not in fill.coverage_line(search(idx, QUERY).meaning)
+    line = fill.coverage_line(search(idx, QUERY).meaning)
+    assert "будут готовы" not in line and "их достроит `kb index`" in line
 
 
 def test_a_search_that_cannot_make_it_in_time_does_not_wait(lexical_only, model, monkeypatch):

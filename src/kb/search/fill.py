@@ -339,6 +339,9 @@ def coverage_line(cover: dict | None) -> str | None:
     if left is not None:
         line += ", векторы остальных будут готовы " + ("меньше чем через минуту" if left < 1
                                                        else f"примерно через {round(left)} мин")
+    else:
+        # No build is running (never started, stopped, or --no-vectors): say what finishes it.
+        line += ", векторы остальных сейчас не строятся: их достроит `kb index`"
     if cover.get("scored_now"):
         line += f"; ещё {cover['scored_now']} из лучших найденных по словам оценены по смыслу во время поиска"
     return line
