@@ -41,26 +41,6 @@ def test_articles_become_passages_with_numbers_headings_and_outline():
     assert seg.passages[chapter2.ordinal].article == "3"
 
 
-def test_each_article_carries_its_chapter_with_its_subject():
-    """Issue 28: an article is embedded under its act, chapter and heading. The subject of a
-    bare "Глава 12" (the Kyrgyz codes) or "РАЗДЕЛ VII" is on the next line."""
-    from kb.analysis.embed import passage_text
-
-    seg = segment(doc([ACT], "Закон о жилье"))
-    arts = [p for p in seg.passages if p.article]
-    assert [p.chapter for p in arts] == ["Глава 1. Общие положения"] * 2 + ["Глава 2. Выселение"]
-    kyrgyz = ("СЕМЕЙНЫЙ КОДЕКС\n\nГлава 12\nПрава несовершеннолетних детей\nСтатья 56. Право ребенка\n"
-              "Текст.\nСтатья 57. Право на имя\nТекст.\nРАЗДЕЛ VII\nПЛАТА ЗА ЖИЛЬЕ\n"
-              "Статья 153. Обязанность по внесению платы\nТекст.\n")
-    arts = [p for p in segment(doc([kyrgyz], "Семейный кодекс")).passages if p.article]
-    assert [p.chapter for p in arts] == ["Глава 12. Права несовершеннолетних детей"] * 2 + \
-        ["РАЗДЕЛ VII. ПЛАТА ЗА ЖИЛЬЕ"]
-    text = passage_text(f"Семейный кодекс\n{arts[0].heading}", arts[0].heading, arts[0].text, arts[0].chapter)
-    assert text.startswith("Семейный кодекс Глава 12. Права несовершеннолетних детей. Статья 56. Право ребенка.")
-    # A passage outside any chapter is embedded as before (its vector is not made again).
-    assert passage_text("Отчёт\nВведение", "Введение", "Текст.") == "Отчёт Введение Введение. Текст."
-
-
 def test_a_cross_reference_is_no_article():
     seg = segment(doc(["Отчёт.\nСтатья 5 Закона применяется.\nЕщё текст."]))
     assert all(p.article is None for p in seg.passages)

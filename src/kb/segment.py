@@ -21,20 +21,6 @@ _SECTION = re.compile(
     r"^[ \t]*((?:РАЗДЕЛ|Раздел|ГЛАВА|Глава|ПОДРАЗДЕЛ|Подраздел|ЧАСТЬ|Часть)[ \t]+[\dIVXLCМ]+[.\-\d]*\.?.*)$", re.M
 )
 
-_BARE = re.compile(r"\S+[ \t]+[\dIVXLCМ]+(?:[.\-]\d+)*\.?$")
-
-
-def _chapter(text: str, m: re.Match) -> str:
-    """The chapter (or section) a section line opens, with its subject: "Глава 12. Права
-    несовершеннолетних детей", "РАЗДЕЛ VII. ПЛАТА ЗА ЖИЛОЕ ПОМЕЩЕНИЕ ..." (the Kyrgyz codes
-    and some sections of the Russian ones put the subject on the line after a bare number)."""
-    label = m.group(1).strip()
-    if _BARE.match(label):
-        nxt = next((ln.strip() for ln in text[m.end():m.end() + 400].splitlines() if ln.strip()), "")
-        if nxt and not _ARTICLE.match(nxt) and not _SECTION.match(nxt) and len(nxt) < 200:
-            label = f"{label.rstrip('.')}. {nxt}"
-    return label[:200]
-
 
 @dataclass
 class Passage:
@@ -44,7 +30,6 @@ class Passage:
     page_end: int | None = None
     article: str | None = None
     heading: str = ""            # "Статья 84. Выселение ..." or a section heading
-    chapter: str = ""            # an article's chapter: "Глава 8. Социальный наем жилого помещения"
 
 
 @dataclass
@@ -131,15 +116,15 @@ def repair_numbers(nums: list[str]) -> list[str]:
 def _by_articles(doc: Document, matches: list[re.Match]) -> Segmented:
     text, starts = _page_starts(doc.pages)
     paginated = doc.page_count > 1
-    sections = [(m.start(), m.group(1).strip(), _chapter(text, m)) for m in _SECTION.finditer(text)]
+    sections = [(m.start(), m.group(1).strip()) for m in _SECTION.finditer(text)]
     passages: list[Passage] = []
     outline: list[OutlineEntry] = []
     bounds = [m.start() for m in matches] + [len(text)]
 
-    def add(chunk_text: str, start: int, end: int, article: str | None, heading: str, chapter: str = "") -> None:
+    def add(chunk_text: str, start: int, end: int, article: str | None, heading: str) -> None:
         for piece in _split_long(chunk_text):
             passages.append(Passage(
-                ordinal=len(passages), text=piece, article=article, heading=heading, chapter=chapter,
+                ordinal=len(passages), text=piece, article=article, heading=heading,
                 page=_page_at(starts, start) if paginated else None,
                 page_end=_page_at(starts, max(start, end - 1)) if paginated else None,
             ))
@@ -150,13 +135,11 @@ def _by_articles(doc: Document, matches: list[re.Match]) -> Segmented:
     if preamble:
         add(preamble, 0, bounds[0], None, doc.title[:200])
     tail_start: int | None = None     # a chapter heading that closed the previous article
-    chapter = ""                      # the chapter the next article is in (issue 28: its subject)
     for i, m in enumerate(matches):
         start, nxt = bounds[i], bounds[i + 1]
         # Chapters opened since the previous article lead to this one.
         while sec_i < len(sections) and sections[sec_i][0] < start:
             outline.append(OutlineEntry(1, sections[sec_i][1][:200], len(passages)))
-            chapter = sections[sec_i][2]
             sec_i += 1
         # A chapter heading before the next article closes this one; its lines go with the next.
         end = sections[sec_i][0] if sec_i < len(sections) and sections[sec_i][0] < nxt else nxt
@@ -166,7 +149,7 @@ def _by_articles(doc: Document, matches: list[re.Match]) -> Segmented:
         outline.append(OutlineEntry(2, heading[:200], len(passages), article=num))
         head = text[tail_start:start].strip() if tail_start is not None else ""
         body = text[start:end].strip()
-        add(f"{head}\n{body}" if head else body, tail_start or start, end, num, heading[:300], chapter)
+        add(f"{head}\n{body}" if head else body, tail_start or start, end, num, heading[:300])
         tail_start = end if end < nxt else None
     if tail_start is not None:
         while sec_i < len(sections):

@@ -55,13 +55,8 @@ log = logging.getLogger(__name__)
 MAX_CHARS = 2400
 
 
-def passage_text(title: str = "", heading: str = "", body: str = "", chapter: str = "") -> str:
-    """The text of a passage as it is embedded: title, heading and the start of the body. An
-    article in a chapter is headed by its act, chapter and own heading, in that order (its
-    title field holds the act and the heading already)."""
-    if chapter and chapter.strip():
-        title = (title or "").split("\n", 1)[0]
-        heading = f"{chapter.strip()}. {heading or ''}"
+def passage_text(title: str = "", heading: str = "", body: str = "") -> str:
+    """The text of a passage as it is embedded: title, heading and the start of the body."""
     head = " ".join(p.strip() for p in (title or "", heading or "") if p and p.strip())
     text = f"{head}. {body or ''}" if head else (body or "")
     return " ".join(text.split())[:MAX_CHARS]

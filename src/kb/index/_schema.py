@@ -7,7 +7,7 @@ from whoosh import fields
 from kb.analysis import ANALYZER_VERSION
 from kb.index._analyzers import LemmaAnalyzer, SurfaceAnalyzer
 
-SCHEMA_VERSION = "11"  # bump when fields, segmentation, enrichment or extraction output change (11: an article's chapter stored and embedded)
+SCHEMA_VERSION = "10"  # bump when fields, segmentation, enrichment or extraction output change (10: legal-database boilerplate removed)
 
 
 def version() -> str:
@@ -23,7 +23,6 @@ def make_schema() -> fields.Schema:
         path=fields.ID(stored=True),
         title=fields.TEXT(analyzer=lemma, stored=True, phrase=True),
         heading=fields.STORED(),          # shown with the passage; its words are in the body
-        chapter=fields.STORED(),          # an article's chapter: embedded with it (issue 28)
         body=fields.TEXT(analyzer=lemma, stored=True, phrase=True),
         exact=fields.TEXT(analyzer=surface, phrase=True, spelling=True),
         doc_type=fields.ID(stored=True),

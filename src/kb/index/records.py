@@ -48,7 +48,6 @@ def passage_records(doc_id: str, rel: str, doc: Document, seg: Segmented, info: 
             # ranking was tuned on (docs/ranking.md). Results show the catalog's title.
             "title": f"{info['title']}\n{p.heading}" if p.heading and p.heading != info["title"] else info["title"],
             "heading": p.heading,
-            "chapter": p.chapter,
             "body": p.text,
             "exact": p.text,
             "doc_type": info["doc_type"],

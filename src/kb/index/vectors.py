@@ -520,8 +520,8 @@ def _passages(gen: Path) -> tuple[int, list[tuple[int, str]]]:
     ix = _engine.open_dir(gen)
     with ix.reader() as r:
         n = r.doc_count_all()
-        live = [(d, passage_text(f.get("title", ""), f.get("heading", "") or "", f.get("body", ""),
-                                 f.get("chapter", "") or "")) for d, f in r.iter_docs()]
+        live = [(d, passage_text(f.get("title", ""), f.get("heading", "") or "", f.get("body", "")))
+                for d, f in r.iter_docs()]
     return n, live
 
 

@@ -274,7 +274,7 @@ def _fill(rd, model, query, raw, filters, limit, depth, share, mode):
     lacking = [h for h in raw.hits[:FILL] if h.docnum not in have]
     # The text as the build embeds it, and its hash: the key of the shared cache.
     texts = {h.docnum: passage_text(h.fields.get("title", ""), h.fields.get("heading", "") or "",
-                                    h.fields.get("body", ""), h.fields.get("chapter", "") or "") for h in lacking}
+                                    h.fields.get("body", "")) for h in lacking}
     keys = {n: key_of(t) for n, t in texts.items()}
     got = _recalled(model.key, keys.values())
     todo = list({k: None for k in keys.values() if k not in got})
