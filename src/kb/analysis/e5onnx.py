@@ -342,6 +342,11 @@ def cached_model(src: Path | None = None, folder: Path | None = None) -> Path:
         tmp.write_text(json.dumps({"blake2b": file_digest(path), "source": str(src),
                                    "converter": CONVERTER_VERSION}), encoding="utf-8")
         os.replace(tmp, meta)
+    # The same weights converted by an older (or newer) kb: ~22 MB each, never loaded by this
+    # one. A process of that kb already running keeps its open session.
+    for old in folder.glob(f"e5small-{file_digest(src)[:20]}-v*"):
+        if old.name not in (path.name, meta.name):
+            old.unlink(missing_ok=True)
     return path
 
 
