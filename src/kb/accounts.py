@@ -235,7 +235,6 @@ class Accounts:
         self.index_dir = Path(index_dir)
         self._db = state.LazyDatabase(self.index_dir, "accounts", MIGRATIONS, file=FILE)
 
-
     def exists(self) -> bool:
         return self._db().exists()
 

