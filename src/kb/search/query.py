@@ -198,25 +198,13 @@ class _Parser:
             return soft
         tokens = [w.text for w in soft]
         parts = kyrgyz_parts(tokens)
-        found = self._terms(parts) + (self._terms(tokens) if parts != tokens else [])
+        found = lexicon_terms(self.lexicon, parts) + (lexicon_terms(self.lexicon, tokens) if parts != tokens else [])
         extra = self._alternatives(found, soft, [])
         # A word's family (`обязан` -> `обязанность`) counts for less than the word typed:
         # with a full weight, a passage holding both forms counted the word twice.
         kin = self._alternatives(self.families.matches(tokens), soft, extra) if self.families else []
         out = soft + ([qm.Any(tuple(extra), expansion=True)] if extra else [])
         return out + ([qm.Any(tuple(kin), expansion=True, weight=FAMILY_WEIGHT)] if kin else [])
-
-    def _terms(self, words: list[str]) -> list:
-        """The lexicon's terms in `words`, an inflected Kyrgyz word read as the glossary's
-        (`жатаканадан` as `жатакана`): only the terms holding a word so read are added, and
-        they replace the shorter ones found inside them as typed (`турак жай кодексинде` is
-        `жилищный кодекс`, not also `турак жай`, `жилье`)."""
-        found = self.lexicon.matches(words)
-        bases = kyrgyz_bases(words)
-        if bases == words:
-            return found
-        read = [m for m in self.lexicon.matches(bases) if any(bases[i] != words[i] for i in range(m.start, m.end))]
-        return [m for m in found if not any(r.start <= m.start and m.end <= r.end for r in read)] + read
 
     def _alternatives(self, found, soft: list, taken: list) -> list:
         extra = []
@@ -343,6 +331,19 @@ _KY_LETTERS = re.compile("[өүң]", re.I)
 _CYRILLIC_WORD = re.compile(r"[а-яё]+(?:-[а-яё]+)*")
 MIN_KYRGYZ_BASE = 3     # kb.analysis's Kyrgyz stems are as short: `сот`, `жер`
 _UNVOICED = {"г": "к", "б": "п"}
+
+
+def lexicon_terms(lexicon, words: list[str]) -> list:
+    """The lexicon's terms in `words` (Lexicon.matches), an inflected Kyrgyz word read as the
+    glossary's (`жатаканадан` as `жатакана`, kyrgyz_bases): only the terms holding a word so
+    read are added, and they replace the shorter ones found inside them as typed (`турак жай
+    кодексинде` is `жилищный кодекс`, not also `турак жай`, `жилье`)."""
+    found = lexicon.matches(words)
+    bases = kyrgyz_bases(words)
+    if bases == words:
+        return found
+    read = [m for m in lexicon.matches(bases) if any(bases[i] != words[i] for i in range(m.start, m.end))]
+    return [m for m in found if not any(r.start <= m.start and m.end <= r.end for r in read)] + read
 
 
 def kyrgyz_bases(words: list[str]) -> list[str]:
