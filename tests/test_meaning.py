@@ -260,12 +260,16 @@ CASES = [
 ]
 
 # (query, the consultation it is about, the language the page names): a Russian paraphrase,
-# Kyrgyz and English, none sharing the consultation's key words.
+# Kyrgyz and English, none sharing the consultation's key words, nor reaching them through the
+# glossary (the Kyrgyz one says "the room we live in", not `жатакана`, and no court, `сот`).
 ASKED = [
     ("шеф не отдаёт получку уже полгода", "Работодатель третий месяц", None),
-    ("үй-бүлөбүздү жатаканадан соттун чечимисиз чыгарып жатышат", "Комендант выселяет семью", "ky"),
+    ("Бизди үй-бүлөбүз менен жашаган бөлмөбүздөн эч кандай чечимсиз кууп жатышат", "Комендант выселяет семью", "ky"),
     ("my neighbour moved the fence and took part of my land", "Сосед перенёс забор", "en"),
 ]
+# A client's Kyrgyz question as it comes, naming the dormitory and the court in Kyrgyz case
+# forms: the glossary reads them (жатакана => общежитие, сот => суд), meaning as well.
+KY_GLOSSARY_QUESTION = "үй-бүлөбүздү жатаканадан соттун чечимисиз чыгарып жатышат"
 
 
 @pytest.fixture(scope="module")
@@ -318,6 +322,31 @@ def test_real_model_finds_the_consultation_in_three_languages(cases, monkeypatch
         assert not search(idx, query).groups
         assert not any(c["title"].startswith(want) for c in
                        client.get("/api/consult", query_string={"text": query}).json["consultations"])
+
+
+def test_a_kyrgyz_question_reaches_the_consultation_by_the_glossary_and_by_meaning(cases, monkeypatch):
+    import re
+
+    from conftest import signed_in
+    from kb.web.app import create_app
+
+    want = "Комендант выселяет семью"
+    corpus, idx = cases
+    client = signed_in(create_app(corpus, idx))
+    # Words alone: `жатаканадан`, `соттун` are read as the glossary's `жатакана`, `сот`, and
+    # their Russian terms are what the consultation is found by (before, nothing was found).
+    monkeypatch.setenv("KB_EMBEDDER", "off")
+    res = search(idx, KY_GLOSSARY_QUESTION)
+    assert res.groups and res.groups[0].title.startswith(want), [g.title for g in res.groups]
+    marked = {m.lower() for h in res.groups[0].hits for m in re.findall(r"<mark>(.*?)</mark>", h.snippet)}
+    assert {"общежития", "суда"} <= marked, marked
+    # With meaning too it stays first, and /consult finds it, named a Kyrgyz description.
+    monkeypatch.setenv("KB_EMBEDDER", "")
+    assert search(idx, KY_GLOSSARY_QUESTION).groups[0].title.startswith(want)
+    found = client.get("/api/consult", query_string={"text": KY_GLOSSARY_QUESTION}).json["consultations"]
+    assert found and found[0]["title"].startswith(want), [c["title"] for c in found]
+    page = client.get("/consult", query_string={"text": KY_GLOSSARY_QUESTION}).get_data(as_text=True)
+    assert want in page and "описание на кыргызском языке" in page
 
 
 def test_real_model_similar_consultations_under_a_consultation(cases, monkeypatch):

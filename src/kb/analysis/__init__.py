@@ -14,6 +14,7 @@ from __future__ import annotations
 from ._normal import fold_kyrgyz, normalize
 from ._stopwords import STOP_WEIGHT, STOPWORDS, query_weight
 from ._kyrgyz import ENDINGS as KYRGYZ_ENDINGS
+from ._kyrgyz import INFLECTIONS as KYRGYZ_INFLECTIONS
 from ._kyrgyz import is_kyrgyz, kyrgyz_word
 from ._kyrgyz import stem as kyrgyz_stem
 from ._terms import POLICY, index_terms, surface_term, terms
@@ -35,6 +36,7 @@ __all__ = [
     "kyrgyz_word",
     "kyrgyz_stem",
     "KYRGYZ_ENDINGS",
+    "KYRGYZ_INFLECTIONS",
     "surface_term",
     "is_compound",
     "query_weight",

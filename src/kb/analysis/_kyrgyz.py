@@ -38,6 +38,17 @@ MIN_STEM = 3
 ENDINGS = tuple(sorted({p + s + c for p in [""] + _PLURAL for s in [""] + _POSSESSIVE for c in [""] + _CASE} - {""},
                        key=len, reverse=True))
 
+# Endings `stem` leaves out, as a stem it cut could be any word: the accusative (`-ны`,
+# `-ду`; `-н` after "its": `жатаканасын`) and the possessives "my", "our", "your" (`-ым`,
+# `-быз`, `-ыңыз`). Where what remains must be a known base form (the glossary's Kyrgyz
+# words, kb.search.query.kyrgyz_base), any of these may be taken off.
+_ACCUSATIVE = "ны ни ну ды ди ду ты ти ту".split()
+_PERSONAL = "ым им ум м ыбыз ибиз убуз быз биз буз ыныз иниз унуз ныз низ нуз".split()
+INFLECTIONS = frozenset(p + s + c for p in [""] + _PLURAL
+                        for s, cases in [("", _ACCUSATIVE), *((x, ["н"]) for x in _POSSESSIVE),
+                                         *((x, _ACCUSATIVE) for x in _PERSONAL)]
+                        for c in [""] + _CASE + cases) - {""}
+
 
 def _strip(word: str, endings: list[str]) -> str:
     for e in endings:

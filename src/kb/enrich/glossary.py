@@ -27,6 +27,7 @@ class Term:
 class Glossary:
     def __init__(self, terms: list[Term]):
         self.terms = terms
+        self._ky_words: frozenset[str] | None = None
         self._by_key: dict[tuple[str, ...], list[Term]] = {}
         for t in terms:
             for other in t.en + t.ky:
@@ -47,6 +48,12 @@ class Glossary:
                 if words and words != ru.words:
                     entries.append((words, [ru], False))
         return Lexicon(entries)
+
+    def kyrgyz_words(self) -> frozenset[str]:
+        """The words of the Kyrgyz terms, normalised (ө ү ң folded): `жатакана`, `уй-було`."""
+        if self._ky_words is None:
+            self._ky_words = frozenset(w for t in self.terms for phrase in t.ky for w in _words(phrase))
+        return self._ky_words
 
     def russian_for(self, words: list[str]) -> list[str]:
         """Russian terms for the English or Kyrgyz terms found in `words` (longest first,

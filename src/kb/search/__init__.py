@@ -29,7 +29,7 @@ from kb.search.catalog import Catalog, DocInfo, catalog
 from kb.search.citations import citation_graph
 from kb.search.cite import cite, first_match, place_of, stable_anchor
 from kb.search.known import KNOWN_SHARE, coverage
-from kb.search.query import MAX_WORDS, Parsed, default_glossary, kyrgyz_parts, parse
+from kb.search.query import MAX_WORDS, Parsed, default_glossary, kyrgyz_bases, kyrgyz_parts, parse
 from kb.search.reading import PART_PASSAGES, DocView, check_index, document, part_of
 from kb.search.rerank import _plain, with_vectors
 from kb.search.semantic import status as meaning_status
@@ -304,11 +304,12 @@ def _copy(info: DocInfo) -> dict:
 def _card_words(query: str, parsed: Parsed) -> list[str]:
     """The words a document's card is looked up by: for a Kyrgyz query the Russian terms the
     glossary has for it, as the cards are Russian (`Турак жай кодекси` names the document
-    carded `Жилищный кодекс`); else the query's plain words."""
+    carded `Жилищный кодекс`, `Турак жай кодексинде` too: kyrgyz_bases); else the query's plain words."""
     if parsed.plain_words and spelling.kyrgyz_query(query):
         glossary = default_glossary()
-        russian = glossary.russian_for(parsed.plain_words)
-        russian += [t for t in glossary.russian_for(kyrgyz_parts(parsed.plain_words)) if t not in russian]
+        russian = glossary.russian_for(kyrgyz_bases(parsed.plain_words))
+        russian += [t for t in glossary.russian_for(kyrgyz_bases(kyrgyz_parts(parsed.plain_words)))
+                    if t not in russian]
         if russian:
             return [w for term in russian for w in term.split()]
     return parsed.plain_words

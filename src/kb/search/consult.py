@@ -35,7 +35,7 @@ from kb.index import querymodel as qm
 from kb.search.catalog import catalog, full_catalog
 from kb.search.citations import citation_graph
 from kb.search.cite import cite, stable_anchor
-from kb.search.query import default_lexicon, parse
+from kb.search.query import default_lexicon, lexicon_terms, parse
 from kb.search.reading import passage_label
 from kb.search.semantic import _query_vector, fuse
 from kb.search.similar import model_for, similar_to_text, story_text
@@ -140,7 +140,7 @@ def story_concepts(text: str) -> list[dict[str, float]]:
     toks = analysis.tokenize(text)
     by_index = {i: {t: 1.0 for t in analysis.terms(toks[i].norm)} for i in _content(toks)}
     concepts = list(by_index.values())
-    for m in default_lexicon().matches([t.surface for t in toks]):
+    for m in lexicon_terms(default_lexicon(), [t.surface for t in toks]):
         c = next((by_index[i] for i in range(m.start, m.end) if i in by_index), None)
         if c is None:
             if len(concepts) >= MAX_CONCEPTS:

@@ -18,12 +18,13 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from kb.analysis import kyrgyz_word
+from kb.analysis import KYRGYZ_INFLECTIONS, kyrgyz_word
 from kb.enrich.glossary import load_glossary
 from kb.enrich.families import load_families
-from kb.enrich.lexicon import load_lexicon
+from kb.enrich.lexicon import _norm_word, load_lexicon
 from kb.errors import QueryError
 from kb.index import querymodel as qm
+from kb.morphology import is_known
 
 MAX_QUERY_CHARS = 500
 MAX_WORDS = 40
@@ -196,10 +197,8 @@ class _Parser:
         if self.lexicon is None or not soft:
             return soft
         tokens = [w.text for w in soft]
-        found = self.lexicon.matches(tokens)
         parts = kyrgyz_parts(tokens)
-        if parts != tokens:
-            found += self.lexicon.matches(parts)
+        found = lexicon_terms(self.lexicon, parts) + (lexicon_terms(self.lexicon, tokens) if parts != tokens else [])
         extra = self._alternatives(found, soft, [])
         # A word's family (`обязан` -> `обязанность`) counts for less than the word typed:
         # with a full weight, a passage holding both forms counted the word twice.
@@ -326,6 +325,59 @@ def kyrgyz_parts(words: list[str]) -> list[str]:
     """The words with each hyphenated Kyrgyz compound split into its parts: Kyrgyz writes
     them with a hyphen or without (`турак-жай`, the glossary's `турак жай`)."""
     return [p for w in words for p in (w.split("-") if "-" in w and kyrgyz_word(w) else [w])]
+
+
+_KY_LETTERS = re.compile("[өүң]", re.I)
+_CYRILLIC_WORD = re.compile(r"[а-яё]+(?:-[а-яё]+)*")
+MIN_KYRGYZ_BASE = 3     # kb.analysis's Kyrgyz stems are as short: `сот`, `жер`
+_UNVOICED = {"г": "к", "б": "п"}
+
+
+def lexicon_terms(lexicon, words: list[str]) -> list:
+    """The lexicon's terms in `words` (Lexicon.matches), an inflected Kyrgyz word read as the
+    glossary's (`жатаканадан` as `жатакана`, kyrgyz_bases): only the terms holding a word so
+    read are added, and they replace the shorter ones found inside them as typed (`турак жай
+    кодексинде` is `жилищный кодекс`, not also `турак жай`, `жилье`)."""
+    found = lexicon.matches(words)
+    bases = kyrgyz_bases(words)
+    if bases == words:
+        return found
+    read = [m for m in lexicon.matches(bases) if any(bases[i] != words[i] for i in range(m.start, m.end))]
+    return [m for m in found if not any(r.start <= m.start and m.end <= r.end for r in read)] + read
+
+
+def kyrgyz_bases(words: list[str]) -> list[str]:
+    """The words with each inflected form of a glossary Kyrgyz word replaced by that word:
+    the lexicon matches Russian lemmas, and a Kyrgyz case ending never reduces to the
+    glossary's form (`жатаканадан` -> `жатакана`, `мыйзамга` -> `мыйзам`, `соттун` -> `сот`)."""
+    return [kyrgyz_base(w) for w in words]
+
+
+def kyrgyz_base(word: str) -> str:
+    """The glossary's Kyrgyz word that `word` is an inflected form of (normalised), else `word`.
+
+    Conservative: only known endings (kb.analysis.KYRGYZ_INFLECTIONS) come off, only when what
+    remains is a word of the glossary's Kyrgyz terms (the longest such), of three letters at
+    least; a word of the Russian dictionary is left alone (`сотка`, `пули`, `жерди`) unless it
+    has ө ү ң. Kyrgyz voices a final к, п before a vowel: `менчиги` is `менчик`."""
+    return _base(word, default_glossary().kyrgyz_words())
+
+
+@lru_cache(maxsize=10_000)
+def _base(word: str, known: frozenset[str]) -> str:
+    norm = _norm_word(word)
+    if norm in known or not _CYRILLIC_WORD.fullmatch(norm):
+        return word
+    if not _KY_LETTERS.search(word) and is_known(word):
+        return word
+    for cut in range(len(norm) - 1, MIN_KYRGYZ_BASE - 1, -1):
+        if norm[cut:] not in KYRGYZ_INFLECTIONS:
+            continue
+        base = norm[:cut]
+        for form in (base, base[:-1] + _UNVOICED.get(base[-1], base[-1])):
+            if form in known:
+                return form
+    return word
 
 
 @lru_cache(maxsize=1)

@@ -10,9 +10,10 @@ form (`Турак жай кодекси`, housing code, became `туран жа�
 in a report, while the glossary would have read it as `жилищный кодекс`). So:
 
 - a Kyrgyz word is never corrected: one with ө ү ң, a word of kb.analysis's Kyrgyz
-  vocabulary or of the glossary's Kyrgyz column in any of its forms, a word with a Kyrgyz
-  genitive ending Russian does not know, a Russian noun with Kyrgyz endings (`кодекси`,
-  `квартирасы`), each part of a hyphenated word (kyrgyz_word below);
+  vocabulary or of the glossary's Kyrgyz column in any of its forms (kb.search.query.kyrgyz_base:
+  `никеге` was "corrected" to `никем`), a word with a Kyrgyz genitive ending Russian does not
+  know, a Russian noun with Kyrgyz endings (`кодекси`, `квартирасы`), each part of a
+  hyphenated word (kyrgyz_word below);
 - in a query that is Kyrgyz as a whole (more Kyrgyz words than Russian ones, or
   kb.analysis.is_kyrgyz, or words found in the collection's Kyrgyz documents) no other word
   is corrected into Russian either, unless it is spelled with letters only Russian has
@@ -31,7 +32,7 @@ from functools import lru_cache
 from kb import analysis
 from kb.index import querymodel as qm
 from kb.morphology import analyzer, is_known
-from kb.search.query import Parsed, default_glossary, default_lexicon
+from kb.search.query import Parsed, default_glossary, default_lexicon, kyrgyz_base
 
 _LATIN = re.compile(r"[A-Za-z]")
 _KY_LETTERS = re.compile(r"[ӨөҮүҢң]")
@@ -112,7 +113,8 @@ def kyrgyz_word(word: str) -> bool:
     if analysis.kyrgyz_word(word):
         return True
     norm = analysis.normalize(word)
-    return any(part in _glossary_words() or _russian_with_kyrgyz_endings(part) for part in norm.split("-"))
+    return any(part in _glossary_words() or kyrgyz_base(part) != part or _russian_with_kyrgyz_endings(part)
+               for part in norm.split("-"))
 
 
 @lru_cache(maxsize=1)
