@@ -188,6 +188,7 @@ def test_scan_reads_only_regular_files_inside_the_corpus(tmp_path):
                             "outdir", "pipe.txt", "records.csv", "zero.txt"}
     for name in ("passwd.txt", "secret.txt", "up.txt", "outdir", "zero.txt"):
         assert "за пределы папки документов" in skipped[name], name
+    assert "--corpus" in skipped["outdir"] and "--corpus" not in skipped["secret.txt"]   # how to add it
     assert "битая ссылка" in skipped["dangling.txt"]
     assert "зацикливается" in skipped["loop.txt"]
     assert skipped["pipe.txt"] == "не обычный файл: FIFO (именованный канал) (not a regular file: FIFO)"

@@ -26,6 +26,9 @@ DEFAULT_IGNORE = ["readme", "readme.*", "license", "license[-_.]*", "licence", "
                   "copying", "copying.*"]
 
 OUTSIDE = "ссылка ведёт за пределы папки документов (link points outside the corpus)"
+# A linked folder is what a newcomer makes to add a collection kept elsewhere: say how to add it.
+OUTSIDE_DIR = ("папка-ссылка ведёт за пределы папки документов, её файлы не читаются: укажите эту "
+               "папку в --corpus или скопируйте файлы внутрь (folder link points outside the corpus)")
 BROKEN = "битая ссылка: её цель не найдена (broken link)"
 LOOP = "ссылка зацикливается (symlink loop)"
 UNREADABLE = "нет прав на чтение файла (permission denied)"
@@ -167,7 +170,7 @@ def scan_corpus(root: str | Path) -> Scan:
             if sub.is_symlink():
                 # os.walk does not enter it; say so when it points out of the corpus.
                 if _check_dir_link(sub, real_root):
-                    scan.skipped.append((sub, OUTSIDE))
+                    scan.skipped.append((sub, OUTSIDE_DIR))
                 continue
             keep.append(d)
         dirnames[:] = keep
