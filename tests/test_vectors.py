@@ -26,6 +26,12 @@ np = pytest.importorskip("numpy")
 DIM = 16
 
 
+@pytest.fixture(autouse=True)
+def _fake_counts(own_vectors):
+    """The fake embedder's counts are this test's (conftest: own_vectors); the real-model
+    index below is built once per module, with the shared cache as `kb index` has it."""
+
+
 class FakeEmbedder(embed.Embedder):
     """A bag of hashed words: texts sharing words are close. Counts what it embeds."""
 
