@@ -194,6 +194,88 @@ def test_a_build_in_progress_says_how_many_minutes_are_left(tmp_path, monkeypatc
     assert "осталось меньше минуты" in "\n".join(h.vector_lines())
 
 
+class _Clock:
+    """A monotonic clock the fake embedder moves: time that is exactly the work done."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def monotonic(self):
+        return self.now
+
+
+class LengthCostEmbedder(FakeEmbedder):
+    """Takes `cost(characters)` seconds a passage on `clock`."""
+
+    def __init__(self, clock, cost):
+        super().__init__()
+        self.clock, self.cost = clock, cost
+
+    def passages(self, texts):
+        self.clock.now += sum(self.cost(len(t)) for t in texts)
+        return super().passages(texts)
+
+
+@pytest.mark.parametrize("cost, within", [
+    # The default engine's shape (bench/eta.py): a millisecond a character, attention on top.
+    (lambda n: 1e-3 * n * (1 + n / 4000), 0.1),
+    # Plain length: counting the attention the estimate errs long, the safe side.
+    (lambda n: 1e-3 * n, 0.3),
+])
+def test_the_time_left_is_measured_by_work_not_passages(tmp_path, monkeypatch, cost, within):
+    """Passages embedded short to long (a code's short articles first, a decree's long
+    paragraphs last): after a tenth of them, the estimate by characters is near the truth,
+    where one by passages promises a fifth of it."""
+    import types
+
+    from kb import progress as progress_mod
+    from kb.index import store
+
+    clock = _Clock()
+    monkeypatch.setattr(progress_mod, "time", types.SimpleNamespace(monotonic=clock.monotonic))
+    monkeypatch.setattr(vectors, "FLUSH", 2)
+    monkeypatch.setattr(vectors, "BATCH", 2)
+    recs = _records(60)
+    for i, r in enumerate(recs):
+        r["body"] = f"статья {i} " + "о праве на жилище " * (10 + 2 * i)
+    idx = tmp_path / "index"
+    write_passages(idx, recs)
+    lengths = [len(t) for _, t in vectors._passages(store.current(idx))[1]]
+    # Embedded in this order, 200 to 2,300 characters, as real passages are.
+    assert lengths == sorted(lengths) and lengths[0] < 250 and lengths[-1] > 2000
+    seen = []
+
+    def progress(done, total, left):
+        seen.append((clock.now, done, total, left, vectors.status(idx, FakeEmbedder.key)["minutes_left"]))
+
+    vectors.build(idx, LengthCostEmbedder(clock, cost), progress=progress)
+    end, t0 = clock.now, seen[0][0]
+    now, done, total, left, minutes = next(s for s in seen if s[1] >= s[2] / 10)
+    actual = end - now
+    assert abs(left / actual - 1) < within, (left, actual)
+    by_passages = (now - t0) / done * (total - done)
+    assert by_passages / actual < 0.5, (by_passages, actual)         # the old estimate, far off
+    # kb check and the results page read the same estimate, in minutes.
+    assert minutes == pytest.approx(left / 60, abs=0.02)
+    assert seen[0][3] is None and seen[-1][3] == pytest.approx(0, abs=1e-6)
+
+
+def test_the_bar_shows_the_time_left_it_is_told():
+    import io
+
+    from kb.progress import Progress
+
+    log = io.StringIO()
+    bar = Progress(100, "векторы", log, every=1, told=True)
+    bar.done = 40                   # embedded by an earlier run: no rate of this one's steps
+    bar.step()
+    bar.step(seconds_left=125.0)
+    bar.close()
+    lines = log.getvalue().splitlines()
+    assert lines[0].startswith("векторы: 41/100 (прошло"), lines       # nothing said, not a guess
+    assert lines[1].startswith("векторы: 42/100, осталось ~2:0"), lines  # 2:05 less the instant since
+
+
 # --- fusion in kb.search (the real model, a handful of passages) ---------------------------
 
 DOCS = {

@@ -165,19 +165,19 @@ def _build_vectors(index_dir: Path, quiet: bool = False) -> dict | None:
     model = embed.make_embedder(threads=threads)
     bar: list = []
 
-    def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int, seconds_left: float | None = None) -> None:
         if not bar:
             if not quiet and done < total:
                 # Counted as `kb check` and the results page count them: done of all passages.
                 print(f"Поиск по словам уже работает; строятся векторы смысла: готово {done} из {total} "
                       "фрагментов (сколько осталось, покажет строка прогресса; прервать можно в любой "
                       "момент, продолжится при следующем `kb index`)", file=sys.stderr)
-            bar.append((Silent if quiet else Progress)(total, "векторы", every=64))
+            bar.append((Silent if quiet else Progress)(total, "векторы", every=64, told=True))
             bar[0].done = done
             return
         p = bar[0]
         p.done = done - 1
-        p.step()
+        p.step(seconds_left=seconds_left)      # the builder's, by characters: passages differ
 
     try:
         res = vectors.build(index_dir, model, progress=progress,
@@ -289,7 +289,7 @@ def cmd_eval(args) -> int:
 
     if args.max_queries is not None and args.max_queries < 1:
         raise KbError("--max-queries: число запросов >= 1 (must be >= 1)")
-    def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int, seconds_left: float | None = None) -> None:
         if done == total or done % 64 < 8:
             print(f"векторы смысла: {done}/{total}", file=sys.stderr, flush=True)
 

@@ -25,7 +25,9 @@ class Progress:
     slow steps (a scan read by OCR, vectors on a busy machine), at least once a minute: a
     thread writes the count when nothing was written for `beat_seconds()`."""
 
-    def __init__(self, total: int, label: str, stream=None, every: int = 50):
+    def __init__(self, total: int, label: str, stream=None, every: int = 50, told: bool = False):
+        """`told`: the caller gives the time left (step's `seconds_left`); none is shown
+        until it does (steps counted before this run would make a rate of steps wrong)."""
         global current
         self.total = max(total, 0)
         self.label = label
@@ -34,6 +36,8 @@ class Progress:
         self.every = every
         self.done = 0
         self.t0 = time.monotonic()
+        self.told = told
+        self._told: tuple[float, float] | None = None     # (seconds left, when) as last told
         self._last_draw = 0.0
         self._last_line = self.t0
         self._lock = threading.Lock()
@@ -60,15 +64,24 @@ class Progress:
                     return
 
     def _eta(self) -> str:
-        el = time.monotonic() - self.t0
+        now = time.monotonic()
         if not self.done or self.done >= self.total:
             return ""
-        rest = el / self.done * (self.total - self.done)
+        if self._told is not None:
+            rest = max(0.0, self._told[0] - (now - self._told[1]))
+        elif self.told:
+            return ""
+        else:
+            rest = (now - self.t0) / self.done * (self.total - self.done)
         return f", осталось ~{int(rest // 60)}:{int(rest % 60):02d}"
 
-    def step(self, note: str = "") -> None:
+    def step(self, note: str = "", seconds_left: float | None = None) -> None:
+        """One more step done; `seconds_left`: the caller's own estimate of the rest (kept,
+        counting down, until it gives another), for steps of unequal cost."""
         self.done += 1
         now = time.monotonic()
+        if seconds_left is not None:
+            self._told = (seconds_left, now)
         if self.tty:
             if now - self._last_draw < 0.1 and self.done < self.total:
                 return
@@ -95,12 +108,37 @@ def _minutes(seconds: float) -> str:
     return f"{int(seconds // 60)} мин {int(seconds % 60):02d} с"
 
 
+class Pace:
+    """Seconds left of work whose steps cost unequally (passages of 100 to 2,400 characters),
+    from the rate of work units done so far (characters, not steps): counted in steps, a
+    run whose first steps are its cheapest promises too little (a whole collection's vectors
+    were said to need 3 more minutes when 6 were left)."""
+
+    def __init__(self, work: float):
+        self.t0 = time.monotonic()
+        self.left = max(0.0, float(work))
+        self.done = 0.0
+
+    def did(self, work: float) -> None:
+        self.done += work
+        self.left = max(0.0, self.left - work)
+
+    def skipped(self, work: float) -> None:
+        """Work that cost no time here (found done elsewhere): no longer left, not in the rate."""
+        self.left = max(0.0, self.left - work)
+
+    def seconds_left(self) -> float | None:
+        if self.done <= 0:
+            return None
+        return (time.monotonic() - self.t0) / self.done * self.left
+
+
 class Silent(Progress):
     def __init__(self, *a, **k):
         super().__init__(0, "")
         self._stop.set()
 
-    def step(self, note: str = "") -> None:
+    def step(self, note: str = "", seconds_left: float | None = None) -> None:
         pass
 
     def close(self) -> None:

@@ -48,6 +48,7 @@ from pathlib import Path
 
 from kb.errors import KbError
 from kb.index import ann, store, vcache
+from kb.progress import Pace
 
 VECTORS = "vectors"
 LOCK = "vectors.lock"
@@ -57,6 +58,7 @@ BATCH = 8               # passages per call of the embedder, unless it says (`ba
 COMPACT_OVER = 8        # chunks above which a finished build merges them into one
 PARTIAL = "partial"     # suffix of a generation's map while its vectors are being built
 PARTIAL_RELOAD = 20.0   # seconds a reader keeps a partial view before reading the new chunks
+ATTENTION_CHARS = 5000  # passage length at which attention doubles a character's cost (_work)
 STALE_PROGRESS = 600.0  # seconds without a new chunk after which a build counts as stopped
 log = logging.getLogger("kb.index")
 _CHUNK = re.compile(r"^c(\d{6,})\.npy$")
@@ -412,6 +414,8 @@ def status(index_dir: Path, model_key: str) -> dict:
     done, total, left = prog.get("done", 0), prog.get("total", 0), prog.get("minutes_left")
     if age > STALE_PROGRESS:
         left = None         # the builder stopped (a builder writes after each chunk): no estimate
+    elif isinstance(left, (int, float)):
+        left = max(0.0, left - age / 60)     # estimated when the file was written
     return {"ready": ready, "done": done if isinstance(done, int) else 0,
             "total": total if isinstance(total, int) else 0,
             "minutes_left": left if isinstance(left, (int, float)) and not ready else None}
@@ -525,10 +529,23 @@ def _passages(gen: Path) -> tuple[int, list[tuple[int, str]]]:
     return n, live
 
 
+def _work(text: str) -> float:
+    """What embedding `text` costs, in characters: its length, plus attention, quadratic in it.
+    Per character, the default engine spent 1.15x (wall clock, 2 threads, a quiet machine) to
+    1.5x (CPU seconds) on 2,400-character passages what it spent on 300-character ones
+    (bench/eta.py): n * (1 + n/5000) fits the loaded case, and errs long, the safe side, when
+    quiet. After a tenth of five builds of bench/eta.py the time left so counted was 1-17% off
+    in CPU seconds (under 5% in four), by plain characters 7-24%, by passages 33-47%. Tokens predicted no better
+    (Russian and Kyrgyz alike run 4.5-5 characters a token) and would tokenize every passage twice."""
+    n = len(text)
+    return n * (1 + n / ATTENTION_CHARS)
+
+
 def build(index_dir: Path, embedder, progress=None, should_stop=None, say=None) -> dict:
     """Embed what the published generation's passages still lack, then publish its map.
 
-    `progress(done, total)` is called as passages are embedded; `should_stop()` ends the work
+    `progress(done, total, seconds_left)` is called as passages are embedded (seconds_left:
+    None until the first are); `should_stop()` ends the work
     early (Ctrl-C is the other way): what was embedded stays. Follows a new generation
     published meanwhile. `say(line)` is told of the approximate index being built (10-70 s at
     75,000-300,000 passages). Returns {"gen", "embedded", "total", "ready", "graph"}."""
@@ -580,16 +597,19 @@ def build(index_dir: Path, embedder, progress=None, should_stop=None, say=None) 
                 # Search by meaning covers what is embedded so far (kb.search.fill).
                 _write_atomic(folder / f"{gen.name}.{PARTIAL}", data)
             prog_file = folder / "progress.json"
-            # The pace of this run, for the minutes left that kb check and the results page show.
-            started, done_at_start = time.time(), done
+            # The time left for kb check, the results page and the bar, at this run's pace in
+            # units of work (_work), not passages: a collection's passages are not alike in
+            # length along the way (a code's short articles first, a decree's long paragraphs
+            # last), so a rate of passages measured early promised half the time left.
+            pace = Pace(sum(_work(t) for t in todo.values()))
 
             def report():
-                rate = (done - done_at_start) / max(time.time() - started, 1e-6)
-                left = round((total - done) / rate / 60, 2) if rate > 0 and done > done_at_start else None
+                left = pace.seconds_left()
                 _write_atomic(prog_file, json.dumps({"gen": gen.name, "done": done, "total": total,
-                                                     "minutes_left": left}).encode())
+                                                     "minutes_left": None if left is None else round(left / 60, 2)
+                                                     }).encode())
                 if progress:
-                    progress(done, total)
+                    progress(done, total, left)
 
             report()
             items = list(todo.items())
@@ -606,12 +626,14 @@ def build(index_dir: Path, embedder, progress=None, should_stop=None, say=None) 
                     buf_k += list(meanwhile)
                     buf_v.append(np.stack([np.asarray(v, dtype=np.float32) for v in meanwhile.values()]))
                     reused += len(meanwhile)
+                    pace.skipped(sum(_work(t) for k, t in part if k in meanwhile))
                     part = [(k, t) for k, t in part if k not in meanwhile]
                 if part:
                     vecs = embedder.passages([t for _, t in part])
                     buf_k += [k for k, _ in part]
                     buf_v.append(vecs)
                     embedded += len(part)
+                    pace.did(sum(_work(t) for _, t in part))
                 done += len(part) + len(meanwhile)
                 if len(buf_k) >= FLUSH:
                     flushed = np.concatenate(buf_v)
