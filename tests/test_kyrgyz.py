@@ -188,6 +188,23 @@ def test_the_query_reads_them_through_the_glossary():
     assert qm.Word("суд", "lemma") not in expansions("сотка земли")
 
 
+def test_a_word_is_read_as_part_of_a_compound_and_alone():
+    """`келишимин` (its contract, accusative) is `келишими` after `эмгек` (эмгек келишими,
+    трудовой договор) and `келишим` (договор) alone; `бузуу` (breaking) is a breach, not a
+    demolition: `эмгек келишимин бузуу` found the Housing Code's articles on demolished houses."""
+    from kb.search.query import default_lexicon, kyrgyz_base, lexicon_terms
+
+    def terms(q):
+        return sorted(" ".join(alts[0]) for alts in (m.alternatives for m in lexicon_terms(default_lexicon(), q.split())))
+
+    assert kyrgyz_base("келишимин") == "келишими" and kyrgyz_base("келишимин", whole=True) == "келишим"
+    assert kyrgyz_base("кодексин") == "кодекси"
+    assert terms("эмгек келишимин бузуу") == ["нарушение", "трудовой договор"]
+    assert terms("келишимин бузуу") == ["договор", "нарушение"]
+    assert terms("укуктарыбызды") == ["право"] and terms("адам укуктарыбызды") == ["права человека"]
+    assert terms("никени бузуу") == ["расторжение брака"] and terms("үйдү бузуу") == ["снос"]
+
+
 @pytest.mark.shared_data
 def test_inflected_kyrgyz_words_on_the_real_collection(real_index):
     # Before, `жатаканадан чыгаруу` (eviction from the dormitory) found nothing at all.

@@ -47,7 +47,7 @@ _PERSONAL = "ым им ум м ыбыз ибиз убуз быз биз буз �
 INFLECTIONS = frozenset(p + s + c for p in [""] + _PLURAL
                         for s, cases in [("", _ACCUSATIVE), *((x, ["н"]) for x in _POSSESSIVE),
                                          *((x, _ACCUSATIVE) for x in _PERSONAL)]
-                        for c in [""] + _CASE + cases) - {""}
+                        for c in [""] + _CASE + cases) - {""} | {"н"}     # `кодексин`: a compound's possessive kept
 
 
 def _strip(word: str, endings: list[str]) -> str:

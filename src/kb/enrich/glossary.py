@@ -28,6 +28,7 @@ class Glossary:
     def __init__(self, terms: list[Term]):
         self.terms = terms
         self._ky_words: frozenset[str] | None = None
+        self._ky_single: frozenset[str] | None = None
         self._by_key: dict[tuple[str, ...], list[Term]] = {}
         for t in terms:
             for other in t.en + t.ky:
@@ -54,6 +55,13 @@ class Glossary:
         if self._ky_words is None:
             self._ky_words = frozenset(w for t in self.terms for phrase in t.ky for w in _words(phrase))
         return self._ky_words
+
+    def kyrgyz_one_word_terms(self) -> frozenset[str]:
+        """The Kyrgyz terms of one word, normalised: `укук` (право), not `укуктары` (of `адам укуктары`)."""
+        if self._ky_single is None:
+            self._ky_single = frozenset(ws[0] for t in self.terms for phrase in t.ky
+                                        if len(ws := _words(phrase)) == 1)
+        return self._ky_single
 
     def russian_for(self, words: list[str]) -> list[str]:
         """Russian terms for the English or Kyrgyz terms found in `words` (longest first,

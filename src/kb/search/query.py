@@ -337,47 +337,63 @@ def lexicon_terms(lexicon, words: list[str]) -> list:
     """The lexicon's terms in `words` (Lexicon.matches), an inflected Kyrgyz word read as the
     glossary's (`жатаканадан` as `жатакана`, kyrgyz_bases): only the terms holding a word so
     read are added, and they replace the shorter ones found inside them as typed (`турак жай
-    кодексинде` is `жилищный кодекс`, not also `турак жай`, `жилье`)."""
+    кодексинде` is `жилищный кодекс`, not also `турак жай`, `жилье`). A word is read two
+    ways, as the longest glossary word it ends in (`келишимин` -> `келишими`, which `эмгек
+    келишими`, трудовой договор, needs) and as the longest one-word term (`келишим`,
+    договор, when no `эмгек` precedes); a term inside a longer one found is dropped."""
     found = lexicon.matches(words)
-    bases = kyrgyz_bases(words)
-    if bases == words:
-        return found
-    read = [m for m in lexicon.matches(bases) if any(bases[i] != words[i] for i in range(m.start, m.end))]
+    readings = [r for r in (kyrgyz_bases(words), kyrgyz_bases(words, whole=True)) if r != words]
+    read: list = []
+    for bases in readings:
+        for m in lexicon.matches(bases):
+            if any(bases[i] != words[i] for i in range(m.start, m.end)) and \
+                    not any(r.start <= m.start and m.end <= r.end for r in read):
+                read = [r for r in read if not (m.start <= r.start and r.end <= m.end)] + [m]
     return [m for m in found if not any(r.start <= m.start and m.end <= r.end for r in read)] + read
 
 
-def kyrgyz_bases(words: list[str]) -> list[str]:
+def kyrgyz_bases(words: list[str], whole: bool = False) -> list[str]:
     """The words with each inflected form of a glossary Kyrgyz word replaced by that word:
     the lexicon matches Russian lemmas, and a Kyrgyz case ending never reduces to the
-    glossary's form (`жатаканадан` -> `жатакана`, `мыйзамга` -> `мыйзам`, `соттун` -> `сот`)."""
-    return [kyrgyz_base(w) for w in words]
+    glossary's form (`жатаканадан` -> `жатакана`, `мыйзамга` -> `мыйзам`, `соттун` -> `сот`).
+    `whole`: the longest form that is a one-word term by itself (kyrgyz_base)."""
+    return [kyrgyz_base(w, whole) for w in words]
 
 
-def kyrgyz_base(word: str) -> str:
+def kyrgyz_base(word: str, whole: bool = False) -> str:
     """The glossary's Kyrgyz word that `word` is an inflected form of (normalised), else `word`.
 
     Conservative: only known endings (kb.analysis.KYRGYZ_INFLECTIONS) come off, only when what
-    remains is a word of the glossary's Kyrgyz terms (the longest such), of three letters at
-    least; a word of the Russian dictionary is left alone (`сотка`, `пули`, `жерди`) unless it
-    has ө ү ң. Kyrgyz voices a final к, п before a vowel: `менчиги` is `менчик`."""
-    return _base(word, default_glossary().kyrgyz_words())
+    remains is a word of the glossary's Kyrgyz terms (the longest such; with `whole`, the
+    longest that is a one-word term, if one is: `укуктарыбызды` is `укуктары` of `адам
+    укуктары`, or `укук`), of three letters at least; a word of the Russian dictionary is
+    left alone (`сотка`, `пули`, `жерди`) unless it has ө ү ң. Kyrgyz voices a final к, п
+    before a vowel: `менчиги` is `менчик`."""
+    glossary = default_glossary()
+    forms = _bases(word, glossary.kyrgyz_words())
+    if whole:
+        terms = [f for f in forms if f in glossary.kyrgyz_one_word_terms()]
+        return terms[0] if terms else (forms[0] if forms else word)
+    return forms[0] if forms else word
 
 
 @lru_cache(maxsize=10_000)
-def _base(word: str, known: frozenset[str]) -> str:
+def _bases(word: str, known: frozenset[str]) -> tuple[str, ...]:
+    """Every glossary word `word` may be an inflected form of, the longest first."""
     norm = _norm_word(word)
     if norm in known or not _CYRILLIC_WORD.fullmatch(norm):
-        return word
+        return ()
     if not _KY_LETTERS.search(word) and is_known(word):
-        return word
+        return ()
+    out: list[str] = []
     for cut in range(len(norm) - 1, MIN_KYRGYZ_BASE - 1, -1):
         if norm[cut:] not in KYRGYZ_INFLECTIONS:
             continue
         base = norm[:cut]
         for form in (base, base[:-1] + _UNVOICED.get(base[-1], base[-1])):
-            if form in known:
-                return form
-    return word
+            if form in known and form not in out:
+                out.append(form)
+    return tuple(out)
 
 
 @lru_cache(maxsize=1)
