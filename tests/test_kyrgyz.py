@@ -205,6 +205,17 @@ def test_a_word_is_read_as_part_of_a_compound_and_alone():
     assert terms("никени бузуу") == ["расторжение брака"] and terms("үйдү бузуу") == ["снос"]
 
 
+def test_the_russian_terms_a_kyrgyz_query_is_searched_by():
+    """What the results page names when a Kyrgyz query found passages: each term once, a term
+    inside a longer one left out (`договор` of `трудовой договор`)."""
+    from kb.search import glossary_russian, parse
+
+    assert glossary_russian(parse("эмгек келишимин бузуу")) == ["трудовой договор", "нарушение"]
+    assert glossary_russian(parse("келишимин бузуу")) == ["договор", "нарушение"]
+    assert glossary_russian(parse("турак-жай кодексинде")) == ["жилищный кодекс"]
+    assert glossary_russian(parse("жатаканадан чыгаруу")) == ["общежитие"]
+
+
 @pytest.mark.shared_data
 def test_inflected_kyrgyz_words_on_the_real_collection(real_index):
     # Before, `жатаканадан чыгаруу` (eviction from the dormitory) found nothing at all.

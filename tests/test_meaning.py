@@ -167,6 +167,12 @@ def test_cross_lingual_results_say_so(built, topics, capsys):
     assert "Найдено по смыслу: запрос на английском языке" in page and "Наберите запрос по-русски" not in page
     page = client.get("/search?q=күйөөм+менен+ажырашуу", headers={"Host": "localhost"}).get_data(as_text=True)
     assert "запрос на кыргызском языке" in page
+    # The glossary's Russian term was searched too (ажырашуу: расторжение брака): the page
+    # names it, instead of saying nothing was shared with the query.
+    assert "Найдено по словарю и по смыслу" in page and ">расторжение брака</a>" in page
+    assert "без общих слов" not in page
+    assert search(idx, "күйөөм менен ажырашуу").meaning_terms == ["расторжение брака"]
+    assert res.meaning_terms == []
     assert client.get("/api/search?q=how+to+get+a+divorce", headers={"Host": "localhost"}).json[
         "meaning_lang"] == "en"
     assert main(["search", "--corpus", str(corpus), "--index", str(idx), "how to get a divorce"]) == 0

@@ -241,7 +241,10 @@ def cmd_search(args) -> int:
         return 0
     if res.corrected:
         print(f"Показаны результаты по запросу: {res.corrected} (искать точно: --exact)")
-    if res.meaning_lang:
+    if res.meaning_lang and res.meaning_terms:
+        print("Найдено по словарю и по смыслу: запрос на кыргызском языке, искали русские термины "
+              f"({', '.join(res.meaning_terms)}) и близкие по смыслу фрагменты.")
+    elif res.meaning_lang:
         lang = "английском" if res.meaning_lang == "en" else "кыргызском"
         print(f"Найдено по смыслу: запрос на {lang} языке, фрагменты на русском найдены по близости смысла.")
     if res.latin is not None and (res.latin or not res.meaning_lang):

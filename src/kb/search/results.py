@@ -126,6 +126,8 @@ class SearchResult:
     # The query is not Russian ("en": Latin letters, "ky": Kyrgyz) and passages were found by
     # meaning alone (cross-lingual, kb.search.semantic): the page says so. None otherwise.
     meaning_lang: str | None = None
+    # A Kyrgyz query's Russian terms from the glossary, searched with its meaning ([]: none).
+    meaning_terms: list[str] = field(default_factory=list)
     # How much of the collection search by meaning covers (kb.search.fill.coverage): while the
     # passage vectors are being built, only part of it. None when the layer is off.
     meaning: dict | None = None
@@ -156,6 +158,7 @@ class SearchResult:
             "copies_joined": self.copies_joined,
             "docs_more": self.docs_more,
             "meaning_lang": self.meaning_lang,
+            "meaning_terms": self.meaning_terms,
             "meaning": self.meaning,
             "facets": {k: [asdict(v) for v in vals] for k, vals in self.facets.items()},
             "hits": [h.to_json() for h in self.flat_hits()],

@@ -65,7 +65,7 @@ SCHEMAS = {
         "query": STR, "total_docs": INT, "total_hits": INT, "page": INT, "per_page": INT, "pages": INT,
         "sort": {"type": "string", "enum": ["relevance", "date"]}, "took_ms": NUM, "suggestion": nullable(STR),
         "corrected": nullable(STR), "latin": nullable(arr(STR)), "copies_joined": INT, "docs_more": INT,
-        "meaning_lang": nullable(STR),
+        "meaning_lang": nullable(STR), "meaning_terms": arr(STR),
         "meaning": nullable(obj({"ready": BOOL, "passages_with_vectors": INT, "passages": INT,
                                  "minutes_left": nullable(NUM), "scored_now": INT})),
         "relaxed": BOOL, "cut": BOOL, "notice": NOTICE,
