@@ -58,6 +58,17 @@ def test_similar_to_pasted_text(index_dir):
         similar_to_text(index_dir, "   ")
 
 
+def test_a_kyrgyz_story_finds_russian_documents_by_the_glossary(index_dir, monkeypatch):
+    """Words alone (no vectors): `жатаканадан` reaches общежитие, `эмгек келишими` трудовой
+    договор; a Kyrgyz story with no glossary word finds nothing by words."""
+    monkeypatch.setenv("KB_EMBEDDER", "off")
+    got = [d.path for d in similar_to_text(index_dir, "Бизди жатаканадан чыгарып жатышат, бөлмө беришпейт")]
+    assert got and got[0].startswith("housing-")
+    got = [d.path for d in similar_to_text(index_dir, "Иш берүүчү эмгек келишимин бузду, акча төлөбөйт")]
+    assert got and got[0] == "labour.txt"
+    assert similar_to_text(index_dir, "Биз тоодо жашайбыз, кышында суук болот") == []
+
+
 def test_page_and_api(index_dir):
     app = create_app(index_dir.parent / "corpus", index_dir)
     app.testing = True

@@ -29,6 +29,7 @@ class Glossary:
         self.terms = terms
         self._ky_words: frozenset[str] | None = None
         self._ky_single: frozenset[str] | None = None
+        self._lexicon: Lexicon | None = None
         self._by_key: dict[tuple[str, ...], list[Term]] = {}
         for t in terms:
             for other in t.en + t.ky:
@@ -49,6 +50,12 @@ class Glossary:
                 if words and words != ru.words:
                     entries.append((words, [ru], False))
         return Lexicon(entries)
+
+    def lexicon_cached(self) -> Lexicon:
+        """`lexicon()`, built once for this glossary."""
+        if self._lexicon is None:
+            self._lexicon = self.lexicon()
+        return self._lexicon
 
     def kyrgyz_words(self) -> frozenset[str]:
         """The words of the Kyrgyz terms, normalised (ө ү ң folded): `жатакана`, `уй-було`."""

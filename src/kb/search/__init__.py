@@ -17,7 +17,6 @@ from collections import Counter
 from datetime import datetime
 from dataclasses import dataclass, replace
 from pathlib import Path
-from functools import lru_cache
 
 from kb import config
 from kb.analysis import embed
@@ -30,7 +29,7 @@ from kb.search.catalog import Catalog, DocInfo, catalog
 from kb.search.citations import citation_graph
 from kb.search.cite import cite, first_match, place_of, stable_anchor
 from kb.search.known import KNOWN_SHARE, coverage
-from kb.search.query import MAX_WORDS, Parsed, default_glossary, kyrgyz_parts, lexicon_terms, parse
+from kb.search.query import MAX_WORDS, Parsed, default_glossary, glossary_russian, parse
 from kb.search.reading import PART_PASSAGES, DocView, check_index, document, part_of
 from kb.search.rerank import _plain, with_vectors
 from kb.search.semantic import status as meaning_status
@@ -249,7 +248,7 @@ def search(index_dir: Path, query: str, *, page: int = 1, per_page: int = 10,
         result.meaning_lang = query_language(query, parsed)
         if result.meaning_lang == "ky":
             # Found by the glossary's Russian terms as well as by meaning: the page names them.
-            result.meaning_terms = glossary_russian(parsed)
+            result.meaning_terms = glossary_russian(parsed.plain_words)
     result.meaning = fill.coverage(rd, raw.scored_now)
     sel_c = set(filters.cites) if filters else set()
     rows = cat.facet_rows()
@@ -305,33 +304,12 @@ def _copy(info: DocInfo) -> dict:
     return {"doc_id": info.doc_id, "path": info.path, "format": info.format, "title": info.title}
 
 
-def glossary_russian(parsed: Parsed) -> list[str]:
-    """The Russian terms the glossary has for a Kyrgyz query's words, in query order, as the
-    query parser finds them (hyphenated compounds split, inflected words read as a longer
-    term and alone: kb.search.query.lexicon_terms); each once."""
-    words = parsed.plain_words
-    parts = kyrgyz_parts(words)
-    found = lexicon_terms(_glossary_lexicon(), parts) + \
-        (lexicon_terms(_glossary_lexicon(), words) if parts != words else [])
-    out: list[str] = []
-    for m in sorted(found, key=lambda m: m.start):
-        term = " ".join(m.alternatives[0])
-        if term not in out:
-            out.append(term)
-    return out
-
-
-@lru_cache(maxsize=1)
-def _glossary_lexicon():
-    return default_glossary().lexicon()
-
-
 def _card_words(query: str, parsed: Parsed) -> list[str]:
     """The words a document's card is looked up by: for a Kyrgyz query the Russian terms the
     glossary has for it, as the cards are Russian (`Турак жай кодекси` names the document
     carded `Жилищный кодекс`, `Турак жай кодексинде` too: kyrgyz_bases); else the query's plain words."""
     if parsed.plain_words and spelling.kyrgyz_query(query):
-        russian = glossary_russian(parsed)
+        russian = glossary_russian(parsed.plain_words)
         if russian:
             return [w for term in russian for w in term.split()]
     return parsed.plain_words

@@ -352,6 +352,21 @@ def lexicon_terms(lexicon, words: list[str]) -> list:
     return [m for m in found if not any(r.start <= m.start and m.end <= r.end for r in read)] + read
 
 
+def glossary_russian(words: list[str]) -> list[str]:
+    """The Russian terms the glossary has for a Kyrgyz query's or story's words, in their
+    order, as the parser finds them (hyphenated compounds split, inflected words read as a
+    longer term and alone: lexicon_terms); each once."""
+    lexicon = default_glossary().lexicon_cached()
+    parts = kyrgyz_parts(words)
+    found = lexicon_terms(lexicon, parts) + (lexicon_terms(lexicon, words) if parts != words else [])
+    out: list[str] = []
+    for m in sorted(found, key=lambda m: m.start):
+        term = " ".join(m.alternatives[0])
+        if term not in out:
+            out.append(term)
+    return out
+
+
 def kyrgyz_bases(words: list[str], whole: bool = False) -> list[str]:
     """The words with each inflected form of a glossary Kyrgyz word replaced by that word:
     the lexicon matches Russian lemmas, and a Kyrgyz case ending never reduces to the

@@ -210,6 +210,21 @@ def similar_to_text(index_dir: Path, text: str, *, limit: int = 5, doc_type: str
     filters = qm.Filters(doc_type=[doc_type] if doc_type else [])
     # e5 reads at most 512 tokens: the start of a long story, as for passages.
     head = " ".join(text.split())[:embed.MAX_CHARS]
-    found = _ranked(rd, lambda n: _similar_text(rd, text, filters, n),
+    words = _with_glossary(text)
+    found = _ranked(rd, lambda n: _similar_text(rd, words, filters, n),
                     lambda model: _query_vector(model, head), filters, limit)
     return _docs(index_dir, found)
+
+
+def _with_glossary(text: str) -> str:
+    """A Kyrgyz story with the glossary's Russian terms for its words added (`жатаканадан` ->
+    `общежитие`): the consultations are Russian, and by its own words alone a Kyrgyz story
+    found them only by meaning (not at all while the vectors are being built)."""
+    from kb import analysis
+    from kb.search.query import glossary_russian
+    from kb.search.spelling import kyrgyz_query
+
+    if not kyrgyz_query(text):
+        return text
+    terms = glossary_russian([t.surface for t in analysis.tokenize(text)])
+    return text + ("\n" + ". ".join(terms) if terms else "")
