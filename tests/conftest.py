@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-# Embedding a passage costs 0.2-0.35 s on one core: the suite runs `kb index` on many corpora,
-# so the semantic layer is off unless a test turns it on (tests/test_vectors.py, test_embed.py).
+# The suite runs `kb index` on many corpora, and loading the engine and embedding each costs
+# seconds (~0.05 s a passage on one core): the semantic layer is off unless a test turns it on
+# (tests/test_vectors.py, test_meaning.py, test_e5onnx.py).
 os.environ.setdefault("KB_EMBEDDER", "off")
 # The vectors shared between indexes (kb.index.vcache) stay on, in the user's cache folder, as
 # for every `kb index`: the suite's real-model vectors are taken from there on the next run

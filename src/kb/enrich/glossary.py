@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from kb.enrich.lexicon import Alternative, Lexicon, LexiconError, _lemma, _norm_word, _words, data_path, read_list
@@ -27,9 +28,6 @@ class Term:
 class Glossary:
     def __init__(self, terms: list[Term]):
         self.terms = terms
-        self._ky_words: frozenset[str] | None = None
-        self._ky_single: frozenset[str] | None = None
-        self._lexicon: Lexicon | None = None
         self._by_key: dict[tuple[str, ...], list[Term]] = {}
         for t in terms:
             for other in t.en + t.ky:
@@ -51,24 +49,20 @@ class Glossary:
                     entries.append((words, [ru], False))
         return Lexicon(entries)
 
-    def lexicon_cached(self) -> Lexicon:
+    @cached_property
+    def query_lexicon(self) -> Lexicon:
         """`lexicon()`, built once for this glossary."""
-        if self._lexicon is None:
-            self._lexicon = self.lexicon()
-        return self._lexicon
+        return self.lexicon()
 
+    @cached_property
     def kyrgyz_words(self) -> frozenset[str]:
         """The words of the Kyrgyz terms, normalised (ө ү ң folded): `жатакана`, `уй-було`."""
-        if self._ky_words is None:
-            self._ky_words = frozenset(w for t in self.terms for phrase in t.ky for w in _words(phrase))
-        return self._ky_words
+        return frozenset(w for t in self.terms for phrase in t.ky for w in _words(phrase))
 
+    @cached_property
     def kyrgyz_one_word_terms(self) -> frozenset[str]:
         """The Kyrgyz terms of one word, normalised: `укук` (право), not `укуктары` (of `адам укуктары`)."""
-        if self._ky_single is None:
-            self._ky_single = frozenset(ws[0] for t in self.terms for phrase in t.ky
-                                        if len(ws := _words(phrase)) == 1)
-        return self._ky_single
+        return frozenset(ws[0] for t in self.terms for phrase in t.ky if len(ws := _words(phrase)) == 1)
 
     def russian_for(self, words: list[str]) -> list[str]:
         """Russian terms for the English or Kyrgyz terms found in `words` (longest first,

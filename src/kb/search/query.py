@@ -197,8 +197,7 @@ class _Parser:
         if self.lexicon is None or not soft:
             return soft
         tokens = [w.text for w in soft]
-        parts = kyrgyz_parts(tokens)
-        found = lexicon_terms(self.lexicon, parts) + (lexicon_terms(self.lexicon, tokens) if parts != tokens else [])
+        found = compound_terms(self.lexicon, tokens)
         extra = self._alternatives(found, soft, [])
         # A word's family (`обязан` -> `обязанность`) counts for less than the word typed:
         # with a full weight, a passage holding both forms counted the word twice.
@@ -352,15 +351,18 @@ def lexicon_terms(lexicon, words: list[str]) -> list:
     return [m for m in found if not any(r.start <= m.start and m.end <= r.end for r in read)] + read
 
 
+def compound_terms(lexicon, words: list[str]) -> list:
+    """lexicon_terms of the words with hyphenated Kyrgyz compounds split (kyrgyz_parts), and
+    of the words as typed when that differs."""
+    parts = kyrgyz_parts(words)
+    return lexicon_terms(lexicon, parts) + (lexicon_terms(lexicon, words) if parts != words else [])
+
+
 def glossary_russian(words: list[str]) -> list[str]:
     """The Russian terms the glossary has for a Kyrgyz query's or story's words, in their
-    order, as the parser finds them (hyphenated compounds split, inflected words read as a
-    longer term and alone: lexicon_terms); each once."""
-    lexicon = default_glossary().lexicon_cached()
-    parts = kyrgyz_parts(words)
-    found = lexicon_terms(lexicon, parts) + (lexicon_terms(lexicon, words) if parts != words else [])
+    order, as the parser finds them (compound_terms); each once."""
     out: list[str] = []
-    for m in sorted(found, key=lambda m: m.start):
+    for m in sorted(compound_terms(default_glossary().query_lexicon, words), key=lambda m: m.start):
         term = " ".join(m.alternatives[0])
         if term not in out:
             out.append(term)
@@ -385,9 +387,9 @@ def kyrgyz_base(word: str, whole: bool = False) -> str:
     left alone (`сотка`, `пули`, `жерди`) unless it has ө ү ң. Kyrgyz voices a final к, п
     before a vowel: `менчиги` is `менчик`."""
     glossary = default_glossary()
-    forms = _bases(word, glossary.kyrgyz_words())
+    forms = _bases(word, glossary.kyrgyz_words)
     if whole:
-        terms = [f for f in forms if f in glossary.kyrgyz_one_word_terms()]
+        terms = [f for f in forms if f in glossary.kyrgyz_one_word_terms]
         return terms[0] if terms else (forms[0] if forms else word)
     return forms[0] if forms else word
 
@@ -421,7 +423,7 @@ def default_glossary():
 def default_lexicon():
     """The lexicon of abbreviations and synonyms ($KB_LEXICON, else the one in the package),
     with the glossary's English and Kyrgyz terms leading to the Russian ones."""
-    return load_lexicon(os.environ.get("KB_LEXICON") or None) + default_glossary().lexicon()
+    return load_lexicon(os.environ.get("KB_LEXICON") or None) + default_glossary().query_lexicon
 
 
 @lru_cache(maxsize=1)

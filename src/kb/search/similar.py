@@ -24,6 +24,7 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from kb import analysis
 from kb.analysis import embed
 from kb.errors import QueryError
 from kb.index import Similar, access
@@ -32,7 +33,9 @@ from kb.index import reader
 from kb.index import similar_to_doc as _similar_doc
 from kb.index import similar_to_text as _similar_text
 from kb.search.catalog import catalog
+from kb.search.query import glossary_russian
 from kb.search.semantic import _query_vector
+from kb.search.spelling import kyrgyz_query
 
 MAX_TEXT_CHARS = 20_000
 EXCERPT_CHARS = 240
@@ -220,10 +223,6 @@ def _with_glossary(text: str) -> str:
     """A Kyrgyz story with the glossary's Russian terms for its words added (`жатаканадан` ->
     `общежитие`): the consultations are Russian, and by its own words alone a Kyrgyz story
     found them only by meaning (not at all while the vectors are being built)."""
-    from kb import analysis
-    from kb.search.query import glossary_russian
-    from kb.search.spelling import kyrgyz_query
-
     if not kyrgyz_query(text):
         return text
     terms = glossary_russian([t.surface for t in analysis.tokenize(text)])
